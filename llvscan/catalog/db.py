@@ -1,0 +1,286 @@
+"""The embedded SQLite catalog: one file per output folder, WAL mode, versioned schema.
+
+One writer (the run's driver) commits once per asset, so a killed run loses at most the asset in
+flight. Readers (exports, ``llvscan catalog show``) may open it while a run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from llvscan import __version__
+from llvscan.catalog.records import AssetRecord, utc_now
+from llvscan.errors import CatalogError
+
+__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogSummary", "PreviousState"]
+
+SCHEMA_VERSION = 1
+
+# Migrations: index i brings a catalog from schema version i to i + 1.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        collection TEXT NOT NULL,
+        out_dir TEXT NOT NULL,
+        llvscan_version TEXT NOT NULL,
+        python_version TEXT NOT NULL,
+        host TEXT NOT NULL,
+        options TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'running',
+        assets_ok INTEGER NOT NULL DEFAULT 0,
+        assets_failed INTEGER NOT NULL DEFAULT 0,
+        assets_skipped INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE assets (
+        id TEXT PRIMARY KEY,
+        rel_path TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        format TEXT,
+        bytes INTEGER,
+        mtime TEXT,
+        sha256 TEXT,
+        content_sha256 TEXT,
+        recipe_sha256 TEXT NOT NULL,
+        status TEXT NOT NULL,
+        is_valid INTEGER,
+        error TEXT,
+        object_number TEXT,
+        title TEXT,
+        creator TEXT,
+        date TEXT,
+        rights TEXT,
+        measurements TEXT NOT NULL DEFAULT '{}',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        first_run_id INTEGER REFERENCES runs(id),
+        last_run_id INTEGER REFERENCES runs(id),
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX assets_status_kind ON assets(status, kind);
+    CREATE TABLE asset_files (
+        asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        rel_path TEXT NOT NULL,
+        role TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (asset_id, rel_path)
+    );
+    CREATE TABLE derivatives (
+        asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        files INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        created_run_id INTEGER REFERENCES runs(id),
+        PRIMARY KEY (asset_id, role)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        asset_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        time TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX events_asset ON events(asset_id);
+    """,
+]
+_METADATA_FIELDS = ("object_number", "title", "creator", "date", "rights")
+
+
+@dataclass(frozen=True)
+class PreviousState:
+    """What the catalog remembers of an asset, enough to decide whether to redo it."""
+
+    content_sha256: str | None
+    recipe_sha256: str
+    status: str
+    derivatives: list[tuple[str, int]]  # (path relative to the output folder, bytes)
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    path: str
+    schema_version: int
+    runs: int
+    assets: int
+    by_status: dict[str, int]
+    by_kind: dict[str, int]
+    invalid: int
+    derivatives: int
+    events: int
+    failures: list[dict[str, str]]
+
+
+class Catalog:
+    """Open (creating or migrating) the catalog at ``path``. Use as a context manager."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False):
+        self.path = Path(path)
+        if readonly and not self.path.is_file():
+            raise CatalogError("no catalog here", path=self.path)
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.row_factory = sqlite3.Row
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError("not a usable SQLite catalog", path=self.path, detail=str(exc)) from exc
+        if version > SCHEMA_VERSION:
+            raise CatalogError(f"catalog schema {version} is newer than this llvscan understands "
+                               f"({SCHEMA_VERSION}); upgrade llvscan", path=self.path)
+        if version < SCHEMA_VERSION:
+            if readonly:
+                raise CatalogError(f"catalog schema {version} needs migrating; open it writable",
+                                   path=self.path)
+            self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
+        for target in range(version, SCHEMA_VERSION):
+            with self._db:
+                self._db.executescript(_MIGRATIONS[target])
+                self._db.execute(f"PRAGMA user_version = {target + 1}")
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+    def begin_run(self, *, collection: Path, out_dir: Path, options: dict[str, Any]) -> int:
+        with self._db:
+            cur = self._db.execute(
+                "INSERT INTO runs (started_at, collection, out_dir, llvscan_version, python_version, host,"
+                " options) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (utc_now(), str(collection), str(out_dir), __version__, platform.python_version(),
+                 socket.gethostname(), json.dumps(options, sort_keys=True)),
+            )
+        return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, *, status: str, ok: int, failed: int, skipped: int) -> None:
+        with self._db:
+            self._db.execute(
+                "UPDATE runs SET finished_at=?, status=?, assets_ok=?, assets_failed=?, assets_skipped=?"
+                " WHERE id=?", (utc_now(), status, ok, failed, skipped, run_id))
+
+    # -- assets -------------------------------------------------------------------------------
+    def previous(self, asset_id: str) -> PreviousState | None:
+        row = self._db.execute("SELECT content_sha256, recipe_sha256, status FROM assets WHERE id=?",
+                               (asset_id,)).fetchone()
+        if row is None:
+            return None
+        derivs = self._db.execute("SELECT path, bytes FROM derivatives WHERE asset_id=? ORDER BY role",
+                                  (asset_id,)).fetchall()
+        return PreviousState(row["content_sha256"], row["recipe_sha256"], row["status"],
+                             [(d["path"], d["bytes"]) for d in derivs])
+
+    def record(self, run_id: int, record: AssetRecord, *, agent: str) -> None:
+        """Store one asset's outcome in a single transaction (a skipped asset only gains an event)."""
+        now = utc_now()
+        meta = [record.metadata.get(k) for k in _METADATA_FIELDS]
+        with self._db:
+            if record.status != "skipped":
+                self._db.execute(
+                    """INSERT INTO assets (id, rel_path, kind, format, bytes, mtime, sha256, content_sha256,
+                        recipe_sha256, status, is_valid, error, object_number, title, creator, date, rights,
+                        measurements, attempts, first_run_id, last_run_id, updated_at)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                       ON CONFLICT(id) DO UPDATE SET rel_path=excluded.rel_path, kind=excluded.kind,
+                        format=excluded.format, bytes=excluded.bytes, mtime=excluded.mtime,
+                        sha256=excluded.sha256, content_sha256=excluded.content_sha256,
+                        recipe_sha256=excluded.recipe_sha256, status=excluded.status,
+                        is_valid=excluded.is_valid, error=excluded.error,
+                        object_number=excluded.object_number, title=excluded.title,
+                        creator=excluded.creator, date=excluded.date, rights=excluded.rights,
+                        measurements=excluded.measurements, attempts=assets.attempts + excluded.attempts,
+                        last_run_id=excluded.last_run_id, updated_at=excluded.updated_at""",
+                    (record.asset_id, record.rel_path, record.kind, record.format, record.bytes,
+                     record.mtime, record.sha256, record.content_sha256, record.recipe_sha256,
+                     record.status, None if record.is_valid is None else int(record.is_valid),
+                     record.error, *meta, json.dumps(record.measurements, sort_keys=True),
+                     record.attempts, run_id, run_id, now),
+                )
+                self._db.execute("DELETE FROM asset_files WHERE asset_id=?", (record.asset_id,))
+                self._db.executemany(
+                    "INSERT INTO asset_files (asset_id, rel_path, role, bytes, sha256) VALUES (?,?,?,?,?)",
+                    [(record.asset_id, f.rel_path, f.role, f.bytes, f.sha256) for f in record.files])
+                self._db.execute("DELETE FROM derivatives WHERE asset_id=?", (record.asset_id,))
+                self._db.executemany(
+                    "INSERT INTO derivatives (asset_id, role, path, bytes, files, sha256, detail,"
+                    " created_run_id) VALUES (?,?,?,?,?,?,?,?)",
+                    [(record.asset_id, d.role, d.path, d.bytes, d.files, d.sha256,
+                      json.dumps(d.detail, sort_keys=True), run_id) for d in record.derivatives])
+            self._db.executemany(
+                "INSERT INTO events (run_id, asset_id, type, time, agent, outcome, detail)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(run_id, record.asset_id, e.type, e.time, agent, e.outcome, e.detail) for e in record.events])
+
+    def count_invalid(self, asset_ids: list[str]) -> int:
+        """How many of these assets were processed and found invalid."""
+        self._db.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
+        with self._db:
+            self._db.execute("DELETE FROM _ids")
+            self._db.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", [(i,) for i in asset_ids])
+        return int(self._db.execute(
+            "SELECT count(*) FROM assets JOIN _ids USING (id) WHERE is_valid = 0").fetchone()[0])
+
+    def assets(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM assets ORDER BY rel_path").fetchall()
+        return [dict(r) for r in rows]
+
+    def derivatives(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM derivatives ORDER BY asset_id, role").fetchall()
+        return [dict(r) for r in rows]
+
+    def events(self, asset_id: str | None = None) -> list[dict[str, Any]]:
+        if asset_id is None:
+            rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
+        else:
+            rows = self._db.execute("SELECT * FROM events WHERE asset_id=? ORDER BY id", (asset_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._db.execute("SELECT * FROM runs ORDER BY id").fetchall()]
+
+    def summary(self) -> CatalogSummary:
+        one = self._db.execute
+        return CatalogSummary(
+            path=str(self.path),
+            schema_version=int(one("PRAGMA user_version").fetchone()[0]),
+            runs=int(one("SELECT count(*) FROM runs").fetchone()[0]),
+            assets=int(one("SELECT count(*) FROM assets").fetchone()[0]),
+            by_status=dict(one("SELECT status, count(*) FROM assets GROUP BY status ORDER BY status").fetchall()),
+            by_kind=dict(one("SELECT kind, count(*) FROM assets GROUP BY kind ORDER BY kind").fetchall()),
+            invalid=int(one("SELECT count(*) FROM assets WHERE is_valid = 0").fetchone()[0]),
+            derivatives=int(one("SELECT count(*) FROM derivatives").fetchone()[0]),
+            events=int(one("SELECT count(*) FROM events").fetchone()[0]),
+            failures=[{"path": r[0], "error": r[1]} for r in
+                      one("SELECT rel_path, error FROM assets WHERE status='failed' ORDER BY rel_path")],
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The whole catalog as plain data (the JSON export)."""
+        return {"summary": asdict(self.summary()), "runs": self.runs(), "assets": self.assets(),
+                "derivatives": self.derivatives()}

@@ -1,0 +1,70 @@
+"""What a collection run records about each asset: plain frozen dataclasses, JSON-ready.
+
+Workers build an ``AssetRecord``; the run's driver, the catalog's single writer, stores it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["AssetRecord", "DerivativeRecord", "EventRecord", "FileRecord", "utc_now"]
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One source file of an asset (an OBJ asset has its MTL and textures too)."""
+
+    rel_path: str
+    role: str  # main | material | texture | buffer
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DerivativeRecord:
+    """An output: a validation report, a tile set. ``path`` is relative to the output folder."""
+
+    role: str  # validation | iiif3 | dz
+    path: str
+    bytes: int
+    files: int
+    sha256: str  # of the file; for a folder, of its sorted "path sha256" manifest
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A PREMIS-like event: what was done to the asset, by which agent, with what outcome."""
+
+    type: str  # PREMIS event types: message digest calculation, validation, creation, …
+    outcome: str  # success | failure | warning | skipped
+    detail: str
+    time: str = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class AssetRecord:
+    asset_id: str
+    rel_path: str
+    kind: str  # mesh | image | unknown
+    format: str | None
+    status: str  # ok | failed | skipped
+    recipe_sha256: str
+    bytes: int | None = None
+    mtime: str | None = None
+    sha256: str | None = None  # of the main file
+    content_sha256: str | None = None  # of every source file together
+    is_valid: bool | None = None
+    error: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    measurements: dict[str, Any] = field(default_factory=dict)
+    files: list[FileRecord] = field(default_factory=list)
+    derivatives: list[DerivativeRecord] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
+    attempts: int = 1

@@ -1,0 +1,46 @@
+"""``llvscan catalog``: read the catalog a run wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from llvscan.cli.options import console, echo_json, exits_on_error, json_option
+
+
+def _catalog_path(out: Path) -> Path:
+    from llvscan.collection.runner import CATALOG_NAME
+
+    return out / CATALOG_NAME if out.is_dir() else out
+
+
+@click.group()
+def catalog() -> None:
+    """Inspect the SQLite catalog of a run's output folder."""
+
+
+@catalog.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@json_option
+@exits_on_error
+def show(out: Path, as_json: bool) -> None:
+    """Summarise the catalog in OUT (a run's output folder or a catalog file)."""
+    from llvscan.catalog import Catalog
+
+    with Catalog(_catalog_path(out), readonly=True) as cat:
+        summary = cat.summary()
+    if as_json:
+        echo_json(summary)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{summary.path} (schema {summary.schema_version})", show_header=False)
+    table.add_row("runs", str(summary.runs))
+    table.add_row("assets", f"{summary.assets} — " + ", ".join(f"{k} {v}" for k, v in summary.by_kind.items()))
+    table.add_row("status", ", ".join(f"{k} {v}" for k, v in summary.by_status.items()))
+    table.add_row("invalid", str(summary.invalid))
+    table.add_row("derivatives / events", f"{summary.derivatives} / {summary.events}")
+    for failure in summary.failures:
+        table.add_row("[red]failed[/]", failure["error"])
+    console().print(table)

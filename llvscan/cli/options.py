@@ -1,0 +1,63 @@
+"""Options and output helpers shared by the commands; the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from llvscan.errors import InvalidParameterError, LlvscanError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of tables.")
+base_url_option = click.option(
+    "--base-url", default="http://localhost:8000/iiif", show_default=True,
+    help="Public URL under which the IIIF tile folders will be served; ids are BASE_URL/IDENTIFIER.")
+tile_size_option = click.option("--tile-size", default=512, show_default=True, type=click.IntRange(64, 4096),
+                                help="Tile edge in pixels.")
+quality_option = click.option("--quality", default=85, show_default=True, type=click.IntRange(1, 100),
+                              help="JPEG quality of tiles.")
+max_size_option = click.option("--max-size", default=2048, show_default=True, type=click.IntRange(64),
+                               help="Largest whole-image size published (IIIF full/max).")
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+
+
+def console(stderr: bool = False):  # rich is imported only by commands that render
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def exits_on_error(func: F) -> F:
+    """Map llvscan errors to exit codes: invalid parameters are usage errors (2), others 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InvalidParameterError as exc:
+            raise click.UsageError(str(exc)) from exc
+        except LlvscanError as exc:
+            console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]

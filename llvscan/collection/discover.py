@@ -1,0 +1,184 @@
+"""Finding the assets of a collection folder.
+
+An asset is what a museum catalogues as one thing: an OBJ with its MTL and textures, a glTF with its
+buffers and images, a PLY, an STL, a GLB, an image master. Textures claimed by a mesh and sidecar
+files (CSV, MTL, JSON, text) are not assets of their own. Every reference is resolved and must stay
+inside the collection root; one that escapes, or a symlink that does, makes that asset fail.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import mmap
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from llvscan._paths import inside, resolve_inside
+from llvscan.errors import InvalidParameterError, LlvscanError
+from llvscan.imaging.tiles import IMAGE_SUFFIXES
+from llvscan.mesh.io import MESH_SUFFIXES
+
+__all__ = ["SIDECAR_NAME", "Asset", "AssetFile", "Discovery", "asset_id_for", "discover_assets"]
+
+log = logging.getLogger(__name__)
+
+SIDECAR_NAME = "collection.csv"
+_SIDECAR_FIELDS = ("object_number", "title", "creator", "date", "rights")
+_MTLLIB_RE = re.compile(rb"^[ \t]*mtllib[ \t]+([^\r\n#]+)", re.MULTILINE)
+_MAP_RE = re.compile(r"^\s*(map_\w+|bump|disp|decal|norm|refl)\s+(.+?)\s*$", re.IGNORECASE)
+_ASSET_NAMESPACE = uuid.UUID("6f1c3c1e-5d0b-4c35-9a3e-0b7c1c2d9e41")
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    rel_path: str
+    role: str  # main | material | texture | buffer
+
+
+@dataclass(frozen=True)
+class Asset:
+    asset_id: str
+    rel_path: str
+    kind: str  # mesh | image
+    format: str
+    files: tuple[AssetFile, ...]
+    metadata: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None  # set when the asset cannot be processed safely (reason given)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    root: str
+    assets: list[Asset]
+    ignored: list[str]  # files that are neither assets nor part of one
+    notes: list[str]  # sidecar rows naming missing files, and similar
+
+
+def asset_id_for(rel_path: str) -> str:
+    """A stable UUID for an asset: the same relative path gives the same id in every run."""
+    return str(uuid.uuid5(_ASSET_NAMESPACE, rel_path))
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _mtl_textures(mtl: Path, root: Path) -> list[Path]:
+    textures = []
+    for line in mtl.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _MAP_RE.match(line)
+        if match:
+            # options such as "-s 1 1 1" may precede the name; the name is the last token
+            name = match.group(2).split()[-1]
+            textures.append(resolve_inside(root, mtl.parent, name, referrer=mtl))
+    return textures
+
+
+def _obj_parts(obj: Path, root: Path) -> list[AssetFile]:
+    parts: list[AssetFile] = []
+    if obj.stat().st_size == 0:  # nothing to reference; reading it will report the empty file
+        return parts
+    with obj.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        names = [m.group(1).decode("utf-8", "replace").strip() for m in _MTLLIB_RE.finditer(data)]
+    for name in names:
+        mtl = resolve_inside(root, obj.parent, name, referrer=obj)
+        if not mtl.is_file():
+            raise LlvscanError(f"mtllib {name!r} not found", path=_rel(obj, root))
+        parts.append(AssetFile(_rel(mtl, root), "material"))
+        for texture in _mtl_textures(mtl, root):
+            if not texture.is_file():
+                raise LlvscanError(f"texture {texture.name!r} named in {mtl.name} not found",
+                                   path=_rel(obj, root))
+            parts.append(AssetFile(_rel(texture, root), "texture"))
+    return parts
+
+
+def _gltf_parts(gltf: Path, root: Path) -> list[AssetFile]:
+    try:
+        document = json.loads(gltf.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LlvscanError("not a glTF JSON document", path=_rel(gltf, root), detail=str(exc)) from exc
+    parts = []
+    for section, role in (("buffers", "buffer"), ("images", "texture")):
+        for item in document.get(section, []):
+            uri = item.get("uri")
+            if uri and not uri.startswith("data:"):
+                target = resolve_inside(root, gltf.parent, uri, referrer=gltf)
+                parts.append(AssetFile(_rel(target, root), role))
+    return parts
+
+
+def _read_sidecar(root: Path, notes: list[str]) -> dict[str, dict[str, str]]:
+    sidecar = root / SIDECAR_NAME
+    if not sidecar.is_file():
+        return {}
+    rows: dict[str, dict[str, str]] = {}
+    with sidecar.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or "file" not in reader.fieldnames:
+            notes.append(f"{SIDECAR_NAME}: no 'file' column; metadata ignored")
+            return {}
+        for line, row in enumerate(reader, start=2):
+            name = (row.get("file") or "").strip().replace("\\", "/")
+            if not name:
+                notes.append(f"{SIDECAR_NAME}: line {line}: empty 'file' value")
+                continue
+            rows[name] = {k: (row.get(k) or "").strip() for k in _SIDECAR_FIELDS if row.get(k)}
+    return rows
+
+
+def _walk(root: Path) -> list[Path]:
+    files = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files.extend(Path(folder) / n for n in sorted(names) if not n.startswith("."))
+    return files
+
+
+def discover_assets(root: str | Path) -> Discovery:
+    """List the assets under ``root``; problems are attached to assets, never raised mid-walk."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise InvalidParameterError("not a folder", path=root)
+    notes: list[str] = []
+    metadata = _read_sidecar(root, notes)
+    candidates: list[tuple[Path, str]] = []
+    ignored: list[str] = []
+    for path in _walk(root):
+        suffix = path.suffix.lower()
+        kind = "mesh" if suffix in MESH_SUFFIXES else "image" if suffix in IMAGE_SUFFIXES else None
+        if kind is None:
+            if path.name != SIDECAR_NAME and suffix != ".mtl":
+                ignored.append(_rel(path, root))
+            continue
+        candidates.append((path, kind))
+
+    assets: list[Asset] = []
+    claimed: set[str] = set()
+    for path, kind in candidates:
+        rel = _rel(path, root)
+        files = [AssetFile(rel, "main")]
+        problem = None
+        try:
+            if path.is_symlink() and not inside(path.resolve(), root):
+                raise LlvscanError("symlink points outside the collection root", path=rel)
+            if path.suffix.lower() == ".obj":
+                files += _obj_parts(path, root)
+            elif path.suffix.lower() == ".gltf":
+                files += _gltf_parts(path, root)
+        except (LlvscanError, OSError, ValueError) as exc:
+            problem = str(exc)
+        claimed.update(f.rel_path for f in files[1:])
+        assets.append(Asset(asset_id_for(rel), rel, kind, path.suffix.lower()[1:], tuple(files),
+                            metadata.get(rel, {}), problem))
+    assets = [a for a in assets if not (a.kind == "image" and a.rel_path in claimed)]
+    known = {a.rel_path for a in assets}
+    notes += [f"{SIDECAR_NAME}: {name!r} is not an asset in the collection" for name in metadata
+              if name not in known]
+    log.info("discovered %d assets under %s (%d ignored files)", len(assets), root, len(ignored))
+    return Discovery(str(root), assets, ignored, notes)

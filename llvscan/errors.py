@@ -1,0 +1,85 @@
+"""The one error tree of llvscan.
+
+Every error names the file it is about (``.path``) and keeps the upstream diagnostic (``.detail``).
+Each class also inherits the built-in exception it resembles, so ``except OSError`` keeps working.
+
+    LlvscanError
+    ├── InvalidParameterError (ValueError)      a caller passed an impossible option
+    ├── UnsafePathError (PermissionError)       a path resolves outside the collection root
+    ├── ResourceLimitError (ValueError)         an input exceeds a configured guard (pixels, faces)
+    ├── MissingDependencyError (ImportError)    an optional library is not installed
+    ├── AssetReadError (OSError)                an input cannot be read or parsed
+    │   ├── MeshReadError
+    │   └── ImageReadError
+    ├── OutputError (OSError)                   an output cannot be written
+    └── CatalogError (RuntimeError)             the catalog database is unusable
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = [
+    "AssetReadError",
+    "CatalogError",
+    "ImageReadError",
+    "InvalidParameterError",
+    "LlvscanError",
+    "MeshReadError",
+    "MissingDependencyError",
+    "OutputError",
+    "ResourceLimitError",
+    "UnsafePathError",
+]
+
+
+class LlvscanError(Exception):
+    """Root of llvscan's errors: ``str(err)`` reads "<path>: <message>"."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None, detail: str | None = None):
+        self.message = message
+        self.path = os.fspath(path) if path is not None else None
+        self.detail = detail
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        if self.detail and self.detail not in text:
+            text = f"{text} ({self.detail})"
+        return text
+
+
+class InvalidParameterError(LlvscanError, ValueError):
+    """An option value that cannot work (ratio 0, tile size 3, unknown layout)."""
+
+
+class UnsafePathError(LlvscanError, PermissionError):
+    """A referenced path (mtllib, texture, symlink) resolves outside the collection root."""
+
+
+class ResourceLimitError(LlvscanError, ValueError):
+    """An input exceeds a guard (pixel limit, face limit); raised before decoding it."""
+
+
+class MissingDependencyError(LlvscanError, ImportError):
+    """An optional library is missing; the message names the pip command that installs it."""
+
+
+class AssetReadError(LlvscanError, OSError):
+    """An input file is unreadable: missing, empty, truncated, corrupt or of an unsupported format."""
+
+
+class MeshReadError(AssetReadError):
+    """A mesh file cannot be read as a triangle mesh."""
+
+
+class ImageReadError(AssetReadError):
+    """An image file cannot be read as an image."""
+
+
+class OutputError(LlvscanError, OSError):
+    """An output file or folder cannot be written."""
+
+
+class CatalogError(LlvscanError, RuntimeError):
+    """The catalog database is unusable (newer schema, corrupt file)."""

@@ -1,0 +1,234 @@
+"""Tiling masters into IIIF Image API 3 (level 0, static) and Deep Zoom pyramids with libvips.
+
+libvips ``dzsave`` does the pixel work in one sequential pass. Its IIIF 3 output is not yet a valid
+level-0 service as it comes (no ``full/max``, no ``sizes``, an ``id`` built from the folder name);
+llvscan writes those and publishes the finished tile set atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llvscan._publish import atomic_dir
+from llvscan.errors import ImageReadError, InvalidParameterError, OutputError, ResourceLimitError
+
+__all__ = [
+    "DEFAULT_PIXEL_LIMIT",
+    "IMAGE_SUFFIXES",
+    "LAYOUTS",
+    "ImageHeader",
+    "TileSet",
+    "read_header",
+    "tile_image",
+]
+
+IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", ".jp2", ".jxl", ".heic"})
+LAYOUTS = ("iiif3", "dz")
+#: Refuse images whose header claims more pixels than this (a 100 000 × 200 000 master is the limit).
+DEFAULT_PIXEL_LIMIT = 20_000_000_000
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    path: str
+    width: int
+    height: int
+    bands: int
+    band_format: str  # libvips: uchar, ushort, float…
+    interpretation: str  # libvips: srgb, rgb16, b-w, cmyk…
+    loader: str
+    has_icc_profile: bool
+    xres_dpi: float | None
+
+
+@dataclass(frozen=True)
+class TileSet:
+    layout: str
+    path: str
+    identifier: str
+    service_id: str | None  # the IIIF id; None for Deep Zoom
+    width: int
+    height: int
+    tile_size: int
+    scale_factors: list[int]
+    sizes: list[list[int]] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    source_icc_profile: bool = False
+
+
+def _vips_error(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def read_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> ImageHeader:
+    """Read an image's header only; refuse unreadable files and sizes above ``pixel_limit``."""
+    import pyvips
+
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError("no such file", path=path)
+    if path.stat().st_size == 0:
+        raise ImageReadError("empty file (0 bytes)", path=path)
+    try:
+        image = pyvips.Image.new_from_file(str(path), access="sequential")
+    except pyvips.Error as exc:
+        raise ImageReadError("not a readable image", path=path, detail=_vips_error(exc)) from exc
+    if image.width * image.height > pixel_limit:
+        raise ResourceLimitError(f"{image.width}×{image.height} pixels exceed the pixel limit "
+                                 f"{pixel_limit:,}; raise it if this master is genuine", path=path)
+    loader = image.get("vips-loader") if image.get_typeof("vips-loader") else "unknown"
+    xres = image.xres * 25.4 if image.xres > 1.0 else None  # libvips keeps pixels per mm; 1.0 = unset
+    return ImageHeader(
+        path=str(path),
+        width=image.width,
+        height=image.height,
+        bands=image.bands,
+        band_format=str(image.format),
+        interpretation=str(image.interpretation),
+        loader=str(loader),
+        has_icc_profile=image.get_typeof("icc-profile-data") != 0,
+        xres_dpi=round(xres, 3) if xres else None,
+    )
+
+
+def _open_for_web(path: Path) -> Any:
+    """The master as 8-bit sRGB without alpha, read sequentially (flat memory)."""
+    import pyvips
+
+    image = pyvips.Image.new_from_file(str(path), access="sequential", fail_on="error")
+    if image.get_typeof("icc-profile-data"):
+        image = image.icc_transform("srgb", embedded=True, intent="relative")
+    elif image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        image = image.colourspace("srgb")
+    if image.hasalpha():
+        image = image.flatten(background=[255] * (image.bands - 1))
+    if image.format != "uchar":
+        image = image.cast("uchar")
+    return image
+
+
+def _check_options(layout: str, tile_size: int, quality: int, max_size: int) -> None:
+    if layout not in LAYOUTS:
+        raise InvalidParameterError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    if not 64 <= tile_size <= 4096:
+        raise InvalidParameterError(f"tile size {tile_size} is outside 64–4096 pixels")
+    if not 1 <= quality <= 100:
+        raise InvalidParameterError(f"JPEG quality {quality} is outside 1–100")
+    if max_size < tile_size:
+        raise InvalidParameterError(f"max size {max_size} is smaller than the tile size {tile_size}")
+
+
+def _iiif_sizes(width: int, height: int, factors: list[int], max_size: int) -> tuple[list[list[int]], list[int]]:
+    """Whole-image sizes to publish (one per scale factor that fits ``max_size``) and the max size."""
+    scale = min(1.0, max_size / width, max_size / height)
+    max_wh = [max(1, round(width * scale)), max(1, round(height * scale))]
+    sizes = {(math.ceil(width / s), math.ceil(height / s)) for s in factors}
+    fitting = sorted(s for s in sizes if s[0] <= max_wh[0] and s[1] <= max_wh[1])
+    if tuple(max_wh) not in fitting:
+        fitting.append(tuple(max_wh))
+    return [list(s) for s in fitting], max_wh
+
+
+def _finish_iiif3(folder: Path, src: Path, service_id: str, max_size: int, quality: int) -> dict[str, Any]:
+    info_path = folder / "info.json"
+    info = json.loads(info_path.read_text())
+    width, height = info["width"], info["height"]
+    factors = info["tiles"][0]["scaleFactors"]
+    sizes, max_wh = _iiif_sizes(width, height, factors, max_size)
+
+    thumb = _open_for_web(src).thumbnail_image(max_wh[0], height=max_wh[1], size="force")
+    thumb = thumb.copy_memory()  # at most max_size² pixels; every smaller size derives from it
+    for w, h in sizes:
+        target = folder / "full" / f"{w},{h}" / "0" / "default.jpg"
+        if target.exists():  # dzsave already wrote the levels that fit one tile
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        level = thumb if [w, h] == max_wh else thumb.thumbnail_image(w, height=h, size="force")
+        level.jpegsave(str(target), Q=quality, keep="none")
+    max_path = folder / "full" / "max" / "0" / "default.jpg"
+    max_path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "full" / f"{max_wh[0]},{max_wh[1]}" / "0" / "default.jpg", max_path)
+
+    info["id"] = service_id
+    info["sizes"] = [{"width": w, "height": h} for w, h in sizes]
+    if max_wh != [width, height]:
+        info["maxWidth"], info["maxHeight"] = max_wh
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def tile_image(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    layout: str = "iiif3",
+    base_url: str = "http://localhost:8000/iiif",
+    identifier: str | None = None,
+    tile_size: int = 512,
+    quality: int = 85,
+    max_size: int = 2048,
+    pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+    **dzsave_options: Any,
+) -> TileSet:
+    """Tile ``src`` into the folder ``dst`` (replaced atomically when complete).
+
+    ``iiif3``: ``dst/info.json`` with ``id = base_url/identifier`` (identifier defaults to the folder
+    name), ``sizes``, ``full/max`` bounded by ``max_size``. ``dz``: ``dst/<identifier>.dzi`` and its
+    ``_files`` folder. Extra keyword options go to libvips ``dzsave`` unchanged.
+    """
+    import pyvips
+
+    src, dst = Path(src), Path(dst)
+    _check_options(layout, tile_size, quality, max_size)
+    header = read_header(src, pixel_limit=pixel_limit)
+    identifier = identifier or dst.name
+    service_id = f"{base_url.rstrip('/')}/{identifier}" if layout == "iiif3" else None
+    started = time.perf_counter()
+    try:
+        with atomic_dir(dst) as tmp:
+            image = _open_for_web(src)
+            if layout == "iiif3":
+                target = tmp / "pyramid"
+                image.dzsave(str(target), layout="iiif3", id=base_url, tile_size=tile_size,
+                             overlap=0, Q=quality, keep="none", **dzsave_options)
+                (target / "vips-properties.xml").unlink(missing_ok=True)
+                for item in target.iterdir():
+                    item.rename(tmp / item.name)
+                target.rmdir()
+                info = _finish_iiif3(tmp, src, service_id, max_size, quality)
+                factors, sizes = info["tiles"][0]["scaleFactors"], [[s["width"], s["height"]] for s in info["sizes"]]
+            else:
+                image.dzsave(str(tmp / identifier), layout="dz", tile_size=tile_size, overlap=1,
+                             Q=quality, keep="none", **dzsave_options)
+                levels = math.ceil(math.log2(max(header.width, header.height))) + 1
+                factors, sizes = [2**i for i in range(levels)], []
+    except pyvips.Error as exc:
+        raise ImageReadError("failed while decoding or tiling the pixels", path=src,
+                             detail=_vips_error(exc)) from exc
+    except OSError as exc:
+        raise OutputError("cannot write the tile set", path=dst, detail=str(exc)) from exc
+
+    files = [p for p in dst.rglob("*") if p.is_file()]
+    return TileSet(
+        layout=layout,
+        path=str(dst),
+        identifier=identifier,
+        service_id=service_id,
+        width=header.width,
+        height=header.height,
+        tile_size=tile_size,
+        scale_factors=factors,
+        sizes=sizes,
+        files=len(files),
+        bytes=sum(p.stat().st_size for p in files),
+        seconds=round(time.perf_counter() - started, 3),
+        source_icc_profile=header.has_icc_profile,
+    )

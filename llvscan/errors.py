@@ -37,10 +37,10 @@ class LlvscanError(Exception):
     """Root of llvscan's errors: ``str(err)`` reads "<path>: <message>"."""
 
     def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None, detail: str | None = None):
+        super().__init__(message)  # first: ImportError's own __init__ resets .path
         self.message = message
         self.path = os.fspath(path) if path is not None else None
         self.detail = detail
-        super().__init__(message)
 
     def __str__(self) -> str:
         text = f"{self.path}: {self.message}" if self.path else self.message

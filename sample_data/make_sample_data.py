@@ -19,9 +19,9 @@ Files and their ground truth (all meshes in millimetres):
     Photogrammetry-like textured scan: a cube-sphere with n = 112 (12·n² = 150,528
     triangles), deformed into a head-like blob about 300 mm tall with seeded scan noise.
     Positions are welded (6·n² + 2 = 75,266 ``v`` lines); each of the 6 cube faces is its
-    own UV chart in a 3×2 atlas with a gutter, so there are 6·(n+1)² = 76,614 ``vt`` lines
+    own UV chart in a 3x2 atlas with a gutter, so there are 6·(n+1)² = 76,614 ``vt`` lines
     and real UV seams. CCW winding, outward normals (positive signed volume). The texture is
-    a 2048×2048 sRGB JPEG: a marble-like pattern in a different hue per chart plus a thin
+    a 2048x2048 sRGB JPEG: a marble-like pattern in a different hue per chart plus a thin
     grid; the gutter is neutral grey.
 ``ceramics/vase.ply``
     Binary little-endian PLY: a thin-walled vase revolved from a closed profile (foot,
@@ -30,9 +30,9 @@ Files and their ground truth (all meshes in millimetres):
 ``ceramics/figurine.glb``
     Small textured figurine: cube-sphere n = 32 (12,288 triangles) with per-chart UVs
     (vertices split along the 6 chart seams, closed once positions are welded) and an
-    embedded 512×512 PNG base-colour texture.
+    embedded 512x512 PNG base-colour texture.
 ``tools/bracket.stl``
-    Binary STL torus (100×50 sections, 10,000 triangles): watertight, genus 1,
+    Binary STL torus (100x50 sections, 10,000 triangles): watertight, genus 1,
     Euler characteristic 0.
 ``damaged/fragment.obj``
     Defective mesh (``v``/``f`` only) built from a closed cube-sphere (n = 16, radius
@@ -40,11 +40,11 @@ Files and their ground truth (all meshes in millimetres):
     non-manifold edge (a tetrahedron glued on it), 5 duplicate vertices, 3 zero-area faces
     and a flipped fan of 6 faces. Exact counts and indices: ``defective_truth.json``.
 ``paintings/landscape.tif``
-    12288×9216 RGB 8-bit "painting", built lazily with libvips (gradients, Perlin and
-    Worley noise, hills, a sun): tiled 256×256 JPEG-compressed TIFF (Q 85), 300 dpi,
+    12288x9216 RGB 8-bit "painting", built lazily with libvips (gradients, Perlin and
+    Worley noise, hills, a sun): tiled 256x256 JPEG-compressed TIFF (Q 85), 300 dpi,
     embedded sRGB ICC profile.
 ``photos/condition_photo.jpg``
-    1237×811 photo-like JPEG (studio sweep, object, colour chart, sensor noise) with EXIF
+    1237x811 photo-like JPEG (studio sweep, object, colour chart, sensor noise) with EXIF
     (Hasselblad X2D 100C, 2026:03:14 10:22:05, 1/125 s, f/8, ISO 100) and an sRGB ICC
     profile (LittleCMS stamps the creation time into the profile header; it is fixed here).
 ``broken/truncated.obj``
@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import math
 import os
 import pathlib
@@ -89,28 +88,65 @@ RIGHTS_BY = "http://creativecommons.org/licenses/by/4.0/"
 
 #: (file, object_number, title, creator, date, rights) for each readable asset.
 CATALOG: tuple[tuple[str, str, str, str, str, str], ...] = (
-    ("sculpture/bust.obj", "1921.4.17", "Bust of a Young Woman", "Anaïs Lefèvre",
-     "1898", RIGHTS_CC0),
-    ("ceramics/vase.ply", "1956.112.3", "Celadon Baluster Vase", "Unknown (Longquan kilns)",
-     "c. 1300–1350", RIGHTS_CC0),
-    ("ceramics/figurine.glb", "1987.22.5", "Seated Figure", "Unknown", "19th century",
-     RIGHTS_BY),
-    ("tools/bracket.stl", "2003.9.41", "Ring Bracket from a Mill Gear", "Gebrüder Sölter",
-     "c. 1880", RIGHTS_CC0),
-    ("damaged/fragment.obj", "1934.7.2", "Fragment of a Marble Sphere", "Unknown",
-     "2nd century CE", RIGHTS_BY),
-    ("paintings/landscape.tif", "1968.3.8", "River Landscape at Dusk", "Ilse Brandtner",
-     "1962", RIGHTS_INC),
-    ("photos/condition_photo.jpg", "2026.0.14", "Condition photograph of 1921.4.17",
-     "Museum photography studio", "2026-03-14", RIGHTS_BY),
+    (
+        "sculpture/bust.obj",
+        "1921.4.17",
+        "Bust of a Young Woman",
+        "Anaïs Lefèvre",
+        "1898",
+        RIGHTS_CC0,
+    ),
+    (
+        "ceramics/vase.ply",
+        "1956.112.3",
+        "Celadon Baluster Vase",
+        "Unknown (Longquan kilns)",
+        "c. 1300-1350",
+        RIGHTS_CC0,
+    ),
+    ("ceramics/figurine.glb", "1987.22.5", "Seated Figure", "Unknown", "19th century", RIGHTS_BY),
+    (
+        "tools/bracket.stl",
+        "2003.9.41",
+        "Ring Bracket from a Mill Gear",
+        "Gebrüder Sölter",
+        "c. 1880",
+        RIGHTS_CC0,
+    ),
+    (
+        "damaged/fragment.obj",
+        "1934.7.2",
+        "Fragment of a Marble Sphere",
+        "Unknown",
+        "2nd century CE",
+        RIGHTS_BY,
+    ),
+    (
+        "paintings/landscape.tif",
+        "1968.3.8",
+        "River Landscape at Dusk",
+        "Ilse Brandtner",
+        "1962",
+        RIGHTS_INC,
+    ),
+    (
+        "photos/condition_photo.jpg",
+        "2026.0.14",
+        "Condition photograph of 1921.4.17",
+        "Museum photography studio",
+        "2026-03-14",
+        RIGHTS_BY,
+    ),
 )
 
 # --------------------------------------------------------------------------------------
 # Cube-sphere geometry
 # --------------------------------------------------------------------------------------
 
-#: Each cube face: lattice origin, U and V directions with U × V = outward normal.
-_CUBE_CHARTS: tuple[tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]], ...] = (
+#: Each cube face: lattice origin, U and V directions with U x V = outward normal.
+_CUBE_CHARTS: tuple[
+    tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]], ...
+] = (
     ((1, 0, 0), (0, 1, 0), (0, 0, 1)),  # +X
     ((0, 0, 0), (0, 0, 1), (0, 1, 0)),  # -X
     ((0, 1, 0), (0, 0, 1), (1, 0, 0)),  # +Y
@@ -159,12 +195,16 @@ def _grid_faces(grid: np.ndarray) -> np.ndarray:
 
 
 def atlas_rects(size: int, gutter: int) -> np.ndarray:
-    """Pixel rectangles ``(x0, y0, x1, y1)`` of the 6 charts in a 3×2 atlas."""
+    """Pixel rectangles ``(x0, y0, x1, y1)`` of the 6 charts in a 3x2 atlas."""
     cols = np.round(np.linspace(0, size, 4)).astype(int)
     rows = np.round(np.linspace(0, size, 3)).astype(int)
     rects = [
-        (cols[k % 3] + gutter, rows[k // 3] + gutter, cols[k % 3 + 1] - gutter,
-         rows[k // 3 + 1] - gutter)
+        (
+            cols[k % 3] + gutter,
+            rows[k // 3] + gutter,
+            cols[k % 3 + 1] - gutter,
+            rows[k // 3 + 1] - gutter,
+        )
         for k in range(6)
     ]
     return np.asarray(rects, dtype=np.float64)
@@ -173,10 +213,21 @@ def atlas_rects(size: int, gutter: int) -> np.ndarray:
 def chart_uvs(n: int, rects: np.ndarray, size: int) -> np.ndarray:
     """UVs (6, n+1, n+1, 2) of every chart lattice point; v points up, charts not mirrored."""
     s = np.arange(n + 1) / n
-    x = rects[:, None, None, 0] + (rects[:, None, None, 2] - rects[:, None, None, 0]) * s[None, :, None]
-    y = rects[:, None, None, 1] + (rects[:, None, None, 3] - rects[:, None, None, 1]) * (1 - s)[None, None, :]
+    x = (
+        rects[:, None, None, 0]
+        + (rects[:, None, None, 2] - rects[:, None, None, 0]) * s[None, :, None]
+    )
+    y = (
+        rects[:, None, None, 1]
+        + (rects[:, None, None, 3] - rects[:, None, None, 1]) * (1 - s)[None, None, :]
+    )
     x, y = np.broadcast_arrays(x, y)
     return np.stack([x / size, 1.0 - y / size], axis=-1)
+
+
+def chart_uv_faces(n: int) -> np.ndarray:
+    """``vt`` index triples matching ``cube_sphere(n)`` faces: one UV per chart lattice point."""
+    return _grid_faces(np.arange(6 * (n + 1) ** 2).reshape(6, n + 1, n + 1))
 
 
 def signed_volume(positions: np.ndarray, faces: np.ndarray) -> float:
@@ -185,8 +236,9 @@ def signed_volume(positions: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-def _harmonics(directions: np.ndarray, rng: np.random.Generator, count: int,
-               amplitude: float) -> np.ndarray:
+def _harmonics(
+    directions: np.ndarray, rng: np.random.Generator, count: int, amplitude: float
+) -> np.ndarray:
     """Smooth low-frequency field on the sphere: a sum of seeded plane sinusoids."""
     field = np.zeros(len(directions))
     for _ in range(count):
@@ -211,7 +263,9 @@ def bust_positions(unit: np.ndarray, seed: int) -> np.ndarray:
     radial = 1.0 + _harmonics(unit, rng, 6, 0.035)
     radial += 0.10 * _bump(unit, (0.0, -1.0, 0.1), 0.12)  # nose
     radial += 0.05 * _bump(unit, (0.0, -1.0, -0.25), 0.18)  # chin
-    radial -= 0.04 * _bump(unit, (0.35, -0.9, 0.3), 0.10) + 0.04 * _bump(unit, (-0.35, -0.9, 0.3), 0.10)
+    radial -= 0.04 * _bump(unit, (0.35, -0.9, 0.3), 0.10) + 0.04 * _bump(
+        unit, (-0.35, -0.9, 0.3), 0.10
+    )
     radial += rng.normal(scale=0.002, size=len(unit))  # scan noise, per welded position
     p = unit * radial[:, None]
     z = p[:, 2]
@@ -241,11 +295,16 @@ def _rows(fmt: str, values: np.ndarray) -> str:
     return (fmt * len(values)) % tuple(values.ravel().tolist())
 
 
-def write_textured_obj(path: pathlib.Path, header: Sequence[str], positions: np.ndarray,
-                       uvs: np.ndarray, faces: np.ndarray, face_uvs: np.ndarray) -> None:
-    """Write ``v``/``vt``/``f v/vt`` OBJ text (0-based indices in, 1-based out)."""
+def textured_obj_text(
+    header: Sequence[str],
+    positions: np.ndarray,
+    uvs: np.ndarray,
+    faces: np.ndarray,
+    face_uvs: np.ndarray,
+) -> str:
+    """``v``/``vt``/``f v/vt`` OBJ text (0-based indices in, 1-based out)."""
     corners = np.stack([faces + 1, face_uvs + 1], axis=-1).reshape(len(faces), 6)
-    text = "".join(
+    return "".join(
         [
             "".join(line + "\n" for line in header),
             _rows("v %.4f %.4f %.4f\n", positions),
@@ -253,19 +312,24 @@ def write_textured_obj(path: pathlib.Path, header: Sequence[str], positions: np.
             _rows("f %d/%d %d/%d %d/%d\n", corners),
         ]
     )
-    path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def write_plain_obj(path: pathlib.Path, header: Sequence[str], positions: np.ndarray,
-                    faces: np.ndarray) -> None:
+def write_plain_obj(
+    path: pathlib.Path, header: Sequence[str], positions: np.ndarray, faces: np.ndarray
+) -> None:
     """Write ``v``/``f a b c`` OBJ text; positions with 5 decimals so midpoints stay exact."""
     text = "".join(line + "\n" for line in header)
     text += _rows("v %.5f %.5f %.5f\n", positions) + _rows("f %d %d %d\n", faces + 1)
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
-def write_binary_ply(path: pathlib.Path, positions: np.ndarray, faces: np.ndarray,
-                     colors: np.ndarray, comments: Sequence[str]) -> None:
+def write_binary_ply(
+    path: pathlib.Path,
+    positions: np.ndarray,
+    faces: np.ndarray,
+    colors: np.ndarray,
+    comments: Sequence[str],
+) -> None:
     """Write a binary little-endian PLY with float xyz, uchar RGB and int face lists."""
     vertex = np.empty(len(positions), dtype=[("xyz", "<f4", 3), ("rgb", "u1", 3)])
     vertex["xyz"] = positions
@@ -276,15 +340,23 @@ def write_binary_ply(path: pathlib.Path, positions: np.ndarray, faces: np.ndarra
     header = ["ply", "format binary_little_endian 1.0"]
     header += [f"comment {c}" for c in comments]
     header += [
-        f"element vertex {len(positions)}", "property float x", "property float y",
-        "property float z", "property uchar red", "property uchar green", "property uchar blue",
-        f"element face {len(faces)}", "property list uchar int vertex_indices", "end_header",
+        f"element vertex {len(positions)}",
+        "property float x",
+        "property float y",
+        "property float z",
+        "property uchar red",
+        "property uchar green",
+        "property uchar blue",
+        f"element face {len(faces)}",
+        "property list uchar int vertex_indices",
+        "end_header",
     ]
     path.write_bytes(("\n".join(header) + "\n").encode("ascii") + vertex.tobytes() + face.tobytes())
 
 
-def write_binary_stl(path: pathlib.Path, positions: np.ndarray, faces: np.ndarray,
-                     title: str) -> None:
+def write_binary_stl(
+    path: pathlib.Path, positions: np.ndarray, faces: np.ndarray, title: str
+) -> None:
     """Write a binary STL with a fixed 80-byte header and per-face unit normals."""
     tris = positions[faces].astype(np.float32)
     normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
@@ -309,8 +381,15 @@ def srgb_icc_profile() -> bytes:
 # --------------------------------------------------------------------------------------
 
 _CHART_HUES = np.array(
-    [[222, 214, 196], [196, 210, 222], [214, 200, 222], [204, 222, 200], [230, 206, 190],
-     [222, 222, 186]], dtype=np.float32,
+    [
+        [222, 214, 196],
+        [196, 210, 222],
+        [214, 200, 222],
+        [204, 222, 200],
+        [230, 206, 190],
+        [222, 222, 186],
+    ],
+    dtype=np.float32,
 )
 
 
@@ -344,7 +423,9 @@ def _smoothstep(x: pyvips.Image, lo: float, hi: float) -> pyvips.Image:
     return t * t * (3 - 2 * t)
 
 
-def _ridge(width: int, height: int, base: float, waves: Sequence[tuple[float, float, float]]) -> pyvips.Image:
+def _ridge(
+    width: int, height: int, base: float, waves: Sequence[tuple[float, float, float]]
+) -> pyvips.Image:
     """A float image whose every row holds the same hill silhouette (y as a function of x)."""
     x = np.arange(width, dtype=np.float64) / width
     y = base + sum(a * np.sin(2 * np.pi * f * x + p) for a, f, p in waves)
@@ -360,14 +441,16 @@ def landscape_image(width: int, height: int, seed: int) -> pyvips.Image:
     """Lazy libvips pipeline for a painterly landscape; nothing is held in memory whole."""
     scale = 4  # paint at 1/4 resolution, enlarge smoothly, then add full-resolution grain
     w, h = width // scale, height // scale
-    y = pyvips.Image.xyz(w, h)[1]
-    x = pyvips.Image.xyz(w, h)[0]
+    x, y = pyvips.Image.xyz(w, h).bandsplit()
     clouds = pyvips.Image.perlin(w, h, cell_size=256, seed=seed)
-    sky = _blend(pyvips.Image.black(w, h) + [38, 64, 128], pyvips.Image.black(w, h) + [236, 178, 120],
-                 (y / (0.55 * h)).clamp(min=0, max=1))
-    sky = _blend(sky, sky * 0 + [246, 236, 222], _smoothstep(clouds, 0.05, 0.45) * 0.6)
+    sky = _blend(
+        pyvips.Image.black(w, h).new_from_image([38, 64, 128]),
+        pyvips.Image.black(w, h).new_from_image([236, 178, 120]),
+        (y / (0.55 * h)).clamp(min=0, max=1),
+    )
+    sky = _blend(sky, sky.new_from_image([246, 236, 222]), _smoothstep(clouds, 0.05, 0.45) * 0.6)
     sun = ((x - 0.68 * w) ** 2 + (y - 0.40 * h) ** 2) ** 0.5
-    sky = _blend(sky, sky * 0 + [255, 226, 160], 1 - _smoothstep(sun, 0.04 * h, 0.06 * h))
+    sky = _blend(sky, sky.new_from_image([255, 226, 160]), 1 - _smoothstep(sun, 0.04 * h, 0.06 * h))
     strokes = pyvips.Image.worley(w, h, cell_size=48, seed=seed + 1) / 48
     grass = pyvips.Image.perlin(w, h, cell_size=96, seed=seed + 2)
     far = _ridge(w, h, 0.50, [(0.03, 1.3, 0.4), (0.015, 4.1, 1.9), (0.006, 11.0, 0.3)])
@@ -378,7 +461,9 @@ def landscape_image(width: int, height: int, seed: int) -> pyvips.Image:
     river = 1 - _smoothstep((y - river_centre - (x - 0.5 * w) * 0.05).abs(), 0.02 * h, 0.03 * h)
     image = _blend(sky, far_hills, _smoothstep(y - far, 0, 3))
     image = _blend(image, near_hills, _smoothstep(y - near, 0, 3))
-    image = _blend(image, grass * [20, 20, 20] + [88, 118, 150], river * _smoothstep(y - near, 0, 3))
+    image = _blend(
+        image, grass * [20, 20, 20] + [88, 118, 150], river * _smoothstep(y - near, 0, 3)
+    )
     image = image.resize(scale, kernel="linear")
     grain = pyvips.Image.perlin(width, height, cell_size=24, seed=seed + 3)
     image = image + grain * [9, 9, 9]
@@ -397,7 +482,7 @@ def condition_photo(width: int, height: int, seed: int) -> Image.Image:
     inside = d < 1.0
     shade = np.clip(1.05 - 0.55 * (xx - ex + 0.6 * (yy - ey)) / rx, 0.35, 1.2)
     veins = 0.93 + 0.07 * np.sin(0.05 * xx + 0.03 * yy + 3 * np.sin(0.011 * yy))
-    img[inside] = (np.array([232, 226, 214]) * (shade * veins)[inside, None])
+    img[inside] = np.array([232, 226, 214]) * (shade * veins)[inside, None]
     shadow = np.exp(-(((xx - ex - 40) / (1.4 * rx)) ** 2 + ((yy - ey - ry) / 25) ** 2))
     img *= (1 - 0.4 * shadow * ~inside)[..., None]
     patches = rng.integers(20, 240, size=(4, 6, 3))
@@ -406,8 +491,10 @@ def condition_photo(width: int, height: int, seed: int) -> Image.Image:
         for c in range(6):
             if r == 3:
                 patches[r, c] = 245 - c * 45
-            img[cy0 + r * cell + 3 : cy0 + (r + 1) * cell - 3,
-                cx0 - 6 * cell // 2 + c * cell + 3 : cx0 - 6 * cell // 2 + (c + 1) * cell - 3] = patches[r, c]
+            img[
+                cy0 + r * cell + 3 : cy0 + (r + 1) * cell - 3,
+                cx0 - 6 * cell // 2 + c * cell + 3 : cx0 - 6 * cell // 2 + (c + 1) * cell - 3,
+            ] = patches[r, c]
     img += rng.normal(scale=2.5, size=img.shape)
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
@@ -436,19 +523,21 @@ def photo_exif() -> Image.Exif:
 def make_bust(folder: pathlib.Path) -> list[pathlib.Path]:
     """The textured bust scan: OBJ + MTL + 2048² albedo JPEG."""
     n, size = BUST_N, 2048
-    unit, faces, grid = cube_sphere(n)
+    unit, faces, _ = cube_sphere(n)
     positions = bust_positions(unit, seed=1921)
     assert signed_volume(positions, faces) > 0
     rects = atlas_rects(size, gutter=6)
     uvs = chart_uvs(n, rects, size).reshape(-1, 2)
-    uv_grid = np.arange(6 * (n + 1) ** 2).reshape(6, n + 1, n + 1)
     header = ["# llvscan sample: bust", "# units: mm", "mtllib bust.mtl", "usemtl bust"]
     obj = folder / "bust.obj"
-    write_textured_obj(obj, header, positions, uvs, faces, _grid_faces(uv_grid))
+    text = textured_obj_text(header, positions, uvs, faces, chart_uv_faces(n))
+    obj.write_text(text, encoding="utf-8", newline="\n")
     mtl = folder / "bust.mtl"
     mtl.write_text(
         "# llvscan sample: bust material\nnewmtl bust\nKa 0 0 0\nKd 1 1 1\nKs 0 0 0\n"
-        "illum 1\nmap_Kd bust_albedo.jpg\n", encoding="utf-8", newline="\n",
+        "illum 1\nmap_Kd bust_albedo.jpg\n",
+        encoding="utf-8",
+        newline="\n",
     )
     albedo = folder / "bust_albedo.jpg"
     Image.fromarray(paint_atlas(size, rects, seed=17), "RGB").save(albedo, quality=88)
@@ -462,8 +551,13 @@ def vase_profile(samples: int) -> tuple[np.ndarray, np.ndarray]:
     outer = np.stack([outer_r, 8 + 232 * z], axis=1)  # mm, foot at 8 mm, lip at 240 mm
     wall = 4.0
     lip_angle = np.linspace(0, np.pi, 24)[1:-1]
-    lip = np.stack([outer[-1, 0] - wall / 2 + wall / 2 * np.cos(lip_angle),
-                    outer[-1, 1] + wall / 2 * np.sin(lip_angle)], axis=1)
+    lip = np.stack(
+        [
+            outer[-1, 0] - wall / 2 + wall / 2 * np.cos(lip_angle),
+            outer[-1, 1] + wall / 2 * np.sin(lip_angle),
+        ],
+        axis=1,
+    )
     inner = outer[::-1] - [wall, 0]
     inner = inner[inner[:, 1] >= 14.0]
     foot = np.array([[0.0, 0.0], [28.0, 0.0], [30.0, 4.0]])
@@ -520,7 +614,7 @@ def make_figurine(folder: pathlib.Path) -> list[pathlib.Path]:
     positions = welded[grid.reshape(-1)]  # split along chart seams, same coordinates
     rects = atlas_rects(size, gutter=3)
     uvs = chart_uvs(n, rects, size).reshape(-1, 2)
-    faces = _grid_faces(np.arange(6 * (n + 1) ** 2).reshape(6, n + 1, n + 1))
+    faces = chart_uv_faces(n)  # one vertex per chart lattice point, like the UVs
     texture = Image.fromarray(paint_atlas(size, rects, seed=5, grid_cells=8), "RGB")
     material = trimesh.visual.material.PBRMaterial(
         name="figurine", baseColorTexture=texture, metallicFactor=0.0, roughnessFactor=0.8
@@ -539,12 +633,15 @@ def torus(major: float, minor: float, sections: int, rings: int) -> tuple[np.nda
     phi = np.arange(rings) * (2 * np.pi / rings)
     t, p = np.meshgrid(theta, phi, indexing="ij")
     rad = major + minor * np.cos(p)
-    positions = np.stack([rad * np.cos(t), rad * np.sin(t), 0.7 * minor * np.sin(p)], -1).reshape(-1, 3)
+    positions = np.stack([rad * np.cos(t), rad * np.sin(t), 0.7 * minor * np.sin(p)], -1).reshape(
+        -1, 3
+    )
     idx = np.arange(sections * rings).reshape(sections, rings)
     i1, j1 = np.roll(idx, -1, axis=0), np.roll(idx, -1, axis=1)
     ij1 = np.roll(i1, -1, axis=1)
-    faces = np.concatenate([np.stack([idx, i1, ij1], -1).reshape(-1, 3),
-                            np.stack([idx, ij1, j1], -1).reshape(-1, 3)])
+    faces = np.concatenate(
+        [np.stack([idx, i1, ij1], -1).reshape(-1, 3), np.stack([idx, ij1, j1], -1).reshape(-1, 3)]
+    )
     return positions, faces
 
 
@@ -567,7 +664,7 @@ def build_fragment() -> tuple[np.ndarray, np.ndarray]:
         first = ((chart * n + i) * n + j) * 2
         return [first, first + 1]
 
-    # Holes: one quad on chart 0, a 1×3 strip of quads on chart 1 (removed at the end).
+    # Holes: one quad on chart 0, a 1x3 strip of quads on chart 1 (removed at the end).
     removed = quad_faces(0, 8, 8) + [f for j in (6, 7, 8) for f in quad_faces(1, 8, j)]
     # Flipped fan: the 6 faces around lattice vertex (8, 8) of chart 5.
     centre = grid[5, 8, 8]
@@ -603,18 +700,28 @@ def build_fragment() -> tuple[np.ndarray, np.ndarray]:
 def make_fragment(folder: pathlib.Path) -> list[pathlib.Path]:
     positions, faces = build_fragment()
     path = folder / "fragment.obj"
-    header = ["# llvscan sample: fragment (defective, see sample_data/defective_truth.json)",
-              "# units: mm"]
+    header = [
+        "# llvscan sample: fragment (defective, see sample_data/defective_truth.json)",
+        "# units: mm",
+    ]
     write_plain_obj(path, header, positions, faces)
     return [path]
 
 
 def make_landscape(folder: pathlib.Path) -> list[pathlib.Path]:
-    """12288×9216 tiled JPEG TIFF at 300 dpi with an sRGB profile, streamed by libvips."""
+    """12288x9216 tiled JPEG TIFF at 300 dpi with an sRGB profile, streamed by libvips."""
     path = folder / "landscape.tif"
     landscape_image(12288, 9216, seed=1962).tiffsave(
-        str(path), tile=True, tile_width=256, tile_height=256, compression="jpeg", Q=85,
-        xres=300 / 25.4, yres=300 / 25.4, resunit="inch", profile="srgb",
+        str(path),
+        tile=True,
+        tile_width=256,
+        tile_height=256,
+        compression="jpeg",
+        Q=85,
+        xres=300 / 25.4,
+        yres=300 / 25.4,
+        resunit="inch",
+        profile="srgb",
     )
     return [path]
 
@@ -631,19 +738,18 @@ def make_broken(folder: pathlib.Path) -> list[pathlib.Path]:
     """A truncated OBJ (no faces), an empty PLY and random bytes named .tif."""
     n, size = TRUNCATED_N, 256
     unit, faces, _ = cube_sphere(n)
-    rects = atlas_rects(size, gutter=2)
-    buffer = io.StringIO()
-    corners = np.stack([faces + 1, _grid_faces(np.arange(6 * (n + 1) ** 2).reshape(6, n + 1, n + 1)) + 1], -1)
-    buffer.write("# llvscan sample: small scan\n# units: mm\n")
-    buffer.write(_rows("v %.4f %.4f %.4f\n", unit * 40.0))
-    buffer.write(_rows("vt %.6f %.6f\n", chart_uvs(n, rects, size).reshape(-1, 2)))
-    buffer.write(_rows("f %d/%d %d/%d %d/%d\n", corners.reshape(len(faces), 6)))
-    text = buffer.getvalue().encode("ascii")
+    uvs = chart_uvs(n, atlas_rects(size, gutter=2), size).reshape(-1, 2)
+    header = ["# llvscan sample: small scan", "# units: mm"]
+    text = textured_obj_text(header, unit * 40.0, uvs, faces, chart_uv_faces(n)).encode("ascii")
     cut = int(0.4 * len(text))
     while text[cut - 1 : cut + 1].count(b"\n") or text[cut - 1 : cut] == b" ":
         cut += 1  # land strictly inside a number, mid-line
     assert b"\nf " not in text[:cut]
-    truncated, empty, garbage = folder / "truncated.obj", folder / "empty.ply", folder / "garbage.tif"
+    truncated, empty, garbage = (
+        folder / "truncated.obj",
+        folder / "empty.ply",
+        folder / "garbage.tif",
+    )
     truncated.write_bytes(text[:cut])
     empty.write_bytes(b"")
     garbage.write_bytes(np.random.default_rng(404).integers(0, 256, 4096, dtype=np.uint8).tobytes())
@@ -665,9 +771,14 @@ def write_catalog(path: pathlib.Path) -> list[pathlib.Path]:
 
 def _write_all(root: pathlib.Path) -> list[pathlib.Path]:
     steps = (
-        ("sculpture", make_bust), ("ceramics", make_vase), ("ceramics", make_figurine),
-        ("tools", make_bracket), ("damaged", make_fragment), ("paintings", make_landscape),
-        ("photos", make_photo), ("broken", make_broken),
+        ("sculpture", make_bust),
+        ("ceramics", make_vase),
+        ("ceramics", make_figurine),
+        ("tools", make_bracket),
+        ("damaged", make_fragment),
+        ("paintings", make_landscape),
+        ("photos", make_photo),
+        ("broken", make_broken),
     )
     written = write_catalog(root / "collection.csv")
     for sub, step in steps:
@@ -698,8 +809,12 @@ def generate(out_dir: pathlib.Path) -> list[pathlib.Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT,
-                        help=f"output folder, replaced as a whole (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=DEFAULT_OUT,
+        help=f"output folder, replaced as a whole (default: {DEFAULT_OUT})",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
     files = generate(args.out)

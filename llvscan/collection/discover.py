@@ -176,7 +176,8 @@ def discover_assets(root: str | Path) -> Discovery:
         claimed.update(f.rel_path for f in files[1:])
         assets.append(Asset(asset_id_for(rel), rel, kind, path.suffix.lower()[1:], tuple(files),
                             metadata.get(rel, {}), problem))
-    assets = [a for a in assets if not (a.kind == "image" and a.rel_path in claimed)]
+    assets = sorted((a for a in assets if not (a.kind == "image" and a.rel_path in claimed)),
+                    key=lambda a: a.rel_path)
     known = {a.rel_path for a in assets}
     notes += [f"{SIDECAR_NAME}: {name!r} is not an asset in the collection" for name in metadata
               if name not in known]

@@ -206,13 +206,15 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _execute(jobs: list[_Job], workers: int) -> Iterator[AssetRecord]:
+def _execute(jobs: list[_Job], workers: int,
+             work: Callable[[_Job], AssetRecord] = process_asset) -> Iterator[AssetRecord]:
+    """Yield one record per job, in completion order; ``work`` must be a picklable module function."""
     if workers == 0:  # in this process: for debugging and profiling
-        yield from map(process_asset, jobs)
+        yield from map(work, jobs)
         return
     suspects: list[_Job] = []
     with _pool(workers) as pool:
-        futures: dict[Future[AssetRecord], _Job] = {pool.submit(process_asset, j): j for j in jobs}
+        futures: dict[Future[AssetRecord], _Job] = {pool.submit(work, j): j for j in jobs}
         for future in as_completed(futures):
             try:
                 yield future.result()
@@ -223,7 +225,7 @@ def _execute(jobs: list[_Job], workers: int) -> Iterator[AssetRecord]:
     for job in suspects:
         pool = pool or _pool(1)
         try:
-            yield replace(pool.submit(process_asset, job).result(), attempts=2)
+            yield replace(pool.submit(work, job).result(), attempts=2)
         except BrokenProcessPool:
             pool.shutdown(wait=False)
             pool = None

@@ -65,7 +65,10 @@ class TileSet:
 
 
 def _vips_error(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+    """libvips' own diagnosis: its last lines, without the "unable to load from file b'…'" preamble."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("unable to ")] or lines
+    return " ".join(useful)[:300]
 
 
 def read_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> ImageHeader:

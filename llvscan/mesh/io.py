@@ -7,6 +7,7 @@ and the declared units, and turns every parser failure into a ``MeshReadError`` 
 from __future__ import annotations
 
 import logging
+import mmap
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,11 @@ def _texture_names(geometry: object) -> tuple[str, ...]:
     return (str(name),) if name else ()
 
 
+def _obj_has_faces(path: Path) -> bool:
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return data[:2] == b"f " or data.find(b"\nf ") >= 0
+
+
 def load_mesh(path: str | Path, *, max_faces: int = DEFAULT_MAX_FACES) -> Mesh:
     """Read a mesh file; raise ``MeshReadError`` (naming the file) when it is not a usable mesh."""
     path = Path(path)
@@ -85,6 +91,9 @@ def load_mesh(path: str | Path, *, max_faces: int = DEFAULT_MAX_FACES) -> Mesh:
     if size == 0:
         raise MeshReadError("empty file (0 bytes)", path=path)
 
+    if suffix == ".obj" and not _obj_has_faces(path):
+        raise MeshReadError("no faces in the file: truncated, or a point cloud", path=path)
+
     import trimesh
 
     try:
@@ -96,7 +105,7 @@ def load_mesh(path: str | Path, *, max_faces: int = DEFAULT_MAX_FACES) -> Mesh:
     faces = np.asarray(getattr(loaded, "faces", np.empty((0, 3))), dtype=np.int64).reshape(-1, 3)
     vertices = np.asarray(getattr(loaded, "vertices", np.empty((0, 3))), dtype=np.float64).reshape(-1, 3)
     if faces.shape[0] == 0:
-        raise MeshReadError(f"no triangles in the file ({vertices.shape[0]} vertices): "
+        raise MeshReadError(f"no faces in the file ({vertices.shape[0]} vertices): "
                             "truncated or a point cloud", path=path)
     if faces.shape[0] > max_faces:
         raise ResourceLimitError(f"{faces.shape[0]} faces exceed the face limit {max_faces}", path=path)

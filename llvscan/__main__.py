@@ -1,0 +1,3 @@
+from llvscan.cli import main
+
+main()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_dir", "write_json_atomic", "write_bytes_atomic"]
+__all__ = ["atomic_dir", "write_bytes_atomic", "write_json_atomic"]
 
 
 def _temp_sibling(path: Path, tag: str) -> Path:

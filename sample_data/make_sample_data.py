@@ -144,9 +144,7 @@ CATALOG: tuple[tuple[str, str, str, str, str, str], ...] = (
 # --------------------------------------------------------------------------------------
 
 #: Each cube face: lattice origin, U and V directions with U x V = outward normal.
-_CUBE_CHARTS: tuple[
-    tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]], ...
-] = (
+_CUBE_CHARTS: tuple[tuple[tuple[int, int, int], tuple[int, int, int], tuple[int, int, int]], ...] = (
     ((1, 0, 0), (0, 1, 0), (0, 0, 1)),  # +X
     ((0, 0, 0), (0, 0, 1), (0, 1, 0)),  # -X
     ((0, 1, 0), (0, 0, 1), (1, 0, 0)),  # +Y
@@ -213,14 +211,8 @@ def atlas_rects(size: int, gutter: int) -> np.ndarray:
 def chart_uvs(n: int, rects: np.ndarray, size: int) -> np.ndarray:
     """UVs (6, n+1, n+1, 2) of every chart lattice point; v points up, charts not mirrored."""
     s = np.arange(n + 1) / n
-    x = (
-        rects[:, None, None, 0]
-        + (rects[:, None, None, 2] - rects[:, None, None, 0]) * s[None, :, None]
-    )
-    y = (
-        rects[:, None, None, 1]
-        + (rects[:, None, None, 3] - rects[:, None, None, 1]) * (1 - s)[None, None, :]
-    )
+    x = rects[:, None, None, 0] + (rects[:, None, None, 2] - rects[:, None, None, 0]) * s[None, :, None]
+    y = rects[:, None, None, 1] + (rects[:, None, None, 3] - rects[:, None, None, 1]) * (1 - s)[None, None, :]
     x, y = np.broadcast_arrays(x, y)
     return np.stack([x / size, 1.0 - y / size], axis=-1)
 
@@ -236,9 +228,7 @@ def signed_volume(positions: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
 
 
-def _harmonics(
-    directions: np.ndarray, rng: np.random.Generator, count: int, amplitude: float
-) -> np.ndarray:
+def _harmonics(directions: np.ndarray, rng: np.random.Generator, count: int, amplitude: float) -> np.ndarray:
     """Smooth low-frequency field on the sphere: a sum of seeded plane sinusoids."""
     field = np.zeros(len(directions))
     for _ in range(count):
@@ -263,9 +253,7 @@ def bust_positions(unit: np.ndarray, seed: int) -> np.ndarray:
     radial = 1.0 + _harmonics(unit, rng, 6, 0.035)
     radial += 0.10 * _bump(unit, (0.0, -1.0, 0.1), 0.12)  # nose
     radial += 0.05 * _bump(unit, (0.0, -1.0, -0.25), 0.18)  # chin
-    radial -= 0.04 * _bump(unit, (0.35, -0.9, 0.3), 0.10) + 0.04 * _bump(
-        unit, (-0.35, -0.9, 0.3), 0.10
-    )
+    radial -= 0.04 * _bump(unit, (0.35, -0.9, 0.3), 0.10) + 0.04 * _bump(unit, (-0.35, -0.9, 0.3), 0.10)
     radial += rng.normal(scale=0.002, size=len(unit))  # scan noise, per welded position
     p = unit * radial[:, None]
     z = p[:, 2]
@@ -354,9 +342,7 @@ def write_binary_ply(
     path.write_bytes(("\n".join(header) + "\n").encode("ascii") + vertex.tobytes() + face.tobytes())
 
 
-def write_binary_stl(
-    path: pathlib.Path, positions: np.ndarray, faces: np.ndarray, title: str
-) -> None:
+def write_binary_stl(path: pathlib.Path, positions: np.ndarray, faces: np.ndarray, title: str) -> None:
     """Write a binary STL with a fixed 80-byte header and per-face unit normals."""
     tris = positions[faces].astype(np.float32)
     normals = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
@@ -423,9 +409,7 @@ def _smoothstep(x: pyvips.Image, lo: float, hi: float) -> pyvips.Image:
     return t * t * (3 - 2 * t)
 
 
-def _ridge(
-    width: int, height: int, base: float, waves: Sequence[tuple[float, float, float]]
-) -> pyvips.Image:
+def _ridge(width: int, height: int, base: float, waves: Sequence[tuple[float, float, float]]) -> pyvips.Image:
     """A float image whose every row holds the same hill silhouette (y as a function of x)."""
     x = np.arange(width, dtype=np.float64) / width
     y = base + sum(a * np.sin(2 * np.pi * f * x + p) for a, f, p in waves)
@@ -461,9 +445,7 @@ def landscape_image(width: int, height: int, seed: int) -> pyvips.Image:
     river = 1 - _smoothstep((y - river_centre - (x - 0.5 * w) * 0.05).abs(), 0.02 * h, 0.03 * h)
     image = _blend(sky, far_hills, _smoothstep(y - far, 0, 3))
     image = _blend(image, near_hills, _smoothstep(y - near, 0, 3))
-    image = _blend(
-        image, grass * [20, 20, 20] + [88, 118, 150], river * _smoothstep(y - near, 0, 3)
-    )
+    image = _blend(image, grass * [20, 20, 20] + [88, 118, 150], river * _smoothstep(y - near, 0, 3))
     image = image.resize(scale, kernel="linear")
     grain = pyvips.Image.perlin(width, height, cell_size=24, seed=seed + 3)
     image = image + grain * [9, 9, 9]
@@ -611,7 +593,8 @@ def make_figurine(folder: pathlib.Path) -> list[pathlib.Path]:
     n, size = FIGURINE_N, 512
     unit, _, grid = cube_sphere(n)
     welded = figurine_positions(unit, seed=1987)
-    positions = welded[grid.reshape(-1)]  # split along chart seams, same coordinates
+    # glTF is metres by specification: the 115 mm figurine is written as 0.115 m
+    positions = welded[grid.reshape(-1)] / 1000.0  # split along chart seams, same coordinates
     rects = atlas_rects(size, gutter=3)
     uvs = chart_uvs(n, rects, size).reshape(-1, 2)
     faces = chart_uv_faces(n)  # one vertex per chart lattice point, like the UVs
@@ -633,9 +616,7 @@ def torus(major: float, minor: float, sections: int, rings: int) -> tuple[np.nda
     phi = np.arange(rings) * (2 * np.pi / rings)
     t, p = np.meshgrid(theta, phi, indexing="ij")
     rad = major + minor * np.cos(p)
-    positions = np.stack([rad * np.cos(t), rad * np.sin(t), 0.7 * minor * np.sin(p)], -1).reshape(
-        -1, 3
-    )
+    positions = np.stack([rad * np.cos(t), rad * np.sin(t), 0.7 * minor * np.sin(p)], -1).reshape(-1, 3)
     idx = np.arange(sections * rings).reshape(sections, rings)
     i1, j1 = np.roll(idx, -1, axis=0), np.roll(idx, -1, axis=1)
     ij1 = np.roll(i1, -1, axis=1)

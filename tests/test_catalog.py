@@ -66,17 +66,17 @@ def test_newer_schema_is_refused(tmp_path):
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     db.close()
-    with pytest.raises(CatalogError, match="newer than this llvscan"):
+    with pytest.raises(CatalogError, match=r"newer than this llvscan"):
         Catalog(path)
 
 
 def test_garbage_file_is_refused_by_name(tmp_path):
     path = tmp_path / "c.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(CatalogError, match="c.sqlite: not a usable SQLite catalog"):
+    with pytest.raises(CatalogError, match=r"c.sqlite: not a usable SQLite catalog"):
         Catalog(path)
 
 
 def test_readonly_missing_catalog(tmp_path):
-    with pytest.raises(CatalogError, match="no catalog here"):
+    with pytest.raises(CatalogError, match=r"no catalog here"):
         Catalog(tmp_path / "none.sqlite", readonly=True)

@@ -118,7 +118,7 @@ def test_truncated_obj_without_faces(tmp_path):
     full = write_obj(tmp_path / "full.obj", v, f).read_bytes()
     cut = tmp_path / "cut.obj"
     cut.write_bytes(full[: full.index(b"\nf ") - 5])
-    with pytest.raises(MeshReadError, match="cut.obj: no faces in the file"):
+    with pytest.raises(MeshReadError, match=r"cut.obj: no faces in the file"):
         load_mesh(cut)
 
 
@@ -139,20 +139,20 @@ def test_truncated_at_every_few_bytes_never_crashes(tmp_path):
 def test_garbage_bytes_are_a_mesh_read_error(tmp_path, suffix):
     path = tmp_path / f"garbage{suffix}"
     path.write_bytes(np.random.default_rng(7).integers(0, 256, 3000, dtype=np.uint8).tobytes())
-    with pytest.raises(MeshReadError, match=f"garbage\\{suffix}"):
+    with pytest.raises(MeshReadError, match=rf"garbage\{suffix}"):
         load_mesh(path)
 
 
 def test_unsupported_suffix_and_missing_file(tmp_path):
-    with pytest.raises(MeshReadError, match="unsupported mesh format .xyz"):
+    with pytest.raises(MeshReadError, match=r"unsupported mesh format .xyz"):
         load_mesh(tmp_path / "scan.xyz")
-    with pytest.raises(MeshReadError, match="cannot open"):
+    with pytest.raises(MeshReadError, match=r"cannot open"):
         load_mesh(tmp_path / "missing.obj")
 
 
 def test_face_limit(tmp_path):
     v, f = unit_cube()
-    with pytest.raises(ResourceLimitError, match="12 faces exceed the face limit 10"):
+    with pytest.raises(ResourceLimitError, match=r"12 faces exceed the face limit 10"):
         load_mesh(write_obj(tmp_path / "cube.obj", v, f), max_faces=10)
 
 
@@ -166,3 +166,30 @@ def test_cli_validate_json_and_exit_codes(tmp_path):
     bad.write_bytes(b"")
     result = CliRunner().invoke(cli, ["mesh", "validate", str(good), str(bad)])
     assert result.exit_code == 1
+
+
+def test_defective_fragment_matches_its_ground_truth(sample_collection):
+    from conftest import ROOT
+
+    truth = json.loads((ROOT / "sample_data" / "defective_truth.json").read_text())
+    report = validate_mesh(sample_collection / "damaged" / "fragment.obj")
+    # trimesh's OBJ reader drops unreferenced vertices (and with them the originals of the duplicates)
+    assert report.vertices == truth["vertices"] - truth["unreferenced_vertices"]
+    assert report.faces == truth["faces"]
+    assert report.boundary_edges == truth["boundary_edges"]
+    assert report.non_manifold_edges == truth["non_manifold_edges"]
+    assert report.inconsistent_edges == truth["inconsistent_edges"]
+    assert report.degenerate_faces == truth["degenerate_faces"] + truth["repeated_index_faces"]
+    assert report.welded_vertices == truth["vertices"] - truth["duplicate_vertex_pairs"]
+    assert not report.is_valid and not report.watertight
+
+
+def test_sample_meshes_are_valid_and_closed(sample_collection):
+    for rel in ("sculpture/bust.obj", "ceramics/vase.ply", "ceramics/figurine.glb", "tools/bracket.stl"):
+        report = validate_mesh(sample_collection / rel)
+        assert report.is_valid and report.watertight and report.volume > 0, rel
+    bust = validate_mesh(sample_collection / "sculpture" / "bust.obj")
+    assert bust.faces == 150_528 and bust.welded_vertices == 75_266 and bust.has_uv
+    assert bust.units == "mm" and 200 < max(bust.bbox_size) < 400
+    figurine = validate_mesh(sample_collection / "ceramics" / "figurine.glb")
+    assert figurine.units == "m" and max(figurine.bbox_size) < 0.5

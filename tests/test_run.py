@@ -29,7 +29,7 @@ def first_run(sample_collection, tmp_path_factory):
 
 
 def test_run_exits_1_and_reports_every_asset(first_run):
-    out, result = first_run
+    _, result = first_run
     assert result.exit_code == 1, result.output
     summary = json.loads(result.output)
     assert (summary["total"], summary["ok"], summary["failed"], summary["skipped"]) == (10, 7, 3, 0)

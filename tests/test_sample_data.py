@@ -58,11 +58,9 @@ def generator() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def collection(generator: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    out = tmp_path_factory.mktemp("first") / "collection"
-    written = generator.generate(out)
-    assert sorted(written) == sorted(p for p in out.rglob("*") if p.is_file())
-    return out
+def collection(sample_collection: pathlib.Path) -> pathlib.Path:
+    """The session's generated collection (tests/conftest.py), shared with the run tests."""
+    return sample_collection
 
 
 def _digests(root: pathlib.Path) -> dict[str, str]:
@@ -76,9 +74,7 @@ def _digests(root: pathlib.Path) -> dict[str, str]:
 def _obj_records(path: pathlib.Path, tag: str) -> list[list[str]]:
     prefix = tag + " "
     return [
-        line.split()[1:]
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.startswith(prefix)
+        line.split()[1:] for line in path.read_text(encoding="utf-8").splitlines() if line.startswith(prefix)
     ]
 
 
@@ -179,6 +175,7 @@ def test_figurine(collection: pathlib.Path) -> None:
     assert image is not None and 256 <= image.size[0] <= 512
     mesh.merge_vertices(merge_tex=True, merge_norm=True)  # weld the UV seams
     assert mesh.is_watertight and mesh.volume > 0
+    assert 0.05 < mesh.extents.max() < 0.5  # glTF is metres: a figurine of about 115 mm
 
 
 def test_bracket(collection: pathlib.Path) -> None:
@@ -253,9 +250,7 @@ def _flipped_faces(faces: np.ndarray, pairs: np.ndarray, same_direction: np.ndar
     return sorted(flipped)
 
 
-def _fan_split_vertices(
-    faces: np.ndarray, occurrences: list[tuple[tuple[int, int], np.ndarray]]
-) -> set[int]:
+def _fan_split_vertices(faces: np.ndarray, occurrences: list[tuple[tuple[int, int], np.ndarray]]) -> set[int]:
     """Vertices whose incident faces form more than one edge-connected fan."""
     parent = np.arange(faces.size)  # one node per face corner (face * 3 + k)
 
@@ -287,8 +282,7 @@ def measure_defects(vertices: np.ndarray, faces: np.ndarray) -> dict[str, object
     order = np.argsort(inverse, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)])
     occurrences = [
-        (tuple(edges[e].tolist()), owner[order[starts[e] : starts[e + 1]]])
-        for e in range(len(edges))
+        (tuple(edges[e].tolist()), owner[order[starts[e] : starts[e + 1]]]) for e in range(len(edges))
     ]
 
     boundary = edges[counts == 1]
@@ -303,9 +297,7 @@ def measure_defects(vertices: np.ndarray, faces: np.ndarray) -> dict[str, object
 
     _, group, group_size = np.unique(vertices, axis=0, return_inverse=True, return_counts=True)
     group = group.ravel()
-    duplicate_pairs = sorted(
-        np.flatnonzero(group == g).tolist() for g in np.flatnonzero(group_size > 1)
-    )
+    duplicate_pairs = sorted(np.flatnonzero(group == g).tolist() for g in np.flatnonzero(group_size > 1))
     assert all(len(p) == 2 for p in duplicate_pairs)
     unreferenced = sorted(set(range(len(vertices))) - set(faces.ravel().tolist()))
 
@@ -313,9 +305,7 @@ def measure_defects(vertices: np.ndarray, faces: np.ndarray) -> dict[str, object
     area = 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
     diag2 = float(np.sum(np.ptp(vertices, axis=0) ** 2))
     degenerate = np.flatnonzero(area < 1e-12 * diag2)
-    repeated = (
-        (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 2] == faces[:, 0])
-    )
+    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 2] == faces[:, 0])
 
     perimeters = _boundary_loops(boundary)
     return {

@@ -104,13 +104,13 @@ def test_header(master):
 def test_garbage_tif_is_refused_by_name(tmp_path):
     bad = tmp_path / "garbage.tif"
     bad.write_bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8).tobytes())
-    with pytest.raises(ImageReadError, match="garbage.tif: not a readable image"):
+    with pytest.raises(ImageReadError, match=r"garbage.tif: not a readable image"):
         tile_image(bad, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
 def test_pixel_limit_refuses_before_decoding(master, tmp_path):
-    with pytest.raises(ResourceLimitError, match="exceed the pixel limit"):
+    with pytest.raises(ResourceLimitError, match=r"exceed the pixel limit"):
         tile_image(master, tmp_path / "out", pixel_limit=1000)
 
 
@@ -135,7 +135,7 @@ def test_truncated_master_keeps_the_previous_tile_set(master, tmp_path):
     jpeg = gradient_image(tmp_path / "m.jpg")
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(jpeg.read_bytes()[: jpeg.stat().st_size // 2])
-    with pytest.raises(ImageReadError, match="cut.jpg"):
+    with pytest.raises(ImageReadError, match=r"cut.jpg"):
         tile_image(cut, tmp_path / "set")
     assert sorted(p.name for p in (tmp_path / "set").iterdir()) == before
     assert json.loads((tmp_path / "set" / "info.json").read_text())["id"] == good.service_id
@@ -147,3 +147,35 @@ def test_truncated_master_keeps_the_previous_tile_set(master, tmp_path):
 def test_invalid_options(master, tmp_path, option, value):
     with pytest.raises(InvalidParameterError):
         tile_image(master, tmp_path / "out", **{option: value})
+
+
+def test_wide_gamut_master_is_converted_and_srgb_left_alone(tmp_path):
+    """A Display P3 red (200, 60, 60) is a more saturated sRGB red; an sRGB master keeps its values."""
+    import pyvips
+
+    patch = pyvips.Image.black(300, 200).bandjoin([0, 0]).linear(1, [200, 60, 60])
+    patch = patch.cast("uchar").copy(interpretation="srgb")
+    for name in ("p3", "srgb"):
+        patch.tiffsave(str(tmp_path / f"{name}.tif"), profile=name)
+        tile_image(tmp_path / f"{name}.tif", tmp_path / name)
+
+    def centre(name):
+        path = tmp_path / name / "full" / "300,200" / "0" / "default.jpg"
+        return pyvips.Image.new_from_file(str(path)).getpoint(150, 100)
+
+    p3, srgb = centre("p3"), centre("srgb")
+    assert p3[0] > 210 and p3[1] < 50
+    assert [round(v) for v in srgb] == pytest.approx([200, 60, 60], abs=2)
+    assert read_header(tmp_path / "srgb.tif").icc_profile == "sRGB"
+
+
+def test_icc_descriptions():
+    from PIL import ImageCms
+
+    from llvscan.imaging._icc import icc_description, is_srgb
+
+    v2 = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert is_srgb(v2)
+    assert not is_srgb(ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes())
+    assert icc_description(b"\0" * 100) is None  # truncated header
+    assert icc_description(v2[:140]) is None  # tag table cut off

@@ -77,6 +77,6 @@ def header(paths: tuple[Path, ...], as_json: bool) -> None:
                 table.add_row(r["path"], f"[red]{r['error']}[/]")
             else:
                 table.add_row(r.path, f"{r.width}×{r.height}", str(r.bands), r.band_format, r.interpretation,
-                              "yes" if r.has_icc_profile else "[yellow]no[/]", str(r.xres_dpi or "—"), r.loader)
+                              r.icc_profile or "[yellow]none[/]", str(r.xres_dpi or "—"), r.loader)
         console().print(table)
     raise SystemExit(1 if failed else 0)

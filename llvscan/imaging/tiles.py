@@ -17,6 +17,7 @@ from typing import Any
 
 from llvscan._publish import atomic_dir
 from llvscan.errors import ImageReadError, InvalidParameterError, OutputError, ResourceLimitError
+from llvscan.imaging._icc import icc_description, is_srgb
 
 __all__ = [
     "DEFAULT_PIXEL_LIMIT",
@@ -43,7 +44,7 @@ class ImageHeader:
     band_format: str  # libvips: uchar, ushort, float…
     interpretation: str  # libvips: srgb, rgb16, b-w, cmyk…
     loader: str
-    has_icc_profile: bool
+    icc_profile: str | None  # the embedded profile's description; None when there is none
     xres_dpi: float | None
 
 
@@ -61,7 +62,7 @@ class TileSet:
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
-    source_icc_profile: bool = False
+    source_icc_profile: str | None = None
 
 
 def _vips_error(exc: Exception) -> str:
@@ -69,6 +70,12 @@ def _vips_error(exc: Exception) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     useful = [line for line in lines if not line.startswith("unable to ")] or lines
     return " ".join(useful)[:300]
+
+
+def _profile_name(image: Any) -> str | None:
+    if not image.get_typeof("icc-profile-data"):
+        return None
+    return icc_description(image.get("icc-profile-data")) or "(unnamed profile)"
 
 
 def read_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> ImageHeader:
@@ -97,17 +104,21 @@ def read_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> 
         band_format=str(image.format),
         interpretation=str(image.interpretation),
         loader=str(loader),
-        has_icc_profile=image.get_typeof("icc-profile-data") != 0,
+        icc_profile=_profile_name(image),
         xres_dpi=round(xres, 3) if xres else None,
     )
 
 
 def _open_for_web(path: Path) -> Any:
-    """The master as 8-bit sRGB without alpha, read sequentially (flat memory)."""
+    """The master as 8-bit sRGB without alpha, read sequentially (flat memory).
+
+    A master with a non-sRGB profile (Adobe RGB, eciRGB, a camera profile, CMYK) is converted with it;
+    an sRGB-tagged master passes untouched.
+    """
     import pyvips
 
     image = pyvips.Image.new_from_file(str(path), access="sequential", fail_on="error")
-    if image.get_typeof("icc-profile-data"):
+    if image.get_typeof("icc-profile-data") and not is_srgb(image.get("icc-profile-data")):
         image = image.icc_transform("srgb", embedded=True, intent="relative")
     elif image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
         image = image.colourspace("srgb")
@@ -140,22 +151,54 @@ def _iiif_sizes(width: int, height: int, factors: list[int], max_size: int) -> t
     return [list(s) for s in fitting], max_wh
 
 
-def _finish_iiif3(folder: Path, src: Path, service_id: str, max_size: int, quality: int) -> dict[str, Any]:
+def _level_tile(folder: Path, width: int, height: int, s: int, x: int, y: int, region: int) -> Path:
+    """Path of the level-0 tile of region (x, y) at scale factor ``s``, as dzsave names it."""
+    w, h = min(region, width - x), min(region, height - y)
+    if (w, h) == (width, height):
+        return folder / "full" / f"{math.ceil(width / s)},{math.ceil(height / s)}" / "0" / "default.jpg"
+    return folder / f"{x},{y},{w},{h}" / f"{math.ceil(w / s)},{math.ceil(h / s)}" / "0" / "default.jpg"
+
+
+def _assemble_level(folder: Path, width: int, height: int, s: int, tile_size: int) -> Any:
+    """The whole image at scale factor ``s``, joined from its written tiles (no second pass over the master)."""
+    import pyvips
+
+    region = tile_size * s
+    rows = []
+    for y in range(0, height, region):
+        tiles = [pyvips.Image.new_from_file(str(_level_tile(folder, width, height, s, x, y, region)))
+                 for x in range(0, width, region)]
+        row = tiles[0]
+        for tile in tiles[1:]:
+            row = row.join(tile, "horizontal")
+        rows.append(row)
+    image = rows[0]
+    for row in rows[1:]:
+        image = image.join(row, "vertical")
+    return image.copy_memory()
+
+
+def _finish_iiif3(folder: Path, service_id: str, tile_size: int, max_size: int, quality: int) -> dict[str, Any]:
+    """Add what level 0 needs and dzsave leaves out: ``sizes``, every ``full/w,h``, ``full/max``, the id."""
     info_path = folder / "info.json"
     info = json.loads(info_path.read_text())
     width, height = info["width"], info["height"]
     factors = info["tiles"][0]["scaleFactors"]
     sizes, max_wh = _iiif_sizes(width, height, factors, max_size)
+    level_of = {(math.ceil(width / s), math.ceil(height / s)): s for s in factors}
 
-    thumb = _open_for_web(src).thumbnail_image(max_wh[0], height=max_wh[1], size="force")
-    thumb = thumb.copy_memory()  # at most max_size² pixels; every smaller size derives from it
     for w, h in sizes:
         target = folder / "full" / f"{w},{h}" / "0" / "default.jpg"
-        if target.exists():  # dzsave already wrote the levels that fit one tile
+        if target.exists():  # dzsave wrote the levels that fit in one tile
             continue
+        if (w, h) in level_of:
+            image = _assemble_level(folder, width, height, level_of[(w, h)], tile_size)
+        else:  # the bounded max size: resample the smallest level at least that large
+            s = max(f for f in factors if math.ceil(width / f) >= w and math.ceil(height / f) >= h)
+            image = _assemble_level(folder, width, height, s, tile_size)
+            image = image.thumbnail_image(w, height=h, size="force")
         target.parent.mkdir(parents=True, exist_ok=True)
-        level = thumb if [w, h] == max_wh else thumb.thumbnail_image(w, height=h, size="force")
-        level.jpegsave(str(target), Q=quality, keep="none")
+        image.jpegsave(str(target), Q=quality, keep="none")
     max_path = folder / "full" / "max" / "0" / "default.jpg"
     max_path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "full" / f"{max_wh[0]},{max_wh[1]}" / "0" / "default.jpg", max_path)
@@ -206,7 +249,7 @@ def tile_image(
                 for item in target.iterdir():
                     item.rename(tmp / item.name)
                 target.rmdir()
-                info = _finish_iiif3(tmp, src, service_id, max_size, quality)
+                info = _finish_iiif3(tmp, service_id, tile_size, max_size, quality)
                 factors, sizes = info["tiles"][0]["scaleFactors"], [[s["width"], s["height"]] for s in info["sizes"]]
             else:
                 image.dzsave(str(tmp / identifier), layout="dz", tile_size=tile_size, overlap=1,
@@ -233,5 +276,5 @@ def tile_image(
         files=len(files),
         bytes=sum(p.stat().st_size for p in files),
         seconds=round(time.perf_counter() - started, 3),
-        source_icc_profile=header.has_icc_profile,
+        source_icc_profile=header.icc_profile,
     )

@@ -44,7 +44,8 @@ def test_recording_twice_keeps_one_row_per_asset(tmp_path):
         assert assets[0]["object_number"] == "1921.4.17"
         assert len(cat.derivatives()) == 1
         assert len(cat.events()) == 2
-        assert cat.count_invalid(["id-1", "other"]) == 1
+        assert cat.invalid_assets(["id-1", "other"]) == [{"path": "scans/bust.obj", "errors": []}]
+        assert cat.invalid_assets(["other"]) == []
         assert cat.runs()[-1]["status"] == "completed"
         previous = cat.previous("id-1")
         assert previous.content_sha256 == "d" * 64

@@ -34,6 +34,8 @@ def test_run_exits_1_and_reports_every_asset(first_run):
     summary = json.loads(result.output)
     assert (summary["total"], summary["ok"], summary["failed"], summary["skipped"]) == (10, 7, 3, 0)
     assert summary["invalid"] == 1  # the defective fragment
+    assert summary["invalid_assets"] == [
+        {"path": "damaged/fragment.obj", "errors": ["1 edge shared by more than two faces"]}]
     assert {f["path"] for f in summary["failures"]} == BROKEN
 
 

@@ -237,14 +237,15 @@ class Catalog:
                 " VALUES (?,?,?,?,?,?,?)",
                 [(run_id, record.asset_id, e.type, e.time, agent, e.outcome, e.detail) for e in record.events])
 
-    def count_invalid(self, asset_ids: list[str]) -> int:
-        """How many of these assets were processed and found invalid."""
+    def invalid_assets(self, asset_ids: list[str]) -> list[dict[str, Any]]:
+        """Those of these assets that were processed and found invalid, with their error findings."""
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
         with self._db:
             self._db.execute("DELETE FROM _ids")
             self._db.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", [(i,) for i in asset_ids])
-        return int(self._db.execute(
-            "SELECT count(*) FROM assets JOIN _ids USING (id) WHERE is_valid = 0").fetchone()[0])
+        rows = self._db.execute("SELECT rel_path, measurements FROM assets JOIN _ids USING (id)"
+                                " WHERE is_valid = 0 ORDER BY rel_path").fetchall()
+        return [{"path": r[0], "errors": json.loads(r[1]).get("errors", [])} for r in rows]
 
     def assets(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM assets ORDER BY rel_path").fetchall()

@@ -31,6 +31,8 @@ def _render_summary(summary) -> None:
     table.add_row("catalog", summary.catalog)
     for failure in summary.failures:
         table.add_row("[red]failed[/]", failure["error"])
+    for item in summary.invalid_assets:
+        table.add_row("[yellow]invalid[/]", f"{item['path']}: " + "; ".join(item["errors"]))
     for note in summary.notes:
         table.add_row("[yellow]note[/]", note)
     console().print(table)

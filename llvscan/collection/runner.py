@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from llvscan import __version__
 from llvscan._paths import inside, sha256_file, slug
@@ -69,6 +70,7 @@ class RunSummary:
     invalid: int
     seconds: float
     failures: list[dict[str, str]] = field(default_factory=list)
+    invalid_assets: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -132,6 +134,7 @@ def _process_mesh(asset: Asset, root: Path, out: Path, options: RunOptions) -> t
     event = EventRecord("validation", outcome, f"{report.faces} faces, watertight={report.watertight}; {findings}")
     measurements = {k: data[k] for k in ("vertices", "faces", "watertight", "bbox_size", "units",
                                          "surface_area", "boundary_edges", "non_manifold_edges")}
+    measurements["errors"] = [f.message for f in report.errors]
     return measurements, [derivative], [event], report.is_valid
 
 
@@ -285,9 +288,10 @@ def run_collection(
         finally:
             catalog.finish_run(run_id, status=status, **counts)
         # skipped assets keep their verdict from the run that validated them
-        invalid = catalog.count_invalid([a.asset_id for a in assets])
+        invalid = catalog.invalid_assets([a.asset_id for a in assets])
     return RunSummary(run_id=run_id, collection=str(root), out_dir=str(out), catalog=str(out / CATALOG_NAME),
-                      total=len(jobs), invalid=invalid, seconds=round(time.perf_counter() - started, 2),
+                      total=len(jobs), invalid=len(invalid), invalid_assets=invalid,
+                      seconds=round(time.perf_counter() - started, 2),
                       failures=sorted(failures, key=lambda f: f["path"]), notes=discovery.notes, **counts)
 
 

@@ -104,23 +104,24 @@ def edge_statistics(faces: np.ndarray, n_vertices: int) -> EdgeStatistics:
     return EdgeStatistics(*(int(c) for c in counts))
 
 
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+
+
 def _findings(report: dict[str, Any]) -> list[Finding]:
     found: list[Finding] = []
-    if report["non_finite_vertices"]:
+    if n := report["non_finite_vertices"]:
         found.append(Finding("error", "non_finite_vertices",
-                             f"{report['non_finite_vertices']} vertices have NaN or infinite coordinates"))
-    if report["non_manifold_edges"]:
-        found.append(Finding("error", "non_manifold_edges",
-                             f"{report['non_manifold_edges']} edges are shared by more than two faces"))
-    if report["boundary_edges"]:
-        found.append(Finding("warning", "boundary_edges",
-                             f"open surface: {report['boundary_edges']} boundary edges (holes or borders)"))
-    if report["inconsistent_edges"]:
+                             f"{_n(n, 'vertex', 'vertices')} with NaN or infinite coordinates"))
+    if n := report["non_manifold_edges"]:
+        found.append(Finding("error", "non_manifold_edges", f"{_n(n, 'edge')} shared by more than two faces"))
+    if n := report["boundary_edges"]:
+        found.append(Finding("warning", "boundary_edges", f"open surface: {_n(n, 'boundary edge')}"))
+    if n := report["inconsistent_edges"]:
         found.append(Finding("warning", "inconsistent_edges",
-                             f"{report['inconsistent_edges']} edges join faces wound in opposite directions"))
-    if report["degenerate_faces"]:
-        found.append(Finding("warning", "degenerate_faces",
-                             f"{report['degenerate_faces']} faces have zero area or a repeated vertex"))
+                             f"{_n(n, 'edge')} joining faces wound in opposite directions"))
+    if n := report["degenerate_faces"]:
+        found.append(Finding("warning", "degenerate_faces", f"{_n(n, 'face')} with zero area or a repeated vertex"))
     if report["units"] is None:
         found.append(Finding("info", "units_undeclared", "the file declares no units"))
     return found

@@ -9,6 +9,7 @@ import click
 from llvscan.cli.options import (
     base_url_option,
     console,
+    each_path,
     echo_json,
     exits_on_error,
     json_option,
@@ -56,16 +57,9 @@ def tile(src: Path, dst: Path, layout: str, identifier: str | None, base_url: st
 @exits_on_error
 def header(paths: tuple[Path, ...], as_json: bool) -> None:
     """Read image headers (size, bands, depth, ICC profile, dpi) without decoding pixels."""
-    from llvscan.errors import LlvscanError
     from llvscan.imaging import read_header
 
-    results, failed = [], False
-    for path in paths:
-        try:
-            results.append(read_header(path))
-        except LlvscanError as exc:
-            failed = True
-            results.append({"path": str(path), "error": str(exc)})
+    results, failed = each_path(paths, read_header)
     if as_json:
         echo_json(results)
     else:
@@ -73,10 +67,12 @@ def header(paths: tuple[Path, ...], as_json: bool) -> None:
 
         table = Table("path", "size", "bands", "format", "colour", "ICC", "dpi", "loader")
         for r in results:
-            if isinstance(r, dict):
-                table.add_row(r["path"], f"[red]{r['error']}[/]")
-            else:
+            if not isinstance(r, dict):
                 table.add_row(r.path, f"{r.width}×{r.height}", str(r.bands), r.band_format, r.interpretation,
                               r.icc_profile or "[yellow]none[/]", str(r.xres_dpi or "—"), r.loader)
-        console().print(table)
+        if table.row_count:
+            console().print(table)
+        for r in results:
+            if isinstance(r, dict):
+                console(stderr=True).print(f"[red]error:[/] {r['error']}")
     raise SystemExit(1 if failed else 0)

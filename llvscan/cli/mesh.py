@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llvscan.cli.options import console, echo_json, exits_on_error, json_option
+from llvscan.cli.options import console, each_path, echo_json, exits_on_error, json_option
 
 
 @click.group()
@@ -45,23 +45,16 @@ def _render(report) -> None:
 @exits_on_error
 def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     """Validate mesh files: counts, topology, bounding box. Exit 1 if any is invalid or unreadable."""
-    from llvscan.errors import LlvscanError
     from llvscan.mesh import validate_mesh
 
-    results, failed = [], False
-    for path in paths:
-        try:
-            report = validate_mesh(path)
-        except LlvscanError as exc:
-            failed = True
-            results.append({"path": str(path), "error": str(exc)})
-            if not as_json:
-                console(stderr=True).print(f"[red]error:[/] {exc}")
-            continue
-        failed |= not report.is_valid
-        results.append(report.to_dict())
-        if not as_json:
-            _render(report)
+    results, failed = each_path(paths, validate_mesh)
+    failed |= any(not r.is_valid for r in results if not isinstance(r, dict))
     if as_json:
-        echo_json(results)
+        echo_json([r if isinstance(r, dict) else r.to_dict() for r in results])
+    else:
+        for r in results:
+            if isinstance(r, dict):
+                console(stderr=True).print(f"[red]error:[/] {r['error']}")
+            else:
+                _render(r)
     raise SystemExit(1 if failed else 0)

@@ -47,6 +47,18 @@ def console(stderr: bool = False):  # rich is imported only by commands that ren
     return Console(stderr=stderr, highlight=False)
 
 
+def each_path(paths: tuple[Any, ...], read: Callable[[Any], Any]) -> tuple[list[Any], bool]:
+    """Apply ``read`` to every path; an unreadable one becomes ``{"path", "error"}`` and the batch fails."""
+    results, failed = [], False
+    for path in paths:
+        try:
+            results.append(read(path))
+        except LlvscanError as exc:
+            failed = True
+            results.append({"path": str(path), "error": str(exc)})
+    return results, failed
+
+
 def exits_on_error(func: F) -> F:
     """Map llvscan errors to exit codes: invalid parameters are usage errors (2), others 1."""
 

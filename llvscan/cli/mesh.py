@@ -8,47 +8,68 @@ import click
 
 from llvscan.cli.options import console, each_path, echo_json, exits_on_error, json_option
 
+_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
 
 @click.group()
 def mesh() -> None:
     """Validate (and, to come, decimate) meshes: OBJ+MTL, PLY, STL, glTF/GLB."""
 
 
-def _render(report) -> None:
+def _render(report, strict: bool) -> None:
     from rich.table import Table
 
-    verdict = "[green]valid[/]" if report.is_valid else "[red]invalid[/]"
-    table = Table(title=f"{report.path} — {verdict}", show_header=False, title_justify="left")
+    bad = report.errors or (strict and report.warnings)
+    verdict = "[red]invalid[/]" if bad else "[green]valid[/]"
+    table = Table(title=f"{report.path} — {verdict} ({report.seconds:.2f} s)", show_header=False,
+                  title_justify="left")
+    units = report.units or f"{report.units_guess}? (undeclared)"
     size = " × ".join(f"{v:.4g}" for v in report.bbox_size)
+    genus = "—" if report.genus is None else str(report.genus)
     rows = {
-        "vertices / faces": f"{report.vertices:,} / {report.faces:,} ({report.welded_vertices:,} welded)",
-        "bounding box": f"{size} {report.units or '(units undeclared)'}",
-        "surface area": f"{report.surface_area:.6g}",
-        "volume": "—" if report.volume is None else f"{report.volume:.6g}",
-        "watertight": str(report.watertight),
-        "boundary / non-manifold / inconsistent edges":
-            f"{report.boundary_edges} / {report.non_manifold_edges} / {report.inconsistent_edges}",
-        "degenerate faces": str(report.degenerate_faces),
-        "UVs / vertex colours": f"{report.has_uv} / {report.has_vertex_colors}",
+        "vertices / faces / edges": f"{report.vertices:,} / {report.faces:,} / {report.edges:,}"
+                                    f" ({report.welded_vertices:,} distinct positions)",
+        "bounding box": f"{size} {units}",
+        "area / volume": f"{report.surface_area:.6g} / " + ("—" if report.volume is None else f"{report.volume:.6g}"),
+        "watertight / orientable": f"{report.watertight} / {report.orientable}",
+        "components / Euler / genus": f"{report.components} / {report.euler_characteristic} / {genus}",
+        "holes": f"{report.boundary_loops} loops, {report.boundary_edges} boundary edges",
+        "non-manifold edges / vertices": f"{report.non_manifold_edges} / {report.non_manifold_vertices}",
+        "self-intersecting pairs": "not checked" if report.self_intersections is None
+                                   else str(report.self_intersections),
+        "min angle median / 1 %": f"{report.min_angle_median:.1f}° / {report.min_angle_p01:.1f}°",
+        "UVs / colours / normals": f"{report.has_uv} / {report.has_vertex_colors} / {report.has_normals}",
     }
+    for texture in report.textures:
+        size_txt = f"{texture.width}×{texture.height}" if texture.width else texture.error
+        rows[f"texture ({texture.material})"] = f"{Path(texture.path).name if texture.path else 'embedded'}: {size_txt}"
+    if report.texel_density:
+        rows["texel density"] = f"{report.texel_density:.3g} texels per {report.units or 'unit'}"
     for key, value in rows.items():
         table.add_row(key, value)
-    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
     for finding in report.findings:
-        table.add_row(f"[{colours[finding.level]}]{finding.level}[/]", finding.message)
+        sample = f" [dim](e.g. {', '.join(map(str, finding.sample[:6]))})[/]" if finding.sample else ""
+        table.add_row(f"[{_COLOURS[finding.level]}]{finding.level}[/]", finding.message + sample)
     console().print(table)
 
 
 @mesh.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any warning).")
+@click.option("--no-self-intersections", is_flag=True, help="Skip the self-intersection search.")
 @json_option
 @exits_on_error
-def validate(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Validate mesh files: counts, topology, bounding box. Exit 1 if any is invalid or unreadable."""
-    from llvscan.mesh import validate_mesh
+def validate(paths: tuple[Path, ...], strict: bool, no_self_intersections: bool, as_json: bool) -> None:
+    """Validate mesh files: counts, topology, geometry, texture, units.
 
-    results, failed = each_path(paths, validate_mesh)
-    failed |= any(not r.is_valid for r in results if not isinstance(r, dict))
+    Exit 1 if any file is unreadable or has an error-level finding (with --strict, any warning).
+    """
+    from llvscan.mesh import ValidationThresholds, validate_mesh
+
+    thresholds = ValidationThresholds(self_intersections=not no_self_intersections)
+    results, failed = each_path(paths, lambda p: validate_mesh(p, thresholds=thresholds))
+    reports = [r for r in results if not isinstance(r, dict)]
+    failed |= any(r.errors or (strict and r.warnings) for r in reports)
     if as_json:
         echo_json([r if isinstance(r, dict) else r.to_dict() for r in results])
     else:
@@ -56,5 +77,5 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
             if isinstance(r, dict):
                 console(stderr=True).print(f"[red]error:[/] {r['error']}")
             else:
-                _render(r)
+                _render(r, strict)
     raise SystemExit(1 if failed else 0)

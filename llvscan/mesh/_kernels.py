@@ -1,75 +1,655 @@
-"""numba kernels for mesh topology. Private: call them through ``llvscan.mesh.validate``."""
+"""numba kernels for mesh topology and geometry. Private: call them through ``llvscan.mesh.topology``
+and ``llvscan.mesh.validate``, which check shapes and dtypes first.
+
+Conventions: ``faces`` is (M, 3) int32/int64; half-edge ``h = 3 f + k`` runs from ``faces[f, k]`` to
+``faces[f, (k + 1) % 3]``; corner ``c = 3 f + k`` is vertex ``faces[f, k]`` seen from face ``f``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import config, njit, prange
+
+# TBB comes along with open3d in a version numba refuses (with a warning); OpenMP or numba's own
+# work queue serve the parallel kernels equally well.
+config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]
+
+# -- welding ------------------------------------------------------------------------------------
 
 
-@njit(cache=True, nogil=True)
-def edge_runs(keys: np.ndarray, forward: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Classify undirected edges from their sorted keys.
+@njit(cache=True, inline="always")
+def _mix(h: np.uint64, x: np.uint64) -> np.uint64:
+    """Combine, then finalise (murmur3 fmix64) so that keys with zero low bits still spread."""
+    h = (h ^ x) * np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
 
-    ``keys[i]`` identifies the undirected edge of directed half-edge ``i``; ``forward[i]`` says whether
-    the half-edge runs from the lower to the higher vertex; ``order`` sorts ``keys``. Returns
-    ``[edges, boundary, non_manifold, inconsistent]``: edges used once, more than twice, and used
-    twice in the same direction (the two faces disagree on orientation).
+
+@njit(cache=True)
+def weld(keys: np.ndarray, remap: np.ndarray, table: np.ndarray) -> int:
+    """Give equal rows of ``keys`` (N, 3) uint64 the same id (ids in order of first appearance).
+
+    ``remap`` (N,) receives the ids; ``table`` (power of two ≥ 2N) is scratch. Returns the id count.
     """
-    out = np.zeros(4, dtype=np.int64)
-    n = order.shape[0]
-    i = 0
-    while i < n:
-        key = keys[order[i]]
-        count = 0
-        n_forward = 0
-        j = i
-        while j < n and keys[order[j]] == key:
-            count += 1
-            if forward[order[j]]:
-                n_forward += 1
-            j += 1
-        out[0] += 1
-        if count == 1:
-            out[1] += 1
-        elif count > 2:
-            out[2] += 1
-        elif n_forward != 1:
-            out[3] += 1
-        i = j
-    return out
+    mask = table.shape[0] - 1
+    table[:] = -1
+    n_unique = 0
+    for i in range(keys.shape[0]):
+        h = _mix(_mix(_mix(np.uint64(0), keys[i, 0]), keys[i, 1]), keys[i, 2])
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            j = table[slot]
+            if j == -1:
+                table[slot] = i
+                remap[i] = n_unique
+                n_unique += 1
+                break
+            if keys[j, 0] == keys[i, 0] and keys[j, 1] == keys[i, 1] and keys[j, 2] == keys[i, 2]:
+                remap[i] = remap[j]
+                break
+            slot = (slot + 1) & mask
+    return n_unique
 
 
-@njit(cache=True, nogil=True)
-def face_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area of every triangle (half the norm of the edge cross product)."""
+# -- edges ----------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def build_edges(faces: np.ndarray, n_vertices: int):
+    """Undirected edges of a face array, ordered by (low vertex, high vertex).
+
+    Returns ``(edges (E, 2), edge_start (E + 1), edge_he (H), he_edge (3M))``: the half-edges of edge
+    ``e`` are ``edge_he[edge_start[e]:edge_start[e + 1]]``; ``he_edge[h]`` is ``-1`` for a half-edge
+    whose ends coincide (a face with a repeated index).
+    """
     m = faces.shape[0]
-    out = np.empty(m, dtype=np.float64)
+    start = np.zeros(n_vertices + 1, dtype=np.int64)
     for f in range(m):
-        a = faces[f, 0]
-        b = faces[f, 1]
-        c = faces[f, 2]
-        ux = vertices[b, 0] - vertices[a, 0]
-        uy = vertices[b, 1] - vertices[a, 1]
-        uz = vertices[b, 2] - vertices[a, 2]
-        vx = vertices[c, 0] - vertices[a, 0]
-        vy = vertices[c, 1] - vertices[a, 1]
-        vz = vertices[c, 2] - vertices[a, 2]
+        for k in range(3):
+            a = faces[f, k]
+            b = faces[f, (k + 1) % 3]
+            if a != b:
+                start[min(a, b) + 1] += 1
+    for v in range(n_vertices):
+        start[v + 1] += start[v]
+    n_he = start[n_vertices]
+    bucket_hi = np.empty(n_he, dtype=np.int32)
+    bucket_he = np.empty(n_he, dtype=np.int32)
+    pos = start[:-1].copy()
+    for f in range(m):
+        for k in range(3):
+            a = faces[f, k]
+            b = faces[f, (k + 1) % 3]
+            if a != b:
+                lo = min(a, b)
+                bucket_hi[pos[lo]] = max(a, b)
+                bucket_he[pos[lo]] = 3 * f + k
+                pos[lo] += 1
+    # sort each low vertex's bucket by high vertex, stably (half-edge order breaks ties)
+    n_edges = 0
+    for v in range(n_vertices):
+        s0 = start[v]
+        s1 = start[v + 1]
+        if s1 - s0 <= 24:
+            for i in range(s0 + 1, s1):
+                hi = bucket_hi[i]
+                he = bucket_he[i]
+                j = i - 1
+                while j >= s0 and bucket_hi[j] > hi:
+                    bucket_hi[j + 1] = bucket_hi[j]
+                    bucket_he[j + 1] = bucket_he[j]
+                    j -= 1
+                bucket_hi[j + 1] = hi
+                bucket_he[j + 1] = he
+        else:
+            order = np.argsort(bucket_hi[s0:s1], kind="mergesort")
+            bucket_hi[s0:s1] = bucket_hi[s0:s1][order]
+            bucket_he[s0:s1] = bucket_he[s0:s1][order]
+        for i in range(s0, s1):
+            if i == s0 or bucket_hi[i] != bucket_hi[i - 1]:
+                n_edges += 1
+    edges = np.empty((n_edges, 2), dtype=np.int32)
+    edge_start = np.empty(n_edges + 1, dtype=np.int64)
+    he_edge = np.full(3 * m, -1, dtype=np.int32)
+    e = -1
+    for v in range(n_vertices):
+        for i in range(start[v], start[v + 1]):
+            if i == start[v] or bucket_hi[i] != bucket_hi[i - 1]:
+                e += 1
+                edges[e, 0] = v
+                edges[e, 1] = bucket_hi[i]
+                edge_start[e] = i
+            he_edge[bucket_he[i]] = e
+    edge_start[n_edges] = n_he
+    return edges, edge_start, bucket_he, he_edge
+
+
+@njit(cache=True)
+def edge_classes(faces: np.ndarray, edges: np.ndarray, edge_start: np.ndarray, edge_he: np.ndarray):
+    """Per edge: number of incident faces, and whether a 2-face edge is traversed the same way twice."""
+    n = edges.shape[0]
+    counts = np.empty(n, dtype=np.int32)
+    inconsistent = np.zeros(n, dtype=np.bool_)
+    for e in range(n):
+        c = edge_start[e + 1] - edge_start[e]
+        counts[e] = c
+        if c == 2:
+            h1 = edge_he[edge_start[e]]
+            h2 = edge_he[edge_start[e] + 1]
+            inconsistent[e] = faces[h1 // 3, h1 % 3] == faces[h2 // 3, h2 % 3]
+    return counts, inconsistent
+
+
+# -- union-find ---------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _find(parent: np.ndarray, x: int) -> int:
+    root = x
+    while parent[root] != root:
+        root = parent[root]
+    while parent[x] != root:
+        nxt = parent[x]
+        parent[x] = root
+        x = nxt
+    return root
+
+
+@njit(cache=True, inline="always")
+def _union(parent: np.ndarray, a: int, b: int) -> None:
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra != rb:
+        if ra < rb:
+            parent[rb] = ra
+        else:
+            parent[ra] = rb
+
+
+@njit(cache=True)
+def _compact(parent: np.ndarray) -> tuple:
+    """Root labels → 0..C-1 in order of first element; returns (labels, C)."""
+    n = parent.shape[0]
+    labels = np.empty(n, dtype=np.int32)
+    ids = np.full(n, -1, dtype=np.int32)
+    c = 0
+    for i in range(n):
+        r = _find(parent, i)
+        if ids[r] == -1:
+            ids[r] = c
+            c += 1
+        labels[i] = ids[r]
+    return labels, c
+
+
+@njit(cache=True)
+def face_components(m: int, edge_start: np.ndarray, edge_he: np.ndarray):
+    """Connected components of faces joined by any shared edge: (labels (M,), count)."""
+    parent = np.arange(m, dtype=np.int32)
+    for e in range(edge_start.shape[0] - 1):
+        f0 = edge_he[edge_start[e]] // 3
+        for i in range(edge_start[e] + 1, edge_start[e + 1]):
+            _union(parent, f0, edge_he[i] // 3)
+    return _compact(parent)
+
+
+@njit(cache=True)
+def vertex_fans(faces: np.ndarray, n_vertices: int, edge_start: np.ndarray, edge_he: np.ndarray,
+                counts: np.ndarray) -> np.ndarray:
+    """Number of edge-connected fans of faces around every vertex (1 for a manifold vertex).
+
+    Corners of one vertex are joined across every edge with exactly two faces; faces with a repeated
+    index take no part.
+    """
+    m = faces.shape[0]
+    parent = np.arange(3 * m, dtype=np.int32)
+    for e in range(counts.shape[0]):
+        if counts[e] != 2:
+            continue
+        h1 = edge_he[edge_start[e]]
+        h2 = edge_he[edge_start[e] + 1]
+        f1 = h1 // 3
+        f2 = h2 // 3
+        for x in (faces[f1, h1 % 3], faces[f1, (h1 % 3 + 1) % 3]):
+            c1 = -1
+            c2 = -1
+            for k in range(3):
+                if faces[f1, k] == x:
+                    c1 = 3 * f1 + k
+                if faces[f2, k] == x:
+                    c2 = 3 * f2 + k
+            _union(parent, c1, c2)
+    fans = np.zeros(n_vertices, dtype=np.int32)
+    for f in range(m):
+        if faces[f, 0] == faces[f, 1] or faces[f, 1] == faces[f, 2] or faces[f, 0] == faces[f, 2]:
+            continue
+        for k in range(3):
+            c = 3 * f + k
+            if _find(parent, c) == c:
+                fans[faces[f, k]] += 1
+    return fans
+
+
+@njit(cache=True)
+def boundary_loops(vertices: np.ndarray, edges: np.ndarray, counts: np.ndarray):
+    """Loops of boundary edges (edges with one face): per loop, (edge count, length), loop count."""
+    n = vertices.shape[0]
+    parent = np.arange(n, dtype=np.int32)
+    on_boundary = np.zeros(n, dtype=np.bool_)
+    for e in range(edges.shape[0]):
+        if counts[e] == 1:
+            _union(parent, edges[e, 0], edges[e, 1])
+            on_boundary[edges[e, 0]] = True
+            on_boundary[edges[e, 1]] = True
+    ids = np.full(n, -1, dtype=np.int32)
+    n_loops = 0
+    for v in range(n):
+        if on_boundary[v]:
+            r = _find(parent, v)
+            if ids[r] == -1:
+                ids[r] = n_loops
+                n_loops += 1
+    loop_edges = np.zeros(n_loops, dtype=np.int64)
+    loop_length = np.zeros(n_loops, dtype=np.float64)
+    for e in range(edges.shape[0]):
+        if counts[e] == 1:
+            loop = ids[_find(parent, edges[e, 0])]
+            a = edges[e, 0]
+            b = edges[e, 1]
+            d = 0.0
+            for k in range(3):
+                d += (vertices[a, k] - vertices[b, k]) ** 2
+            loop_edges[loop] += 1
+            loop_length[loop] += np.sqrt(d)
+    return loop_edges, loop_length
+
+
+@njit(cache=True)
+def orient(faces: np.ndarray, he_edge: np.ndarray, edge_start: np.ndarray, edge_he: np.ndarray,
+           counts: np.ndarray):
+    """Propagate a consistent orientation across edges with two faces (breadth first).
+
+    Returns ``(flip (M,) int8, patch (M,) int32, n_patches, patch_orientable (P,) bool)``: ``flip[f]``
+    says whether face ``f`` must be reversed to agree with the first face of its patch.
+    """
+    m = faces.shape[0]
+    flip = np.full(m, -1, dtype=np.int8)
+    patch = np.full(m, -1, dtype=np.int32)
+    queue = np.empty(m, dtype=np.int32)
+    orientable = np.ones(m, dtype=np.bool_)
+    n_patches = 0
+    for seed in range(m):
+        if flip[seed] != -1:
+            continue
+        flip[seed] = 0
+        patch[seed] = n_patches
+        head = 0
+        tail = 0
+        queue[tail] = seed
+        tail += 1
+        while head < tail:
+            f = queue[head]
+            head += 1
+            for k in range(3):
+                e = he_edge[3 * f + k]
+                if e < 0 or counts[e] != 2:
+                    continue
+                h1 = edge_he[edge_start[e]]
+                other = h1 if h1 != 3 * f + k else edge_he[edge_start[e] + 1]
+                g = other // 3
+                same = faces[f, k] == faces[g, other % 3]
+                want = flip[f] ^ (1 if same else 0)
+                if flip[g] == -1:
+                    flip[g] = want
+                    patch[g] = n_patches
+                    queue[tail] = g
+                    tail += 1
+                elif flip[g] != want:
+                    orientable[n_patches] = False
+        n_patches += 1
+    return flip, patch, n_patches, orientable[:n_patches].copy()
+
+
+@njit(cache=True)
+def component_stats(faces: np.ndarray, n_vertices: int, labels: np.ndarray, n_comp: int,
+                    edges: np.ndarray, edge_he: np.ndarray, edge_start: np.ndarray, counts: np.ndarray,
+                    vertices: np.ndarray):
+    """Per component: faces, vertices, edges, boundary edges, non-manifold edges, signed volume."""
+    m = faces.shape[0]
+    n_faces = np.zeros(n_comp, dtype=np.int64)
+    for f in range(m):
+        n_faces[labels[f]] += 1
+    # faces grouped by component (counting sort), so each vertex is counted once per component
+    offset = np.zeros(n_comp + 1, dtype=np.int64)
+    for c in range(n_comp):
+        offset[c + 1] = offset[c] + n_faces[c]
+    order = np.empty(m, dtype=np.int32)
+    fill = offset[:-1].copy()
+    for f in range(m):
+        order[fill[labels[f]]] = f
+        fill[labels[f]] += 1
+    last = np.full(n_vertices, -1, dtype=np.int32)
+    n_verts = np.zeros(n_comp, dtype=np.int64)
+    volume = np.zeros(n_comp, dtype=np.float64)
+    for c in range(n_comp):
+        for i in range(offset[c], offset[c + 1]):
+            f = order[i]
+            for k in range(3):
+                v = faces[f, k]
+                if last[v] != c:
+                    last[v] = c
+                    n_verts[c] += 1
+            a = vertices[faces[f, 0]]
+            b = vertices[faces[f, 1]]
+            d = vertices[faces[f, 2]]
+            volume[c] += (a[0] * (b[1] * d[2] - b[2] * d[1]) - a[1] * (b[0] * d[2] - b[2] * d[0])
+                          + a[2] * (b[0] * d[1] - b[1] * d[0])) / 6.0
+    n_edges = np.zeros(n_comp, dtype=np.int64)
+    n_boundary = np.zeros(n_comp, dtype=np.int64)
+    n_nonmanifold = np.zeros(n_comp, dtype=np.int64)
+    for e in range(edges.shape[0]):
+        c = labels[edge_he[edge_start[e]] // 3]
+        n_edges[c] += 1
+        if counts[e] == 1:
+            n_boundary[c] += 1
+        elif counts[e] > 2:
+            n_nonmanifold[c] += 1
+    return n_faces, n_verts, n_edges, n_boundary, n_nonmanifold, volume
+
+
+# -- per-face geometry ------------------------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def face_geometry(vertices: np.ndarray, faces: np.ndarray):
+    """Per face: area, minimum angle (degrees), quality 4√3·A / (a² + b² + c²) in [0, 1], and the
+    largest side of its bounding box."""
+    m = faces.shape[0]
+    extent = np.empty(m, dtype=np.float64)
+    area = np.empty(m, dtype=np.float64)
+    min_angle = np.empty(m, dtype=np.float64)
+    quality = np.empty(m, dtype=np.float64)
+    for f in prange(m):
+        p0 = vertices[faces[f, 0]]
+        p1 = vertices[faces[f, 1]]
+        p2 = vertices[faces[f, 2]]
+        extent[f] = max(max(p0[0], p1[0], p2[0]) - min(p0[0], p1[0], p2[0]),
+                        max(p0[1], p1[1], p2[1]) - min(p0[1], p1[1], p2[1]),
+                        max(p0[2], p1[2], p2[2]) - min(p0[2], p1[2], p2[2]))
+        ux = p1[0] - p0[0]
+        uy = p1[1] - p0[1]
+        uz = p1[2] - p0[2]
+        vx = p2[0] - p0[0]
+        vy = p2[1] - p0[1]
+        vz = p2[2] - p0[2]
         cx = uy * vz - uz * vy
         cy = uz * vx - ux * vz
         cz = ux * vy - uy * vx
-        out[f] = 0.5 * np.sqrt(cx * cx + cy * cy + cz * cz)
+        a2 = cx * cx + cy * cy + cz * cz
+        area[f] = 0.5 * np.sqrt(a2)
+        l0 = ux * ux + uy * uy + uz * uz  # |p1 - p0|²
+        l2 = vx * vx + vy * vy + vz * vz  # |p2 - p0|²
+        l1 = (p2[0] - p1[0]) ** 2 + (p2[1] - p1[1]) ** 2 + (p2[2] - p1[2]) ** 2
+        total = l0 + l1 + l2
+        quality[f] = 4.0 * np.sqrt(3.0) * area[f] / total if total > 0 else 0.0
+        # the smallest angle faces the shortest edge: sin = 2A / (product of the two other edges)
+        shortest = min(l0, l1, l2)
+        if shortest == l0:
+            others = np.sqrt(l1 * l2)
+        elif shortest == l1:
+            others = np.sqrt(l0 * l2)
+        else:
+            others = np.sqrt(l0 * l1)
+        if others > 0:
+            s = min(1.0, 2.0 * area[f] / others)
+            min_angle[f] = np.degrees(np.arcsin(s))
+        else:
+            min_angle[f] = 0.0
+    return area, min_angle, quality, extent
+
+
+@njit(cache=True, parallel=True)
+def uv_signed_areas(uv: np.ndarray, uv_faces: np.ndarray) -> np.ndarray:
+    """Signed area of every face in UV space (NaN where a corner has no UV)."""
+    m = uv_faces.shape[0]
+    out = np.empty(m, dtype=np.float64)
+    for f in prange(m):
+        a = uv_faces[f, 0]
+        b = uv_faces[f, 1]
+        c = uv_faces[f, 2]
+        if a < 0 or b < 0 or c < 0:
+            out[f] = np.nan
+            continue
+        out[f] = 0.5 * ((uv[b, 0] - uv[a, 0]) * (uv[c, 1] - uv[a, 1])
+                        - (uv[c, 0] - uv[a, 0]) * (uv[b, 1] - uv[a, 1]))
     return out
 
 
-@njit(cache=True, nogil=True)
-def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
-    """Signed enclosed volume (divergence theorem); positive for a closed, outward-wound mesh."""
-    total = 0.0
-    for f in range(faces.shape[0]):
-        a = vertices[faces[f, 0]]
-        b = vertices[faces[f, 1]]
-        c = vertices[faces[f, 2]]
-        total += (a[0] * (b[1] * c[2] - b[2] * c[1])
-                  - a[1] * (b[0] * c[2] - b[2] * c[0])
-                  + a[2] * (b[0] * c[1] - b[1] * c[0]))
-    return total / 6.0
+# -- self-intersections ---------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def _sub(a, b):
+    return a[0] - b[0], a[1] - b[1], a[2] - b[2]
+
+
+@njit(cache=True, inline="always")
+def _cross(ax, ay, az, bx, by, bz):
+    return ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx
+
+
+@njit(cache=True)
+def _interval(p0, p1, p2, d0, d1, d2, direction):
+    """Interval of the line of intersection covered by a triangle (Möller 1997)."""
+    q0 = p0[0] * direction[0] + p0[1] * direction[1] + p0[2] * direction[2]
+    q1 = p1[0] * direction[0] + p1[1] * direction[1] + p1[2] * direction[2]
+    q2 = p2[0] * direction[0] + p2[1] * direction[1] + p2[2] * direction[2]
+    # the lone vertex is the one on its own side of the other triangle's plane
+    if d0 * d1 > 0:
+        lone, qa, qb, da, db, dl = q2, q0, q1, d0, d1, d2
+    elif d0 * d2 > 0:
+        lone, qa, qb, da, db, dl = q1, q0, q2, d0, d2, d1
+    elif d1 * d2 > 0 or d0 != 0:
+        lone, qa, qb, da, db, dl = q0, q1, q2, d1, d2, d0
+    elif d1 != 0:
+        lone, qa, qb, da, db, dl = q1, q0, q2, d0, d2, d1
+    else:
+        lone, qa, qb, da, db, dl = q2, q0, q1, d0, d1, d2
+    t1 = qa + (lone - qa) * da / (da - dl)
+    t2 = qb + (lone - qb) * db / (db - dl)
+    return min(t1, t2), max(t1, t2)
+
+
+@njit(cache=True, inline="always")
+def _unit(x, y, z):
+    n = np.sqrt(x * x + y * y + z * z)
+    if n == 0:
+        return 0.0, 0.0, 0.0, 0.0
+    return x / n, y / n, z / n, n
+
+
+@njit(cache=True)
+def triangles_intersect(p0, p1, p2, r0, r1, r2, eps: float) -> bool:
+    """Whether two triangles properly cross (Möller 1997, with a length tolerance ``eps``).
+
+    Faces that merely touch (within ``eps``), coplanar pairs and degenerate faces do not count.
+    """
+    e1 = _sub(r1, r0)
+    e2 = _sub(r2, r0)
+    nx, ny, nz = _cross(e1[0], e1[1], e1[2], e2[0], e2[1], e2[2])
+    n2x, n2y, n2z, len2 = _unit(nx, ny, nz)
+    f1 = _sub(p1, p0)
+    f2 = _sub(p2, p0)
+    nx, ny, nz = _cross(f1[0], f1[1], f1[2], f2[0], f2[1], f2[2])
+    n1x, n1y, n1z, len1 = _unit(nx, ny, nz)
+    if len1 == 0 or len2 == 0:
+        return False
+    off2 = -(n2x * r0[0] + n2y * r0[1] + n2z * r0[2])
+    d0 = n2x * p0[0] + n2y * p0[1] + n2z * p0[2] + off2
+    d1 = n2x * p1[0] + n2y * p1[1] + n2z * p1[2] + off2
+    d2 = n2x * p2[0] + n2y * p2[1] + n2z * p2[2] + off2
+    d0 = 0.0 if abs(d0) < eps else d0
+    d1 = 0.0 if abs(d1) < eps else d1
+    d2 = 0.0 if abs(d2) < eps else d2
+    if (d0 > 0 and d1 > 0 and d2 > 0) or (d0 < 0 and d1 < 0 and d2 < 0):
+        return False
+    if d0 == 0 and d1 == 0 and d2 == 0:
+        return False  # coplanar: overlaps show up as duplicate faces instead
+    off1 = -(n1x * p0[0] + n1y * p0[1] + n1z * p0[2])
+    s0 = n1x * r0[0] + n1y * r0[1] + n1z * r0[2] + off1
+    s1 = n1x * r1[0] + n1y * r1[1] + n1z * r1[2] + off1
+    s2 = n1x * r2[0] + n1y * r2[1] + n1z * r2[2] + off1
+    s0 = 0.0 if abs(s0) < eps else s0
+    s1 = 0.0 if abs(s1) < eps else s1
+    s2 = 0.0 if abs(s2) < eps else s2
+    if (s0 > 0 and s1 > 0 and s2 > 0) or (s0 < 0 and s1 < 0 and s2 < 0):
+        return False
+    dx, dy, dz = _cross(n1x, n1y, n1z, n2x, n2y, n2z)
+    dx, dy, dz, dlen = _unit(dx, dy, dz)
+    if dlen < 1e-12:
+        return False
+    direction = (dx, dy, dz)
+    a0, a1 = _interval(p0, p1, p2, d0, d1, d2, direction)
+    b0, b1 = _interval(r0, r1, r2, s0, s1, s2, direction)
+    return min(a1, b1) - max(a0, b0) > eps
+
+
+@njit(cache=True, inline="always")
+def _cell_key(ix: int, iy: int, iz: int) -> np.int64:
+    return (np.int64(ix) << 42) | (np.int64(iy) << 21) | np.int64(iz)
+
+
+@njit(cache=True, inline="always")
+def _slot(key: np.int64, mask: int) -> int:
+    return np.int64(_mix(np.uint64(0), np.uint64(key)) & np.uint64(mask))
+
+
+@njit(cache=True, inline="always")
+def _cell_range(table_keys, table_start, table_end, key, mask):
+    slot = _slot(key, mask)
+    while table_keys[slot] != -1:
+        if table_keys[slot] == key:
+            return table_start[slot], table_end[slot]
+        slot = (slot + 1) & mask
+    return 0, 0
+
+
+@njit(cache=True, parallel=True)
+def self_intersections(vertices: np.ndarray, faces: np.ndarray, cell: float, big: np.ndarray,
+                       hits: np.ndarray, max_big_cells: int) -> np.ndarray:
+    """Count crossing face pairs that share no vertex, with a uniform grid on face centroids.
+
+    A face whose bounding box is no wider than ``cell`` (a "small" face) can only cross small faces
+    whose centroid lies in one of the 27 cells around its own. Each "big" face (``big`` mask) is tested
+    against the small faces of every cell its box touches (plus one cell around), and against the other
+    big faces directly. Returns per-face crossing counts (each pair counted once), or ``[-1]`` when the
+    big faces would visit more than ``max_big_cells`` cells (call again with a larger ``cell``).
+    ``hits[f]`` is set for every face that crosses another.
+    """
+    m = faces.shape[0]
+    lo = np.empty(3)
+    for k in range(3):
+        lo[k] = vertices[:, k].min()
+    keys = np.empty(m, dtype=np.int64)
+    box = np.empty((m, 6))
+    for f in prange(m):
+        for k in range(3):
+            a = vertices[faces[f, 0], k]
+            b = vertices[faces[f, 1], k]
+            c = vertices[faces[f, 2], k]
+            box[f, k] = min(a, b, c)
+            box[f, 3 + k] = max(a, b, c)
+        if big[f]:
+            keys[f] = -1
+        else:
+            keys[f] = _cell_key(int(((box[f, 0] + box[f, 3]) / 2 - lo[0]) / cell),
+                                int(((box[f, 1] + box[f, 4]) / 2 - lo[1]) / cell),
+                                int(((box[f, 2] + box[f, 5]) / 2 - lo[2]) / cell))
+    big_ids = np.flatnonzero(big)
+    visits = 0
+    for g in big_ids:
+        span = 1
+        for k in range(3):
+            span *= int((box[g, 3 + k] - lo[k]) / cell) - int((box[g, k] - lo[k]) / cell) + 3
+        visits += span
+    if visits > max_big_cells:
+        return np.full(1, -1, dtype=np.int64)
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    # cell → [start, end) in ``order``, in an open-addressing table
+    size = 1
+    while size < 2 * m + 2:
+        size *= 2
+    mask = size - 1
+    table_keys = np.full(size, -1, dtype=np.int64)
+    table_start = np.zeros(size, dtype=np.int64)
+    table_end = np.zeros(size, dtype=np.int64)
+    i = 0
+    while i < m:
+        key = sorted_keys[i]
+        j = i
+        while j < m and sorted_keys[j] == key:
+            j += 1
+        if key >= 0:
+            slot = _slot(key, mask)
+            while table_keys[slot] != -1:
+                slot = (slot + 1) & mask
+            table_keys[slot] = key
+            table_start[slot] = i
+            table_end[slot] = j
+        i = j
+    pairs = np.zeros(m, dtype=np.int64)
+    for f in prange(m):
+        if big[f]:
+            continue
+        cx = int(((box[f, 0] + box[f, 3]) / 2 - lo[0]) / cell)
+        cy = int(((box[f, 1] + box[f, 4]) / 2 - lo[1]) / cell)
+        cz = int(((box[f, 2] + box[f, 5]) / 2 - lo[2]) / cell)
+        for dx in range(-1, 2):
+            for dy in range(-1, 2):
+                for dz in range(-1, 2):
+                    if cx + dx < 0 or cy + dy < 0 or cz + dz < 0:
+                        continue
+                    s0, s1 = _cell_range(table_keys, table_start, table_end,
+                                         _cell_key(cx + dx, cy + dy, cz + dz), mask)
+                    for i in range(s0, s1):
+                        g = order[i]
+                        if g > f:
+                            _test_pair(vertices, faces, box, f, g, pairs, hits)
+    for t in prange(big_ids.shape[0]):
+        g = big_ids[t]
+        x0 = max(int((box[g, 0] - lo[0]) / cell) - 1, 0)
+        y0 = max(int((box[g, 1] - lo[1]) / cell) - 1, 0)
+        z0 = max(int((box[g, 2] - lo[2]) / cell) - 1, 0)
+        for ix in range(x0, int((box[g, 3] - lo[0]) / cell) + 2):
+            for iy in range(y0, int((box[g, 4] - lo[1]) / cell) + 2):
+                for iz in range(z0, int((box[g, 5] - lo[2]) / cell) + 2):
+                    s0, s1 = _cell_range(table_keys, table_start, table_end, _cell_key(ix, iy, iz), mask)
+                    for i in range(s0, s1):
+                        _test_pair(vertices, faces, box, g, order[i], pairs, hits)
+        for u in range(t + 1, big_ids.shape[0]):
+            _test_pair(vertices, faces, box, g, big_ids[u], pairs, hits)
+    return pairs
+
+
+@njit(cache=True, inline="always")
+def _test_pair(vertices, faces, box, f, g, pairs, hits):
+    for k in range(3):
+        if box[f, k] > box[g, 3 + k] or box[g, k] > box[f, 3 + k]:
+            return
+    for a in range(3):
+        for b in range(3):
+            if faces[f, a] == faces[g, b]:
+                return
+    scale = 0.0
+    for k in range(3):
+        scale = max(scale, box[f, 3 + k] - box[f, k], box[g, 3 + k] - box[g, k])
+    if triangles_intersect(vertices[faces[f, 0]], vertices[faces[f, 1]], vertices[faces[f, 2]],
+                           vertices[faces[g, 0]], vertices[faces[g, 1]], vertices[faces[g, 2]], 1e-9 * scale):
+        pairs[f] += 1
+        hits[f] = True
+        hits[g] = True

@@ -1,12 +1,15 @@
-"""Mesh validation: counts, topology of the welded surface, geometry, texture presence.
+"""Mesh validation: the full inspection report (counts, topology, geometry, texture, units).
 
 Validators *return* a report; they raise only when they cannot read the input. Topology is measured on
-the surface with coincident positions welded, so the vertex splits that UV seams need do not count
-as holes.
+the surface with coincident positions welded, so the vertex splits that UV seams need do not count as
+holes; indices in finding samples are the file's own (0-based). Every per-face and per-edge loop is a
+numba kernel (``_kernels``) behind ``llvscan.mesh.topology``.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,33 @@ import numpy as np
 
 from llvscan.errors import InvalidParameterError
 from llvscan.mesh.io import Mesh, load_mesh
+from llvscan.mesh.topology import build_topology, check_faces, weld_vertices
 
-__all__ = ["EdgeStatistics", "Finding", "ValidationReport", "edge_statistics", "validate_mesh", "weld"]
+__all__ = ["Finding", "TextureCheck", "ValidationReport", "ValidationThresholds", "validate_mesh"]
+
+log = logging.getLogger(__name__)
+
+_MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
+_ANGLE_BINS = [0, 10, 20, 30, 40, 50, 60]
+
+
+@dataclass(frozen=True)
+class ValidationThresholds:
+    """What the validator treats as a problem. Lengths are relative to the bounding-box diagonal."""
+
+    duplicate_tolerance: float = 1e-6  # near-duplicate vertices: closer than this × diagonal
+    tiny_island_faces: int = 10  # components with fewer faces are "tiny islands"
+    sliver_angle: float = 1.0  # degrees: faces whose smallest angle is below are slivers
+    min_object_mm: float = 3.0  # a heritage object smaller than this is implausible (wrong units?)
+    max_object_mm: float = 50_000.0  # and larger than this
+    self_intersections: bool = True
+    samples: int = 10  # offending indices listed per finding
+
+    def __post_init__(self) -> None:
+        if self.duplicate_tolerance < 0 or self.tiny_island_faces < 0 or self.samples < 0:
+            raise InvalidParameterError("validation thresholds must not be negative")
+        if not 0 <= self.sliver_angle <= 60:
+            raise InvalidParameterError(f"sliver angle {self.sliver_angle} is outside 0–60 degrees")
 
 
 @dataclass(frozen=True)
@@ -24,14 +52,32 @@ class Finding:
     level: str  # "error" | "warning" | "info"
     code: str  # stable machine name, e.g. "non_manifold_edges"
     message: str
+    count: int = 0
+    measure: float | None = None
+    sample: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class EdgeStatistics:
+class TextureCheck:
+    material: str
+    path: str | None
+    exists: bool
+    readable: bool
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ComponentSummary:
+    faces: int
+    vertices: int
     edges: int
-    boundary_edges: int
-    non_manifold_edges: int
-    inconsistent_edges: int
+    euler: int
+    closed: bool
+    orientable: bool
+    genus: int | None
+    volume: float | None
 
 
 @dataclass(frozen=True)
@@ -41,25 +87,66 @@ class ValidationReport:
     path: str | None
     format: str | None
     units: str | None
+    units_guess: str | None
+    # counts
     vertices: int
     faces: int
+    edges: int
     welded_vertices: int
+    unreferenced_vertices: int
+    duplicate_vertices: int
+    near_duplicate_vertices: int
+    duplicate_faces: int
+    degenerate_faces: int
+    repeated_index_faces: int
+    zero_area_faces: int
+    non_finite_vertices: int
+    out_of_range_faces: int
+    # topology
+    non_manifold_edges: int
+    non_manifold_vertices: int
+    boundary_edges: int
+    boundary_loops: int
+    hole_perimeters: list[float]  # the 10 longest boundary loops, longest first, in mesh units
+    hole_edges: list[int]  # their edge counts, same order
+    components: int
+    largest_component_faces: int
+    tiny_islands: int
+    euler_characteristic: int
+    genus: int | None
+    component_details: list[ComponentSummary]
+    orientable: bool
+    inconsistent_edges: int
+    flipped_faces: int
+    inverted_components: int
+    self_intersections: int | None
+    self_intersecting_faces: int | None
+    watertight: bool
+    # geometry
     bbox_min: list[float]
     bbox_max: list[float]
     bbox_size: list[float]
+    diagonal: float
     surface_area: float
     volume: float | None
-    edges: int
-    boundary_edges: int
-    non_manifold_edges: int
-    inconsistent_edges: int
-    degenerate_faces: int
-    non_finite_vertices: int
-    watertight: bool
+    min_angle_histogram: list[int]
+    min_angle_p01: float
+    min_angle_median: float
+    quality_p01: float
+    quality_median: float
+    slivers: int
+    # texture and attributes
     has_uv: bool
+    uv_outside_01: int
+    flipped_uv_faces: int
+    zero_uv_area_faces: int
+    textures: list[TextureCheck]
+    texel_density: float | None
     has_vertex_colors: bool
-    textures: list[str]
+    has_normals: bool
+    materials: int
     findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
 
     @property
     def errors(self) -> list[Finding]:
@@ -79,94 +166,328 @@ class ValidationReport:
         return data
 
 
-def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge vertices with bit-identical positions; return (unique positions, re-indexed faces)."""
-    unique, inverse = np.unique(vertices, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)[faces]
+def _plural(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {plural or noun + 's'}"
 
 
-def edge_statistics(faces: np.ndarray, n_vertices: int) -> EdgeStatistics:
-    """Count edges, boundary edges, non-manifold edges and orientation conflicts of a face array."""
-    faces = np.asarray(faces)
-    if faces.ndim != 2 or faces.shape[1] != 3 or not np.issubdtype(faces.dtype, np.integer):
-        raise InvalidParameterError(f"faces must be an (M, 3) integer array, got {faces.shape} {faces.dtype}")
-    if faces.size and (faces.min() < 0 or faces.max() >= n_vertices):
-        raise InvalidParameterError(f"face indices must lie in [0, {n_vertices})")
+def _sample(mask: np.ndarray, k: int) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask)[:k]]
+
+
+def _texture_checks(mesh: Mesh) -> list[TextureCheck]:
+    checks = []
+    for material in mesh.materials:
+        if material.texture is None:
+            continue
+        if material.texture == "embedded":
+            w, h = material.texture_size or (None, None)
+            checks.append(TextureCheck(material.name, None, True, True, w, h))
+            continue
+        path = Path(material.texture)
+        if not path.is_file():
+            checks.append(TextureCheck(material.name, str(path), False, False, error="file not found"))
+            continue
+        import pyvips
+
+        try:
+            image = pyvips.Image.new_from_file(str(path))
+            checks.append(TextureCheck(material.name, str(path), True, True, image.width, image.height))
+        except pyvips.Error as exc:
+            message = " ".join(str(exc).split())[:200]
+            checks.append(TextureCheck(material.name, str(path), True, False, error=message))
+    return checks
+
+
+def _units_guess(extent: float) -> str:
+    """A guess for undeclared units from the largest bounding-box side (scans export in mm or m)."""
+    return "m" if extent < 10 else "mm"
+
+
+def _uv_measures(mesh: Mesh, face_area: np.ndarray, textures: list[TextureCheck]) -> dict[str, Any]:
     from llvscan.mesh import _kernels
 
-    half = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2).astype(np.int64)
-    lo = half.min(axis=1)
-    hi = half.max(axis=1)
-    keys = lo * np.int64(n_vertices) + hi
-    forward = half[:, 0] < half[:, 1]
-    order = np.argsort(keys, kind="stable")
-    counts = _kernels.edge_runs(keys, forward, order)
-    return EdgeStatistics(*(int(c) for c in counts))
+    if mesh.uv is None or mesh.uv_faces is None:
+        return {"uv_outside_01": 0, "flipped_uv": np.zeros(mesh.n_faces, bool),
+                "zero_uv": np.zeros(mesh.n_faces, bool), "texel_density": None}
+    uv_faces = np.ascontiguousarray(mesh.uv_faces)
+    used = np.unique(uv_faces[uv_faces >= 0])
+    uv_used = mesh.uv[used]
+    eps = 1e-6
+    outside = int(np.count_nonzero(((uv_used < -eps) | (uv_used > 1 + eps)).any(axis=1)))
+    signed = _kernels.uv_signed_areas(np.ascontiguousarray(mesh.uv, dtype=np.float64), uv_faces)
+    valid = np.isfinite(signed)
+    positive = np.count_nonzero(signed[valid] > 0)
+    negative = np.count_nonzero(signed[valid] < 0)
+    flipped = (signed < 0) if positive >= negative else (signed > 0)
+    zero = valid & (np.abs(signed) < 1e-12)
+    density = None
+    readable = [t for t in textures if t.readable and t.width]
+    if readable:
+        uv_area = float(np.abs(signed[valid]).sum())
+        surface = float(face_area[valid].sum())
+        if surface > 0:
+            density = float(np.sqrt(uv_area * readable[0].width * readable[0].height / surface))
+    return {"uv_outside_01": outside, "flipped_uv": flipped & valid, "zero_uv": zero, "texel_density": density}
 
 
-def _n(count: int, noun: str, plural: str | None = None) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+def _self_intersections(welded: np.ndarray, faces: np.ndarray, extent: np.ndarray, diagonal: float):
+    """Crossing face pairs; the grid cell fits 99 % of faces, the rest are visited cell by cell."""
+    from llvscan.mesh import _kernels
+
+    if faces.shape[0] < 2 or diagonal == 0:
+        return 0, np.zeros(faces.shape[0], dtype=np.bool_)
+    finite = extent[np.isfinite(extent)]
+    top = float(finite.max()) if finite.size else diagonal
+    cell = float(np.quantile(finite, 0.99)) if finite.size else diagonal
+    cell = top if top <= 2 * cell else cell
+    cell = max(cell, diagonal / 1_000_000, 1e-12)  # at most 2^21 cells a side
+    budget = 20 * faces.shape[0] + 1_000_000
+    while True:
+        big = ~(extent <= cell)  # NaN extents count as big: visited, harmlessly
+        hits = np.zeros(faces.shape[0], dtype=np.bool_)
+        pairs = _kernels.self_intersections(welded, faces, cell, big, hits, budget)
+        if pairs[0] >= 0 or pairs.shape[0] > 1:
+            return int(pairs.sum()), hits
+        cell *= 2
 
 
-def _findings(report: dict[str, Any]) -> list[Finding]:
-    found: list[Finding] = []
-    if n := report["non_finite_vertices"]:
-        found.append(Finding("error", "non_finite_vertices",
-                             f"{_n(n, 'vertex', 'vertices')} with NaN or infinite coordinates"))
-    if n := report["non_manifold_edges"]:
-        found.append(Finding("error", "non_manifold_edges", f"{_n(n, 'edge')} shared by more than two faces"))
-    if n := report["boundary_edges"]:
-        found.append(Finding("warning", "boundary_edges", f"open surface: {_n(n, 'boundary edge')}"))
-    if n := report["inconsistent_edges"]:
-        found.append(Finding("warning", "inconsistent_edges",
-                             f"{_n(n, 'edge')} joining faces wound in opposite directions"))
-    if n := report["degenerate_faces"]:
-        found.append(Finding("warning", "degenerate_faces", f"{_n(n, 'face')} with zero area or a repeated vertex"))
-    if report["units"] is None:
-        found.append(Finding("info", "units_undeclared", "the file declares no units"))
-    return found
-
-
-def validate_mesh(mesh: Mesh | str | Path) -> ValidationReport:
+def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds | None = None) -> ValidationReport:
     """Validate a mesh (or the mesh file at a path, read with ``load_mesh``)."""
+    started = time.perf_counter()
+    t = thresholds or ValidationThresholds()
     if not isinstance(mesh, Mesh):
         mesh = load_mesh(mesh)
     from llvscan.mesh import _kernels
 
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    n = vertices.shape[0]
+    faces_in = check_faces(mesh.faces, n)
     finite = np.isfinite(vertices).all(axis=1)
-    welded, faces = weld(vertices, mesh.faces)
-    faces = np.ascontiguousarray(faces, dtype=np.int64)
-    stats = edge_statistics(faces, welded.shape[0])
-    areas = _kernels.face_areas(welded, faces)
-    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 2] == faces[:, 0])
-    usable = vertices[finite] if finite.any() else np.zeros((1, 3))
+    referenced = np.zeros(n, dtype=np.bool_)
+    referenced[faces_in.reshape(-1)] = True
+    usable = vertices[finite & referenced] if (finite & referenced).any() else np.zeros((1, 3))
     lo, hi = usable.min(axis=0), usable.max(axis=0)
-    diag = float(np.linalg.norm(hi - lo)) or 1.0
-    degenerate = int(np.count_nonzero(repeated | (areas <= 1e-12 * diag * diag)))
-    watertight = stats.boundary_edges == 0 and stats.non_manifold_edges == 0
-    closed_and_oriented = watertight and stats.inconsistent_edges == 0 and bool(finite.all())
+    diagonal = float(np.linalg.norm(hi - lo))
+
+    # welding: exact (topology), then within a tolerance (reported only)
+    remap, n_welded = weld_vertices(vertices)
+    faces = np.ascontiguousarray(remap[faces_in])
+    # ids follow first appearance, so a vertex is a first occurrence exactly when its id is a new maximum
+    running = np.maximum.accumulate(remap)
+    first = np.flatnonzero(np.concatenate([[True], remap[1:] > running[:-1]])) if n else np.zeros(0, np.int64)
+    welded = vertices[first]
+    _, n_near = weld_vertices(vertices, tolerance=t.duplicate_tolerance * diagonal) if diagonal else (None, n_welded)
+
+    topo = build_topology(faces, n_welded)
+    counts = topo.edge_faces
+    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
+    area, min_angle, quality, extent = _kernels.face_geometry(welded, faces)
+    zero_area = ~repeated & ~(area > 1e-12 * diagonal * diagonal)
+    sorted_faces = np.sort(faces, axis=1).astype(np.uint64)
+    _, n_distinct_faces = _unique_rows(sorted_faces)
+    del sorted_faces
+
+    # topology
+    non_manifold_edge = counts > 2
+    fans = _kernels.vertex_fans(faces, n_welded, topo.edge_start, topo.edge_he, counts)
+    nm_vertex = fans > 1
+    nm_vertex[topo.edges[non_manifold_edge].reshape(-1)] = True
+    loop_edges, loop_length = _kernels.boundary_loops(welded, topo.edges, counts)
+    labels, n_comp = _kernels.face_components(faces.shape[0], topo.edge_start, topo.edge_he)
+    flip, patch, n_patches, patch_ok = _kernels.orient(faces, topo.he_edge, topo.edge_start, topo.edge_he, counts)
+    c_faces, c_verts, c_edges, c_boundary, c_nonmanifold, c_volume = _kernels.component_stats(
+        faces, n_welded, labels, n_comp, topo.edges, topo.edge_he, topo.edge_start, counts, welded)
+    patch_size = np.bincount(patch, minlength=n_patches)
+    patch_flipped = np.bincount(patch, weights=flip.astype(np.float64), minlength=n_patches).astype(np.int64)
+    minority = np.minimum(patch_flipped, patch_size - patch_flipped)
+    flipped_face = np.zeros(faces.shape[0], dtype=np.bool_)
+    for p in np.flatnonzero(patch_ok & (minority > 0)):
+        in_patch = patch == p
+        flipped_face |= in_patch & (flip == (1 if patch_flipped[p] * 2 <= patch_size[p] else 0))
+    # a component is orientable when all its patches are; consistently oriented when it has one patch
+    comp_of_patch = np.zeros(n_patches, dtype=np.int64)
+    comp_of_patch[patch] = labels
+    comp_orientable = np.ones(n_comp, dtype=np.bool_)
+    comp_orientable[comp_of_patch[~patch_ok]] = False
+    # consistently wound as stored: one patch, in which no face had to be flipped
+    comp_consistent = (np.bincount(comp_of_patch, minlength=n_comp) == 1) & (
+        np.bincount(comp_of_patch, weights=patch_flipped, minlength=n_comp) == 0)
+    euler = c_verts - c_edges + c_faces
+    closed = (c_boundary == 0) & (c_nonmanifold == 0)
+    inverted = closed & comp_orientable & comp_consistent & (c_volume < 0)
+    genus_ok = closed & comp_orientable
+    details = [ComponentSummary(int(c_faces[c]), int(c_verts[c]), int(c_edges[c]), int(euler[c]), bool(closed[c]),
+                                bool(comp_orientable[c]), int((2 - euler[c]) // 2) if genus_ok[c] else None,
+                                float(c_volume[c]) if closed[c] and comp_consistent[c] else None)
+               for c in np.argsort(-c_faces, kind="stable")[:10]]
+
+    n_self, self_hits = (None, None)
+    if t.self_intersections:
+        n_self, self_hits = _self_intersections(welded, faces, extent, diagonal)
+
+    textures = _texture_checks(mesh)
+    uvm = _uv_measures(mesh, area, textures)
+    extent_mm = float((hi - lo).max()) * _MM_PER_UNIT.get(mesh.units or "", 1.0)
+    units_guess = None if mesh.units else _units_guess(float((hi - lo).max()))
+
+    watertight = bool(n_comp > 0 and closed.all())
+    all_consistent = bool(comp_consistent.all() and comp_orientable.all())
+    hist, _ = np.histogram(min_angle[np.isfinite(min_angle)], bins=_ANGLE_BINS)
+    finite_q = quality[np.isfinite(quality)]
+    finite_a = min_angle[np.isfinite(min_angle)]
+    order = np.argsort(-loop_length, kind="stable")
     fields: dict[str, Any] = {
-        "path": mesh.path,
-        "format": mesh.format,
-        "units": mesh.units,
-        "vertices": mesh.n_vertices,
-        "faces": mesh.n_faces,
-        "welded_vertices": int(welded.shape[0]),
-        "bbox_min": lo.tolist(),
-        "bbox_max": hi.tolist(),
-        "bbox_size": (hi - lo).tolist(),
-        "surface_area": float(areas[np.isfinite(areas)].sum()),
-        "volume": float(_kernels.signed_volume(welded, faces)) if closed_and_oriented else None,
-        "edges": stats.edges,
-        "boundary_edges": stats.boundary_edges,
-        "non_manifold_edges": stats.non_manifold_edges,
-        "inconsistent_edges": stats.inconsistent_edges,
-        "degenerate_faces": degenerate,
+        "path": mesh.path, "format": mesh.format, "units": mesh.units, "units_guess": units_guess,
+        "vertices": n, "faces": mesh.n_faces, "edges": topo.n_edges, "welded_vertices": n_welded,
+        "unreferenced_vertices": int(np.count_nonzero(~referenced)),
+        "duplicate_vertices": n - n_welded,
+        "near_duplicate_vertices": n_welded - n_near,
+        "duplicate_faces": int(faces.shape[0] - n_distinct_faces),
+        "degenerate_faces": int(np.count_nonzero(repeated | zero_area)),
+        "repeated_index_faces": int(np.count_nonzero(repeated)),
+        "zero_area_faces": int(np.count_nonzero(zero_area)),
         "non_finite_vertices": int(np.count_nonzero(~finite)),
+        "out_of_range_faces": mesh.dropped_faces,
+        "non_manifold_edges": int(np.count_nonzero(non_manifold_edge)),
+        "non_manifold_vertices": int(np.count_nonzero(nm_vertex)),
+        "boundary_edges": int(np.count_nonzero(counts == 1)),
+        "boundary_loops": len(loop_edges),
+        "hole_perimeters": [float(x) for x in loop_length[order][:10]],
+        "hole_edges": [int(x) for x in loop_edges[order][:10]],
+        "components": int(n_comp),
+        "largest_component_faces": int(c_faces.max()) if n_comp else 0,
+        "tiny_islands": int(np.count_nonzero(c_faces < t.tiny_island_faces)) if n_comp > 1 else 0,
+        "euler_characteristic": int(euler.sum()),
+        "genus": int(sum((2 - e) // 2 for e in euler)) if genus_ok.all() and n_comp else None,
+        "component_details": details,
+        "orientable": bool(comp_orientable.all()),
+        "inconsistent_edges": int(np.count_nonzero(topo.inconsistent)),
+        "flipped_faces": int(np.count_nonzero(flipped_face)),
+        "inverted_components": int(np.count_nonzero(inverted)),
+        "self_intersections": n_self,
+        "self_intersecting_faces": None if self_hits is None else int(np.count_nonzero(self_hits)),
         "watertight": watertight,
-        "has_uv": mesh.uv is not None,
-        "has_vertex_colors": mesh.vertex_colors is not None,
-        "textures": list(mesh.textures),
+        "bbox_min": lo.tolist(), "bbox_max": hi.tolist(), "bbox_size": (hi - lo).tolist(), "diagonal": diagonal,
+        "surface_area": float(area[np.isfinite(area)].sum()),
+        "volume": float(c_volume.sum()) if watertight and all_consistent else None,
+        "min_angle_histogram": [int(x) for x in hist],
+        "min_angle_p01": float(np.percentile(finite_a, 1)) if finite_a.size else 0.0,
+        "min_angle_median": float(np.median(finite_a)) if finite_a.size else 0.0,
+        "quality_p01": float(np.percentile(finite_q, 1)) if finite_q.size else 0.0,
+        "quality_median": float(np.median(finite_q)) if finite_q.size else 0.0,
+        "slivers": int(np.count_nonzero(min_angle < t.sliver_angle)),
+        "has_uv": mesh.uv is not None, "uv_outside_01": uvm["uv_outside_01"],
+        "flipped_uv_faces": int(np.count_nonzero(uvm["flipped_uv"])),
+        "zero_uv_area_faces": int(np.count_nonzero(uvm["zero_uv"])),
+        "textures": textures, "texel_density": uvm["texel_density"],
+        "has_vertex_colors": mesh.vertex_colors is not None, "has_normals": mesh.normals is not None,
+        "materials": len(mesh.materials),
     }
-    return ValidationReport(**fields, findings=_findings(fields))
+    masks = {
+        "non_finite_vertices": ~finite, "unreferenced_vertices": ~referenced,
+        "non_manifold_vertices": first[nm_vertex] if nm_vertex.any() else np.zeros(0, np.int64),
+        "degenerate_faces": repeated | zero_area, "flipped_faces": flipped_face,
+        "self_intersections": self_hits, "flipped_uv_faces": uvm["flipped_uv"],
+        "slivers": min_angle < t.sliver_angle,
+        "non_manifold_edges": topo.edges[non_manifold_edge],
+    }
+    findings = _findings(fields, masks, first, t, extent_mm, mesh)
+    return ValidationReport(**fields, findings=findings, seconds=round(time.perf_counter() - started, 4))
+
+
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    from llvscan.mesh import _kernels
+
+    remap = np.empty(keys.shape[0], dtype=np.int64)
+    table = np.empty(1 << max(4, int(2 * max(keys.shape[0], 1) - 1).bit_length()), dtype=np.int64)
+    return remap, int(_kernels.weld(np.ascontiguousarray(keys), remap, table))
+
+
+def _indices(mask: Any, first: np.ndarray, k: int, *, welded_pairs: bool = False) -> list[int]:
+    if mask is None:
+        return []
+    mask = np.asarray(mask)
+    if mask.dtype == np.bool_:
+        return _sample(mask, k)
+    if welded_pairs:  # (E, 2) welded vertex pairs → file vertex indices, flattened
+        return [int(first[v]) for v in mask[:k].reshape(-1)]
+    return [int(i) for i in mask[:k]]
+
+
+def _findings(r: dict[str, Any], masks: dict[str, Any], first: np.ndarray, t: ValidationThresholds,
+              extent_mm: float, mesh: Mesh) -> list[Finding]:
+    k = t.samples
+    out: list[Finding] = []
+
+    def add(level: str, code: str, message: str, count: int, measure: float | None = None,
+            sample: list[int] | None = None) -> None:
+        out.append(Finding(level, code, message, int(count), measure, sample or []))
+
+    def sample(code: str) -> list[int]:
+        return _indices(masks.get(code), first, k, welded_pairs=code == "non_manifold_edges")
+
+    if n := r["non_finite_vertices"]:
+        add("error", "non_finite_vertices", f"{_plural(n, 'vertex', 'vertices')} with NaN or infinite coordinates",
+            n, sample=sample("non_finite_vertices"))
+    if n := r["out_of_range_faces"]:
+        add("error", "out_of_range_faces", f"{_plural(n, 'face')} name a vertex, UV or normal the file does not "
+            "have; left out", n, sample=list(mesh.dropped_face_lines[:k]))
+    if n := r["non_manifold_edges"]:
+        add("error", "non_manifold_edges", f"{_plural(n, 'edge')} shared by more than two faces", n,
+            sample=sample("non_manifold_edges"))
+    if not r["orientable"]:
+        add("error", "non_orientable", "the surface cannot be oriented consistently (a Möbius-like twist)", 1)
+    for check in r["textures"]:
+        if not check.readable:
+            add("error", "texture_unreadable", f"texture of material {check.material!r}: {check.error} "
+                f"({check.path})", 1)
+    if n := r["non_manifold_vertices"]:
+        add("warning", "non_manifold_vertices", f"{_plural(n, 'vertex', 'vertices')} where separate fans of "
+            "faces meet", n, sample=sample("non_manifold_vertices"))
+    if n := r["boundary_edges"]:
+        perimeter = sum(r["hole_perimeters"])
+        add("warning", "boundary_edges", f"open surface: {_plural(r['boundary_loops'], 'boundary loop')} "
+            f"(holes or borders), {_plural(n, 'boundary edge')}", r["boundary_loops"], measure=perimeter)
+    if n := r["self_intersections"]:
+        add("warning", "self_intersections", f"{_plural(n, 'pair')} of faces cross each other", n,
+            sample=sample("self_intersections"))
+    if n := r["inconsistent_edges"]:
+        add("warning", "inconsistent_edges", f"{_plural(n, 'edge')} joining faces wound in opposite "
+            f"directions ({_plural(r['flipped_faces'], 'flipped face')})", n, sample=sample("flipped_faces"))
+    if n := r["inverted_components"]:
+        add("warning", "inverted", f"{_plural(n, 'closed component')} wound inside out (negative volume)", n)
+    if n := r["degenerate_faces"]:
+        add("warning", "degenerate_faces", f"{_plural(n, 'face')} with zero area or a repeated vertex", n,
+            sample=sample("degenerate_faces"))
+    if n := r["duplicate_faces"]:
+        add("warning", "duplicate_faces", f"{_plural(n, 'face')} repeating another face's vertices", n)
+    if n := r["tiny_islands"]:
+        add("warning", "tiny_islands", f"{_plural(n, 'component')} with fewer than {t.tiny_island_faces} faces "
+            f"(of {r['components']})", n)
+    if n := r["flipped_uv_faces"]:
+        add("warning", "flipped_uv_faces", f"{_plural(n, 'face')} mirrored in UV space", n,
+            sample=sample("flipped_uv_faces"))
+    if r["textures"] and not r["has_uv"]:
+        add("warning", "texture_without_uv", "a texture is assigned but the mesh has no UVs", 1)
+    units = r["units"] or r["units_guess"]
+    extent = extent_mm if r["units"] else float(max(r["bbox_size"])) * _MM_PER_UNIT[units]
+    if not t.min_object_mm <= extent <= t.max_object_mm:
+        add("warning", "implausible_size", f"largest side {extent:,.4g} mm "
+            f"({'declared' if r['units'] else 'guessed'} units {units}): wrong units?", 1, measure=extent)
+    if r["units"] is None:
+        add("info", "units_undeclared", f"the file declares no units; by its size they are probably {units}", 1)
+    if n := r["duplicate_vertices"]:
+        add("info", "duplicate_vertices", f"{_plural(n, 'vertex', 'vertices')} repeating another's position "
+            "exactly (welded for topology)", n)
+    if n := r["near_duplicate_vertices"]:
+        add("info", "near_duplicate_vertices", f"{_plural(n, 'more vertex', 'more vertices')} within "
+            f"{t.duplicate_tolerance:g} × diagonal of another", n)
+    if n := r["unreferenced_vertices"]:
+        add("info", "unreferenced_vertices", f"{_plural(n, 'vertex', 'vertices')} used by no face", n,
+            sample=sample("unreferenced_vertices"))
+    if n := r["slivers"]:
+        add("info", "slivers", f"{_plural(n, 'face')} with an angle under {t.sliver_angle:g}°", n,
+            sample=sample("slivers"))
+    if n := r["uv_outside_01"]:
+        add("info", "uv_outside_01", f"{_plural(n, 'UV')} outside [0, 1] (tiling?)", n)
+    return out

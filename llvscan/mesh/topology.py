@@ -1,0 +1,90 @@
+"""Edge and adjacency structure of a triangle mesh, built once and shared (validation, decimation).
+
+Built by numba kernels in O(M): half-edges bucketed by their lower vertex, so there is no global sort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from llvscan.errors import InvalidParameterError
+
+__all__ = ["Topology", "build_topology", "check_faces", "weld_vertices"]
+
+
+def check_faces(faces: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Return ``faces`` as a C-contiguous (M, 3) integer array with indices in [0, n_vertices)."""
+    faces = np.asarray(faces)
+    if faces.ndim != 2 or faces.shape[1] != 3 or not np.issubdtype(faces.dtype, np.integer):
+        raise InvalidParameterError(f"faces must be an (M, 3) integer array, got shape {faces.shape} {faces.dtype}")
+    if faces.size and (int(faces.min()) < 0 or int(faces.max()) >= n_vertices):
+        raise InvalidParameterError(f"face indices must lie in [0, {n_vertices})")
+    dtype = np.int32 if n_vertices < 2**31 - 1 else np.int64
+    return np.ascontiguousarray(faces, dtype=dtype)
+
+
+def weld_vertices(vertices: np.ndarray, *, tolerance: float = 0.0) -> tuple[np.ndarray, int]:
+    """Ids that merge vertices with equal coordinates (or equal after snapping to a ``tolerance`` grid).
+
+    Returns ``(remap (N,), count)``; ids follow the order of first appearance, so the result is
+    deterministic. ``-0.0`` and ``0.0`` are the same position; rows with NaN or inf never merge.
+    """
+    vertices = np.asarray(vertices)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.issubdtype(vertices.dtype, np.floating):
+        raise InvalidParameterError(f"vertices must be an (N, 3) float array, got {vertices.shape} {vertices.dtype}")
+    if tolerance < 0:
+        raise InvalidParameterError(f"tolerance must be ≥ 0, not {tolerance}")
+    from llvscan.mesh import _kernels
+
+    n = vertices.shape[0]
+    if tolerance > 0:
+        with np.errstate(invalid="ignore"):
+            keys = np.floor(vertices / tolerance + 0.5) + 0.0  # grid cell of each vertex, as floats
+    else:
+        keys = np.asarray(vertices, dtype=np.float64) + 0.0  # + 0.0 turns -0.0 into 0.0
+    bits = np.ascontiguousarray(keys).view(np.uint64).copy()
+    bad = ~np.isfinite(keys).all(axis=1)
+    if bad.any():  # a distinct NaN payload per row: rows with NaN or inf never merge
+        bits[bad, 0] = np.uint64(0x7FF8000000000000) | np.flatnonzero(bad).astype(np.uint64)
+    remap = np.empty(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
+    table = np.empty(1 << max(4, int(2 * max(n, 1) - 1).bit_length()), dtype=np.int64)
+    count = _kernels.weld(bits, remap, table)
+    return remap, int(count)
+
+
+@dataclass(frozen=True, eq=False)
+class Topology:
+    """Edges of a face array. Half-edge ``h = 3f + k`` runs from ``faces[f, k]`` to ``faces[f, (k+1)%3]``."""
+
+    faces: np.ndarray  # (M, 3) int32, the indexing the structure describes
+    n_vertices: int
+    edges: np.ndarray  # (E, 2) int32, low vertex first, sorted
+    edge_start: np.ndarray  # (E + 1,) int64 offsets into edge_he
+    edge_he: np.ndarray  # half-edges grouped by edge
+    he_edge: np.ndarray  # (3M,) edge of each half-edge; -1 for a collapsed half-edge
+    edge_faces: np.ndarray  # (E,) number of half-edges (faces) on each edge
+    inconsistent: np.ndarray  # (E,) bool: two faces traverse the edge in the same direction
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edges.shape[0])
+
+    @property
+    def boundary(self) -> np.ndarray:
+        return self.edge_faces == 1
+
+    @property
+    def non_manifold(self) -> np.ndarray:
+        return self.edge_faces > 2
+
+
+def build_topology(faces: np.ndarray, n_vertices: int) -> Topology:
+    """Build the edge structure of ``faces`` over ``n_vertices`` vertices."""
+    from llvscan.mesh import _kernels
+
+    faces = check_faces(faces, n_vertices)
+    edges, edge_start, edge_he, he_edge = _kernels.build_edges(faces, n_vertices)
+    counts, inconsistent = _kernels.edge_classes(faces, edges, edge_start, edge_he)
+    return Topology(faces, n_vertices, edges, edge_start, edge_he, he_edge, counts, inconsistent)

@@ -30,16 +30,33 @@ def _mix(h: np.uint64, x: np.uint64) -> np.uint64:
 
 
 @njit(cache=True)
-def weld(keys: np.ndarray, remap: np.ndarray, table: np.ndarray) -> int:
-    """Give equal rows of ``keys`` (N, 3) uint64 the same id (ids in order of first appearance).
+def weld(vertices: np.ndarray, tolerance: float, remap: np.ndarray, table: np.ndarray) -> int:
+    """Give rows of ``vertices`` (N, 3) with equal positions the same id (ids in order of first appearance).
 
-    ``remap`` (N,) receives the ids; ``table`` (power of two ≥ 2N) is scratch. Returns the id count.
+    With ``tolerance > 0`` positions are compared after snapping to a grid of that pitch. ``-0.0`` equals
+    ``0.0``; a row with NaN or inf never merges. ``remap`` (N,) receives the ids; ``table`` (a power of
+    two ≥ 2N entries) is scratch. Returns the number of ids.
     """
     mask = table.shape[0] - 1
     table[:] = -1
     n_unique = 0
-    for i in range(keys.shape[0]):
-        h = _mix(_mix(_mix(np.uint64(0), keys[i, 0]), keys[i, 1]), keys[i, 2])
+    key = np.empty(3, dtype=np.int64)
+    for i in range(vertices.shape[0]):
+        finite = True
+        for k in range(3):
+            x = vertices[i, k]
+            if not np.isfinite(x) or (tolerance > 0 and abs(x / tolerance) > 1e18):
+                finite = False  # (a grid index past int64 cannot be snapped either)
+                break
+            if tolerance > 0:
+                key[k] = np.int64(np.floor(x / tolerance + 0.5))
+            else:
+                key[k] = np.float64(x + 0.0).view(np.int64)
+        if not finite:
+            remap[i] = n_unique
+            n_unique += 1
+            continue
+        h = _mix(_mix(_mix(np.uint64(0), np.uint64(key[0])), np.uint64(key[1])), np.uint64(key[2]))
         slot = np.int64(h & np.uint64(mask))
         while True:
             j = table[slot]
@@ -48,11 +65,46 @@ def weld(keys: np.ndarray, remap: np.ndarray, table: np.ndarray) -> int:
                 remap[i] = n_unique
                 n_unique += 1
                 break
-            if keys[j, 0] == keys[i, 0] and keys[j, 1] == keys[i, 1] and keys[j, 2] == keys[i, 2]:
+            same = True
+            for k in range(3):
+                y = vertices[j, k]
+                other = np.int64(np.floor(y / tolerance + 0.5)) if tolerance > 0 else np.float64(y + 0.0).view(np.int64)
+                if other != key[k]:
+                    same = False
+                    break
+            if same:
                 remap[i] = remap[j]
                 break
             slot = (slot + 1) & mask
     return n_unique
+
+
+@njit(cache=True)
+def distinct_faces(faces: np.ndarray, table: np.ndarray) -> int:
+    """How many faces differ as vertex sets (a face and its reverse are the same set)."""
+    mask = table.shape[0] - 1
+    table[:] = -1
+    count = 0
+    for f in range(faces.shape[0]):
+        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
+        lo = min(a, b, c)
+        hi = max(a, b, c)
+        mid = a + b + c - lo - hi
+        h = _mix(_mix(_mix(np.uint64(0), np.uint64(lo)), np.uint64(mid)), np.uint64(hi))
+        slot = np.int64(h & np.uint64(mask))
+        while True:
+            g = table[slot]
+            if g == -1:
+                table[slot] = f
+                count += 1
+                break
+            ga, gb, gc = faces[g, 0], faces[g, 1], faces[g, 2]
+            glo = min(ga, gb, gc)
+            ghi = max(ga, gb, gc)
+            if glo == lo and ghi == hi and ga + gb + gc - glo - ghi == mid:
+                break
+            slot = (slot + 1) & mask
+    return count
 
 
 # -- edges ----------------------------------------------------------------------------------------
@@ -476,39 +528,49 @@ def _unit(x, y, z):
 def triangles_intersect(p0, p1, p2, r0, r1, r2, eps: float) -> bool:
     """Whether two triangles properly cross (Möller 1997, with a length tolerance ``eps``).
 
-    Faces that merely touch (within ``eps``), coplanar pairs and degenerate faces do not count.
+    Faces that merely touch (within ``eps``), coplanar pairs and degenerate faces do not count. The
+    cheap plane-side rejections come first, on unnormalised normals.
     """
     e1 = _sub(r1, r0)
     e2 = _sub(r2, r0)
     nx, ny, nz = _cross(e1[0], e1[1], e1[2], e2[0], e2[1], e2[2])
-    n2x, n2y, n2z, len2 = _unit(nx, ny, nz)
+    len2 = np.sqrt(nx * nx + ny * ny + nz * nz)
+    if len2 == 0:
+        return False
+    tol2 = eps * len2
+    off2 = -(nx * r0[0] + ny * r0[1] + nz * r0[2])
+    d0 = nx * p0[0] + ny * p0[1] + nz * p0[2] + off2
+    d1 = nx * p1[0] + ny * p1[1] + nz * p1[2] + off2
+    d2 = nx * p2[0] + ny * p2[1] + nz * p2[2] + off2
+    if (d0 > tol2 and d1 > tol2 and d2 > tol2) or (d0 < -tol2 and d1 < -tol2 and d2 < -tol2):
+        return False
     f1 = _sub(p1, p0)
     f2 = _sub(p2, p0)
-    nx, ny, nz = _cross(f1[0], f1[1], f1[2], f2[0], f2[1], f2[2])
-    n1x, n1y, n1z, len1 = _unit(nx, ny, nz)
-    if len1 == 0 or len2 == 0:
+    mx, my, mz = _cross(f1[0], f1[1], f1[2], f2[0], f2[1], f2[2])
+    len1 = np.sqrt(mx * mx + my * my + mz * mz)
+    if len1 == 0:
         return False
-    off2 = -(n2x * r0[0] + n2y * r0[1] + n2z * r0[2])
-    d0 = n2x * p0[0] + n2y * p0[1] + n2z * p0[2] + off2
-    d1 = n2x * p1[0] + n2y * p1[1] + n2z * p1[2] + off2
-    d2 = n2x * p2[0] + n2y * p2[1] + n2z * p2[2] + off2
-    d0 = 0.0 if abs(d0) < eps else d0
-    d1 = 0.0 if abs(d1) < eps else d1
-    d2 = 0.0 if abs(d2) < eps else d2
-    if (d0 > 0 and d1 > 0 and d2 > 0) or (d0 < 0 and d1 < 0 and d2 < 0):
+    tol1 = eps * len1
+    off1 = -(mx * p0[0] + my * p0[1] + mz * p0[2])
+    s0 = mx * r0[0] + my * r0[1] + mz * r0[2] + off1
+    s1 = mx * r1[0] + my * r1[1] + mz * r1[2] + off1
+    s2 = mx * r2[0] + my * r2[1] + mz * r2[2] + off1
+    if (s0 > tol1 and s1 > tol1 and s2 > tol1) or (s0 < -tol1 and s1 < -tol1 and s2 < -tol1):
         return False
+    # now in length units
+    d0 = 0.0 if abs(d0) <= tol2 else d0 / len2
+    d1 = 0.0 if abs(d1) <= tol2 else d1 / len2
+    d2 = 0.0 if abs(d2) <= tol2 else d2 / len2
     if d0 == 0 and d1 == 0 and d2 == 0:
         return False  # coplanar: overlaps show up as duplicate faces instead
-    off1 = -(n1x * p0[0] + n1y * p0[1] + n1z * p0[2])
-    s0 = n1x * r0[0] + n1y * r0[1] + n1z * r0[2] + off1
-    s1 = n1x * r1[0] + n1y * r1[1] + n1z * r1[2] + off1
-    s2 = n1x * r2[0] + n1y * r2[1] + n1z * r2[2] + off1
-    s0 = 0.0 if abs(s0) < eps else s0
-    s1 = 0.0 if abs(s1) < eps else s1
-    s2 = 0.0 if abs(s2) < eps else s2
+    s0 = 0.0 if abs(s0) <= tol1 else s0 / len1
+    s1 = 0.0 if abs(s1) <= tol1 else s1 / len1
+    s2 = 0.0 if abs(s2) <= tol1 else s2 / len1
+    if (d0 > 0 and d1 > 0 and d2 > 0) or (d0 < 0 and d1 < 0 and d2 < 0):
+        return False
     if (s0 > 0 and s1 > 0 and s2 > 0) or (s0 < 0 and s1 < 0 and s2 < 0):
         return False
-    dx, dy, dz = _cross(n1x, n1y, n1z, n2x, n2y, n2z)
+    dx, dy, dz = _cross(mx / len1, my / len1, mz / len1, nx / len2, ny / len2, nz / len2)
     dx, dy, dz, dlen = _unit(dx, dy, dz)
     if dlen < 1e-12:
         return False
@@ -524,18 +586,8 @@ def _cell_key(ix: int, iy: int, iz: int) -> np.int64:
 
 
 @njit(cache=True, inline="always")
-def _slot(key: np.int64, mask: int) -> int:
-    return np.int64(_mix(np.uint64(0), np.uint64(key)) & np.uint64(mask))
-
-
-@njit(cache=True, inline="always")
-def _cell_range(table_keys, table_start, table_end, key, mask):
-    slot = _slot(key, mask)
-    while table_keys[slot] != -1:
-        if table_keys[slot] == key:
-            return table_start[slot], table_end[slot]
-        slot = (slot + 1) & mask
-    return 0, 0
+def _range(sorted_keys: np.ndarray, lo_key: np.int64, hi_key: np.int64):
+    return np.searchsorted(sorted_keys, lo_key), np.searchsorted(sorted_keys, hi_key, side="right")
 
 
 @njit(cache=True, parallel=True)
@@ -544,31 +596,36 @@ def self_intersections(vertices: np.ndarray, faces: np.ndarray, cell: float, big
     """Count crossing face pairs that share no vertex, with a uniform grid on face centroids.
 
     A face whose bounding box is no wider than ``cell`` (a "small" face) can only cross small faces
-    whose centroid lies in one of the 27 cells around its own. Each "big" face (``big`` mask) is tested
-    against the small faces of every cell its box touches (plus one cell around), and against the other
-    big faces directly. Returns per-face crossing counts (each pair counted once), or ``[-1]`` when the
-    big faces would visit more than ``max_big_cells`` cells (call again with a larger ``cell``).
-    ``hits[f]`` is set for every face that crosses another.
+    whose centroid lies in one of the 27 cells around its own; faces are sorted by cell and each small
+    face looks at its own cell (later faces only) and the 13 "forward" neighbour cells, so every pair is
+    met once. Each "big" face (``big`` mask) is tested against the small faces of every cell its box
+    touches (plus one cell around), and against the other big faces directly. Returns per-face crossing
+    counts (each pair counted once), or ``[-1]`` when the big faces would visit more than
+    ``max_big_cells`` cells (call again with a larger ``cell``). ``hits[f]`` is set for every face that
+    crosses another.
     """
     m = faces.shape[0]
     lo = np.empty(3)
     for k in range(3):
         lo[k] = vertices[:, k].min()
     keys = np.empty(m, dtype=np.int64)
-    box = np.empty((m, 6))
+    box = np.empty((m, 6), dtype=np.float32)  # widened outwards by a float32 ulp or two
     for f in prange(m):
         for k in range(3):
             a = vertices[faces[f, 0], k]
             b = vertices[faces[f, 1], k]
             c = vertices[faces[f, 2], k]
-            box[f, k] = min(a, b, c)
-            box[f, 3 + k] = max(a, b, c)
+            low = min(a, b, c)
+            high = max(a, b, c)
+            pad = 1e-6 * max(abs(low), abs(high)) + 1e-30
+            box[f, k] = low - pad
+            box[f, 3 + k] = high + pad
         if big[f]:
             keys[f] = -1
         else:
-            keys[f] = _cell_key(int(((box[f, 0] + box[f, 3]) / 2 - lo[0]) / cell),
-                                int(((box[f, 1] + box[f, 4]) / 2 - lo[1]) / cell),
-                                int(((box[f, 2] + box[f, 5]) / 2 - lo[2]) / cell))
+            keys[f] = _cell_key(_centroid_cell(vertices, faces, f, 0, lo[0], cell),
+                                _centroid_cell(vertices, faces, f, 1, lo[1], cell),
+                                _centroid_cell(vertices, faces, f, 2, lo[2], cell))
     big_ids = np.flatnonzero(big)
     visits = 0
     for g in big_ids:
@@ -580,76 +637,68 @@ def self_intersections(vertices: np.ndarray, faces: np.ndarray, cell: float, big
         return np.full(1, -1, dtype=np.int64)
     order = np.argsort(keys)
     sorted_keys = keys[order]
-    # cell → [start, end) in ``order``, in an open-addressing table
-    size = 1
-    while size < 2 * m + 2:
-        size *= 2
-    mask = size - 1
-    table_keys = np.full(size, -1, dtype=np.int64)
-    table_start = np.zeros(size, dtype=np.int64)
-    table_end = np.zeros(size, dtype=np.int64)
-    i = 0
-    while i < m:
-        key = sorted_keys[i]
-        j = i
-        while j < m and sorted_keys[j] == key:
-            j += 1
-        if key >= 0:
-            slot = _slot(key, mask)
-            while table_keys[slot] != -1:
-                slot = (slot + 1) & mask
-            table_keys[slot] = key
-            table_start[slot] = i
-            table_end[slot] = j
-        i = j
     pairs = np.zeros(m, dtype=np.int64)
-    for f in prange(m):
-        if big[f]:
-            continue
-        cx = int(((box[f, 0] + box[f, 3]) / 2 - lo[0]) / cell)
-        cy = int(((box[f, 1] + box[f, 4]) / 2 - lo[1]) / cell)
-        cz = int(((box[f, 2] + box[f, 5]) / 2 - lo[2]) / cell)
-        for dx in range(-1, 2):
-            for dy in range(-1, 2):
-                for dz in range(-1, 2):
-                    if cx + dx < 0 or cy + dy < 0 or cz + dz < 0:
-                        continue
-                    s0, s1 = _cell_range(table_keys, table_start, table_end,
-                                         _cell_key(cx + dx, cy + dy, cz + dz), mask)
-                    for i in range(s0, s1):
-                        g = order[i]
-                        if g > f:
-                            _test_pair(vertices, faces, box, f, g, pairs, hits)
-    for t in prange(big_ids.shape[0]):
+    first_small = big_ids.shape[0]  # big faces sort first (key -1)
+    for i in prange(first_small, m):
+        f = order[i]
+        key = sorted_keys[i]
+        cx = (key >> 42) & 0x1FFFFF
+        cy = (key >> 21) & 0x1FFFFF
+        cz = key & 0x1FFFFF
+        found = 0
+        # own cell, later faces only; then (0, 0, +1)
+        j = i + 1
+        while j < m and sorted_keys[j] <= key + 1:
+            found += _test_pair(vertices, faces, box, f, order[j], hits)
+            j += 1
+        # the forward neighbour columns: (0, +1, z-1..z+1), (+1, -1..+1, z-1..z+1)
+        for dx, dy in ((0, 1), (1, -1), (1, 0), (1, 1)):
+            if cy + dy < 0:
+                continue
+            z0 = max(cz - 1, 0)
+            s0, s1 = _range(sorted_keys, _cell_key(cx + dx, cy + dy, z0), _cell_key(cx + dx, cy + dy, cz + 1))
+            for j in range(s0, s1):
+                found += _test_pair(vertices, faces, box, f, order[j], hits)
+        pairs[i] = found
+    for t in prange(first_small):
         g = big_ids[t]
+        found = 0
         x0 = max(int((box[g, 0] - lo[0]) / cell) - 1, 0)
         y0 = max(int((box[g, 1] - lo[1]) / cell) - 1, 0)
         z0 = max(int((box[g, 2] - lo[2]) / cell) - 1, 0)
+        z1 = int((box[g, 5] - lo[2]) / cell) + 1
         for ix in range(x0, int((box[g, 3] - lo[0]) / cell) + 2):
             for iy in range(y0, int((box[g, 4] - lo[1]) / cell) + 2):
-                for iz in range(z0, int((box[g, 5] - lo[2]) / cell) + 2):
-                    s0, s1 = _cell_range(table_keys, table_start, table_end, _cell_key(ix, iy, iz), mask)
-                    for i in range(s0, s1):
-                        _test_pair(vertices, faces, box, g, order[i], pairs, hits)
-        for u in range(t + 1, big_ids.shape[0]):
-            _test_pair(vertices, faces, box, g, big_ids[u], pairs, hits)
+                s0, s1 = _range(sorted_keys, _cell_key(ix, iy, z0), _cell_key(ix, iy, z1))
+                for j in range(s0, s1):
+                    found += _test_pair(vertices, faces, box, g, order[j], hits)
+        for u in range(t + 1, first_small):
+            found += _test_pair(vertices, faces, box, g, big_ids[u], hits)
+        pairs[t] = found
     return pairs
 
 
 @njit(cache=True, inline="always")
-def _test_pair(vertices, faces, box, f, g, pairs, hits):
+def _centroid_cell(vertices, faces, f, k, lo, cell) -> int:
+    return int(((vertices[faces[f, 0], k] + vertices[faces[f, 1], k] + vertices[faces[f, 2], k]) / 3 - lo) / cell)
+
+
+@njit(cache=True, inline="always")
+def _test_pair(vertices, faces, box, f, g, hits) -> int:
+    """1 if faces ``f`` and ``g`` share no vertex and cross (``hits`` marked), else 0."""
     for k in range(3):
         if box[f, k] > box[g, 3 + k] or box[g, k] > box[f, 3 + k]:
-            return
+            return 0
     for a in range(3):
         for b in range(3):
             if faces[f, a] == faces[g, b]:
-                return
+                return 0
     scale = 0.0
     for k in range(3):
         scale = max(scale, box[f, 3 + k] - box[f, k], box[g, 3 + k] - box[g, k])
     if triangles_intersect(vertices[faces[f, 0]], vertices[faces[f, 1]], vertices[faces[f, 2]],
                            vertices[faces[g, 0]], vertices[faces[g, 1]], vertices[faces[g, 2]], 1e-9 * scale):
-        pairs[f] += 1
         hits[f] = True
         hits[g] = True
+        return 1
+    return 0

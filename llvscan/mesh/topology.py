@@ -11,7 +11,7 @@ import numpy as np
 
 from llvscan.errors import InvalidParameterError
 
-__all__ = ["Topology", "build_topology", "check_faces", "weld_vertices"]
+__all__ = ["Topology", "build_topology", "check_faces", "hash_table", "weld_vertices"]
 
 
 def check_faces(faces: np.ndarray, n_vertices: int) -> np.ndarray:
@@ -23,6 +23,11 @@ def check_faces(faces: np.ndarray, n_vertices: int) -> np.ndarray:
         raise InvalidParameterError(f"face indices must lie in [0, {n_vertices})")
     dtype = np.int32 if n_vertices < 2**31 - 1 else np.int64
     return np.ascontiguousarray(faces, dtype=dtype)
+
+
+def hash_table(n: int) -> np.ndarray:
+    """Scratch for the open-addressing kernels: a power of two ≥ 2n slots (int32 while it can be)."""
+    return np.empty(1 << max(4, int(2 * max(n, 1) - 1).bit_length()), dtype=np.int32 if n < 2**31 - 1 else np.int64)
 
 
 def weld_vertices(vertices: np.ndarray, *, tolerance: float = 0.0) -> tuple[np.ndarray, int]:
@@ -39,18 +44,8 @@ def weld_vertices(vertices: np.ndarray, *, tolerance: float = 0.0) -> tuple[np.n
     from llvscan.mesh import _kernels
 
     n = vertices.shape[0]
-    if tolerance > 0:
-        with np.errstate(invalid="ignore"):
-            keys = np.floor(vertices / tolerance + 0.5) + 0.0  # grid cell of each vertex, as floats
-    else:
-        keys = np.asarray(vertices, dtype=np.float64) + 0.0  # + 0.0 turns -0.0 into 0.0
-    bits = np.ascontiguousarray(keys).view(np.uint64).copy()
-    bad = ~np.isfinite(keys).all(axis=1)
-    if bad.any():  # a distinct NaN payload per row: rows with NaN or inf never merge
-        bits[bad, 0] = np.uint64(0x7FF8000000000000) | np.flatnonzero(bad).astype(np.uint64)
     remap = np.empty(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
-    table = np.empty(1 << max(4, int(2 * max(n, 1) - 1).bit_length()), dtype=np.int64)
-    count = _kernels.weld(bits, remap, table)
+    count = _kernels.weld(np.ascontiguousarray(vertices, dtype=np.float64), float(tolerance), remap, hash_table(n))
     return remap, int(count)
 
 

@@ -599,7 +599,8 @@ def self_intersections(vertices: np.ndarray, faces: np.ndarray, cell: float, big
     whose centroid lies in one of the 27 cells around its own; faces are sorted by cell and each small
     face looks at its own cell (later faces only) and the 13 "forward" neighbour cells, so every pair is
     met once. Each "big" face (``big`` mask) is tested against the small faces of every cell its box
-    touches (plus one cell around), and against the other big faces directly. Returns per-face crossing
+    touches (plus one cell around); pairs of big faces are left to the caller (a coarser grid over the
+    big faces alone). Returns per-face crossing
     counts (each pair counted once), or ``[-1]`` when the big faces would visit more than
     ``max_big_cells`` cells (call again with a larger ``cell``). ``hits[f]`` is set for every face that
     crosses another.
@@ -672,8 +673,6 @@ def self_intersections(vertices: np.ndarray, faces: np.ndarray, cell: float, big
                 s0, s1 = _range(sorted_keys, _cell_key(ix, iy, z0), _cell_key(ix, iy, z1))
                 for j in range(s0, s1):
                     found += _test_pair(vertices, faces, box, g, order[j], hits)
-        for u in range(t + 1, first_small):
-            found += _test_pair(vertices, faces, box, g, big_ids[u], hits)
         pairs[t] = found
     return pairs
 

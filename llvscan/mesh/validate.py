@@ -8,6 +8,7 @@ numba kernel (``_kernels``) behind ``llvscan.mesh.topology``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -231,128 +232,93 @@ def _uv_measures(mesh: Mesh, face_area: np.ndarray, textures: list[TextureCheck]
 
 
 def _self_intersections(welded: np.ndarray, faces: np.ndarray, extent: np.ndarray, diagonal: float):
-    """Crossing face pairs among faces with finite coordinates. The grid cell is twice the median face
-    size (measured fastest on scans); the few larger faces, at most 5000, are visited cell by cell."""
-    from llvscan.mesh import _kernels
-
+    """Crossing face pairs among faces with finite coordinates (count, per-face mask)."""
     hits = np.zeros(faces.shape[0], dtype=np.bool_)
     finite = np.isfinite(extent)
     if np.count_nonzero(finite) < 2 or diagonal == 0:
         return 0, hits
-    subset = np.flatnonzero(finite) if not finite.all() else None
-    if subset is not None:
-        faces, extent = np.ascontiguousarray(faces[subset]), extent[subset]
-    cell = max(2.0 * float(np.median(extent)), diagonal / 1_000_000, 1e-12)  # ≤ 2^21 cells a side
-    while np.count_nonzero(extent > cell) > 5000:
-        cell *= 1.25
-    budget = 20 * faces.shape[0] + 1_000_000
-    while True:
-        found = np.zeros(faces.shape[0], dtype=np.bool_)
-        pairs = _kernels.self_intersections(welded, faces, cell, extent > cell, found, budget)
-        if pairs.shape[0] > 1 or pairs[0] >= 0:
-            break
-        cell *= 2
-    if subset is None:
-        return int(pairs.sum()), found
-    hits[subset] = found
-    return int(pairs.sum()), hits
+    ids = np.flatnonzero(finite)
+    pairs, found = _crossings(welded, np.ascontiguousarray(faces[ids]), extent[ids], diagonal / 1_000_000)
+    hits[ids] = found
+    return pairs, hits
 
 
-def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds | None = None) -> ValidationReport:
-    """Validate a mesh (or the mesh file at a path, read with ``load_mesh``)."""
-    started = time.perf_counter()
-    t = thresholds or ValidationThresholds()
-    if not isinstance(mesh, Mesh):
-        mesh = load_mesh(mesh)
+def _crossings(welded: np.ndarray, faces: np.ndarray, extent: np.ndarray, floor: float) -> tuple[int, np.ndarray]:
+    """One grid level. The cell is twice the median face size (measured fastest on scans); faces larger
+    than a cell meet the small ones cell by cell, and each other on a coarser grid (recursively)."""
     from llvscan.mesh import _kernels
 
-    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
-    n = vertices.shape[0]
-    faces_in = check_faces(mesh.faces, n)
-    finite = np.isfinite(vertices).all(axis=1)
-    referenced = np.zeros(n, dtype=np.bool_)
-    referenced[faces_in.reshape(-1)] = True
-    usable = vertices[finite & referenced] if (finite & referenced).any() else np.zeros((1, 3))
-    lo, hi = usable.min(axis=0), usable.max(axis=0)
-    diagonal = float(np.linalg.norm(hi - lo))
+    cell = max(2.0 * float(np.median(extent)), floor, 1e-12)  # floor: at most 2^21 cells a side
+    budget = 20 * faces.shape[0] + 1_000_000
+    while True:
+        big = extent > cell
+        found = np.zeros(faces.shape[0], dtype=np.bool_)
+        pairs = _kernels.self_intersections(welded, faces, cell, big, found, budget)
+        if pairs.shape[0] > 1 or pairs[0] >= 0:
+            break
+        cell *= 2  # the big faces would visit too many cells
+    total = int(pairs.sum())
+    ids = np.flatnonzero(big)
+    if len(ids) >= 2:
+        more, found_big = _crossings(welded, np.ascontiguousarray(faces[ids]), extent[ids], cell)
+        total += more
+        found[ids] |= found_big
+    return total, found
 
-    # welding: exact (topology), then within a tolerance (reported only)
+
+def _welding(vertices: np.ndarray, faces_in: np.ndarray, t: ValidationThresholds, diagonal: float):
+    """Exact welding (for topology) and the tolerance count. Returns welded faces and positions."""
+    n = vertices.shape[0]
     remap, n_welded = weld_vertices(vertices)
     faces = np.ascontiguousarray(remap[faces_in])
     # ids follow first appearance, so a vertex is a first occurrence exactly when its id is a new maximum
-    running = np.maximum.accumulate(remap)
+    running = np.maximum.accumulate(remap) if n else remap
     first = np.flatnonzero(np.concatenate([[True], remap[1:] > running[:-1]])) if n else np.zeros(0, np.int64)
-    welded = vertices[first]
-    _, n_near = weld_vertices(vertices, tolerance=t.duplicate_tolerance * diagonal) if diagonal else (None, n_welded)
+    del remap, running
+    n_near = weld_vertices(vertices, tolerance=t.duplicate_tolerance * diagonal)[1] if diagonal else n_welded
+    return faces, vertices[first], first, n_welded, n_near
 
+
+def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: ValidationThresholds):
+    """Edges, fans, holes, components, orientation. Returns (fields, samples)."""
+    from llvscan.mesh import _kernels
+
+    n_welded = welded.shape[0]
     topo = build_topology(faces, n_welded)
     counts = topo.edge_faces
-    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
-    area, min_angle, quality, extent = _kernels.face_geometry(welded, faces)
-    zero_area = ~repeated & ~(area > 1e-12 * diagonal * diagonal)
-    n_distinct_faces = _kernels.distinct_faces(faces, hash_table(faces.shape[0]))
-
-    # topology
     non_manifold_edge = counts > 2
     fans = _kernels.vertex_fans(faces, n_welded, topo.edge_start, topo.edge_he, counts)
     nm_vertex = fans > 1
     nm_vertex[topo.edges[non_manifold_edge].reshape(-1)] = True
+    del fans
     loop_edges, loop_length = _kernels.boundary_loops(welded, topo.edges, counts)
     labels, n_comp = _kernels.face_components(faces.shape[0], topo.edge_start, topo.edge_he)
     flip, patch, n_patches, patch_ok = _kernels.orient(faces, topo.he_edge, topo.edge_start, topo.edge_he, counts)
     c_faces, c_verts, c_edges, c_boundary, c_nonmanifold, c_volume = _kernels.component_stats(
         faces, n_welded, labels, n_comp, topo.edges, topo.edge_he, topo.edge_start, counts, welded)
     patch_size = np.bincount(patch, minlength=n_patches)
-    patch_flipped = np.bincount(patch, weights=flip.astype(np.float64), minlength=n_patches).astype(np.int64)
-    minority = np.minimum(patch_flipped, patch_size - patch_flipped)
+    patch_flipped = np.bincount(patch, weights=flip, minlength=n_patches).astype(np.int64)
     flipped_face = np.zeros(faces.shape[0], dtype=np.bool_)
-    for p in np.flatnonzero(patch_ok & (minority > 0)):
-        in_patch = patch == p
-        flipped_face |= in_patch & (flip == (1 if patch_flipped[p] * 2 <= patch_size[p] else 0))
-    # a component is orientable when all its patches are; consistently oriented when it has one patch
+    for p in np.flatnonzero(patch_ok & (np.minimum(patch_flipped, patch_size - patch_flipped) > 0)):
+        flipped_face |= (patch == p) & (flip == (1 if patch_flipped[p] * 2 <= patch_size[p] else 0))
+    # a component is orientable when all its patches are, and wound consistently as stored when it is a
+    # single patch in which no face had to be flipped
     comp_of_patch = np.zeros(n_patches, dtype=np.int64)
     comp_of_patch[patch] = labels
+    del flip, patch, labels
     comp_orientable = np.ones(n_comp, dtype=np.bool_)
     comp_orientable[comp_of_patch[~patch_ok]] = False
-    # consistently wound as stored: one patch, in which no face had to be flipped
     comp_consistent = (np.bincount(comp_of_patch, minlength=n_comp) == 1) & (
         np.bincount(comp_of_patch, weights=patch_flipped, minlength=n_comp) == 0)
     euler = c_verts - c_edges + c_faces
     closed = (c_boundary == 0) & (c_nonmanifold == 0)
-    inverted = closed & comp_orientable & comp_consistent & (c_volume < 0)
     genus_ok = closed & comp_orientable
-    details = [ComponentSummary(int(c_faces[c]), int(c_verts[c]), int(c_edges[c]), int(euler[c]), bool(closed[c]),
-                                bool(comp_orientable[c]), int((2 - euler[c]) // 2) if genus_ok[c] else None,
-                                float(c_volume[c]) if closed[c] and comp_consistent[c] else None)
-               for c in np.argsort(-c_faces, kind="stable")[:10]]
-
-    n_self, self_hits = (None, None)
-    if t.self_intersections:
-        n_self, self_hits = _self_intersections(welded, faces, extent, diagonal)
-
-    textures = _texture_checks(mesh)
-    uvm = _uv_measures(mesh, area, textures)
-    extent_mm = float((hi - lo).max()) * _MM_PER_UNIT.get(mesh.units or "", 1.0)
-    units_guess = None if mesh.units else _units_guess(float((hi - lo).max()))
-
     watertight = bool(n_comp > 0 and closed.all())
-    all_consistent = bool(comp_consistent.all() and comp_orientable.all())
-    hist, _ = np.histogram(min_angle[np.isfinite(min_angle)], bins=_ANGLE_BINS)
-    finite_q = quality[np.isfinite(quality)]
-    finite_a = min_angle[np.isfinite(min_angle)]
     order = np.argsort(-loop_length, kind="stable")
-    fields: dict[str, Any] = {
-        "path": mesh.path, "format": mesh.format, "units": mesh.units, "units_guess": units_guess,
-        "vertices": n, "faces": mesh.n_faces, "edges": topo.n_edges, "welded_vertices": n_welded,
-        "unreferenced_vertices": int(np.count_nonzero(~referenced)),
-        "duplicate_vertices": n - n_welded,
-        "near_duplicate_vertices": n_welded - n_near,
-        "duplicate_faces": int(faces.shape[0] - n_distinct_faces),
-        "degenerate_faces": int(np.count_nonzero(repeated | zero_area)),
-        "repeated_index_faces": int(np.count_nonzero(repeated)),
-        "zero_area_faces": int(np.count_nonzero(zero_area)),
-        "non_finite_vertices": int(np.count_nonzero(~finite)),
-        "out_of_range_faces": mesh.dropped_faces,
+    used = np.zeros(n_welded, dtype=np.bool_)
+    used[faces.reshape(-1)] = True
+    fields = {
+        "edges": topo.n_edges,
         "non_manifold_edges": int(np.count_nonzero(non_manifold_edge)),
         "non_manifold_vertices": int(np.count_nonzero(nm_vertex)),
         "boundary_edges": int(np.count_nonzero(counts == 1)),
@@ -362,58 +328,138 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
         "components": int(n_comp),
         "largest_component_faces": int(c_faces.max()) if n_comp else 0,
         "tiny_islands": int(np.count_nonzero(c_faces < t.tiny_island_faces)) if n_comp > 1 else 0,
-        "euler_characteristic": int(euler.sum()),
+        "euler_characteristic": int(used.sum()) - topo.n_edges + int(faces.shape[0]),
         "genus": int(sum((2 - e) // 2 for e in euler)) if genus_ok.all() and n_comp else None,
-        "component_details": details,
+        "component_details": [
+            ComponentSummary(int(c_faces[c]), int(c_verts[c]), int(c_edges[c]), int(euler[c]), bool(closed[c]),
+                             bool(comp_orientable[c]), int((2 - euler[c]) // 2) if genus_ok[c] else None,
+                             float(c_volume[c]) if closed[c] and comp_consistent[c] else None)
+            for c in np.argsort(-c_faces, kind="stable")[:10]],
         "orientable": bool(comp_orientable.all()),
         "inconsistent_edges": int(np.count_nonzero(topo.inconsistent)),
         "flipped_faces": int(np.count_nonzero(flipped_face)),
-        "inverted_components": int(np.count_nonzero(inverted)),
-        "self_intersections": n_self,
-        "self_intersecting_faces": None if self_hits is None else int(np.count_nonzero(self_hits)),
+        "inverted_components": int(np.count_nonzero(closed & comp_orientable & comp_consistent & (c_volume < 0))),
         "watertight": watertight,
-        "bbox_min": lo.tolist(), "bbox_max": hi.tolist(), "bbox_size": (hi - lo).tolist(), "diagonal": diagonal,
+        "volume": float(c_volume.sum()) if watertight and comp_consistent.all() and comp_orientable.all() else None,
+    }
+    k = t.samples
+    samples = {
+        "non_manifold_vertices": [int(first[v]) for v in np.flatnonzero(nm_vertex)[:k]],
+        "non_manifold_edges": [int(first[v]) for v in topo.edges[non_manifold_edge][:k].reshape(-1)],
+        "flipped_faces": _sample(flipped_face, k),
+    }
+    return fields, samples
+
+
+def _geometry(welded: np.ndarray, faces: np.ndarray, diagonal: float, t: ValidationThresholds):
+    """Per-face areas and angles, summarised. Returns (fields, samples, area, extent)."""
+    from llvscan.mesh import _kernels
+
+    area, min_angle, quality, extent = _kernels.face_geometry(welded, faces)
+    repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
+    degenerate = repeated | ~(area > 1e-12 * diagonal * diagonal)
+    n_distinct = _kernels.distinct_faces(faces, hash_table(faces.shape[0]))
+    angles = min_angle[np.isfinite(min_angle)]
+    del min_angle
+    qualities = quality[np.isfinite(quality)]
+    del quality
+    hist, _ = np.histogram(angles, bins=_ANGLE_BINS)
+    n_repeated = int(np.count_nonzero(repeated))
+    fields = {
+        "duplicate_faces": int(faces.shape[0] - n_distinct),
+        "degenerate_faces": int(np.count_nonzero(degenerate)),
+        "repeated_index_faces": n_repeated,
+        "zero_area_faces": int(np.count_nonzero(degenerate)) - n_repeated,
         "surface_area": float(area[np.isfinite(area)].sum()),
-        "volume": float(c_volume.sum()) if watertight and all_consistent else None,
         "min_angle_histogram": [int(x) for x in hist],
-        "min_angle_p01": float(np.percentile(finite_a, 1)) if finite_a.size else 0.0,
-        "min_angle_median": float(np.median(finite_a)) if finite_a.size else 0.0,
-        "quality_p01": float(np.percentile(finite_q, 1)) if finite_q.size else 0.0,
-        "quality_median": float(np.median(finite_q)) if finite_q.size else 0.0,
-        "slivers": int(np.count_nonzero(min_angle < t.sliver_angle)),
+        "min_angle_p01": float(np.percentile(angles, 1)) if angles.size else 0.0,
+        "min_angle_median": float(np.median(angles)) if angles.size else 0.0,
+        "quality_p01": float(np.percentile(qualities, 1)) if qualities.size else 0.0,
+        "quality_median": float(np.median(qualities)) if qualities.size else 0.0,
+        "slivers": int(np.count_nonzero(angles < t.sliver_angle)),
+    }
+    samples = {"degenerate_faces": _sample(degenerate, t.samples)}
+    return fields, samples, area, extent
+
+
+def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds | None = None) -> ValidationReport:
+    """Validate a mesh (or the mesh file at a path, read with ``load_mesh``).
+
+    Works in phases that free their large arrays before the next begins, so peak memory stays a small
+    multiple of the mesh's own arrays.
+    """
+    started = time.perf_counter()
+    t = thresholds or ValidationThresholds()
+    if not isinstance(mesh, Mesh):
+        mesh = load_mesh(mesh)
+
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
+    n = vertices.shape[0]
+    faces_in = check_faces(mesh.faces, n)
+    finite = np.isfinite(vertices).all(axis=1)
+    referenced = np.zeros(n, dtype=np.bool_)
+    referenced[faces_in.reshape(-1)] = True
+    usable = finite & referenced
+    lo = vertices[usable].min(axis=0) if usable.any() else np.zeros(3)
+    hi = vertices[usable].max(axis=0) if usable.any() else np.zeros(3)
+    diagonal = float(np.linalg.norm(hi - lo))
+    k = t.samples
+    samples: dict[str, list[int]] = {
+        "non_finite_vertices": _sample(~finite, k), "unreferenced_vertices": _sample(~referenced, k),
+        "out_of_range_faces": list(mesh.dropped_face_lines[:k]),
+    }
+    fields: dict[str, Any] = {
+        "path": mesh.path, "format": mesh.format, "units": mesh.units,
+        "units_guess": None if mesh.units else _units_guess(float((hi - lo).max())),
+        "vertices": n, "faces": mesh.n_faces,
+        "unreferenced_vertices": int(np.count_nonzero(~referenced)),
+        "non_finite_vertices": int(np.count_nonzero(~finite)),
+        "out_of_range_faces": mesh.dropped_faces,
+        "bbox_min": lo.tolist(), "bbox_max": hi.tolist(), "bbox_size": (hi - lo).tolist(), "diagonal": diagonal,
+    }
+    del finite, referenced, usable
+
+    faces, welded, first, n_welded, n_near = _welding(vertices, faces_in, t, diagonal)
+    del faces_in
+    fields.update(welded_vertices=n_welded, duplicate_vertices=n - n_welded, near_duplicate_vertices=n_welded - n_near)
+
+    topo_fields, topo_samples = _topology(faces, welded, first, t)
+    fields.update(topo_fields)
+    samples.update(topo_samples)
+
+    geo_fields, geo_samples, area, extent = _geometry(welded, faces, diagonal, t)
+    fields.update(geo_fields)
+    samples.update(geo_samples)
+
+    fields["self_intersections"] = fields["self_intersecting_faces"] = None
+    if t.self_intersections:
+        pairs, hits = _self_intersections(welded, faces, extent, diagonal)
+        fields.update(self_intersections=pairs, self_intersecting_faces=int(np.count_nonzero(hits)))
+        samples["self_intersections"] = _sample(hits, k)
+        del hits
+    del extent, faces, welded
+
+    textures = _texture_checks(mesh)
+    uvm = _uv_measures(mesh, area, textures)
+    del area
+    samples["flipped_uv_faces"] = _sample(uvm["flipped_uv"], k)
+    fields.update({
         "has_uv": mesh.uv is not None, "uv_outside_01": uvm["uv_outside_01"],
         "flipped_uv_faces": int(np.count_nonzero(uvm["flipped_uv"])),
         "zero_uv_area_faces": int(np.count_nonzero(uvm["zero_uv"])),
         "textures": textures, "texel_density": uvm["texel_density"],
         "has_vertex_colors": mesh.vertex_colors is not None, "has_normals": mesh.normals is not None,
         "materials": len(mesh.materials),
-    }
-    masks = {
-        "non_finite_vertices": ~finite, "unreferenced_vertices": ~referenced,
-        "non_manifold_vertices": first[nm_vertex] if nm_vertex.any() else np.zeros(0, np.int64),
-        "degenerate_faces": repeated | zero_area, "flipped_faces": flipped_face,
-        "self_intersections": self_hits, "flipped_uv_faces": uvm["flipped_uv"],
-        "slivers": min_angle < t.sliver_angle,
-        "non_manifold_edges": topo.edges[non_manifold_edge],
-    }
-    findings = _findings(fields, masks, first, t, extent_mm, mesh)
-    return ValidationReport(**fields, findings=findings, seconds=round(time.perf_counter() - started, 4))
+    })
+    extent_mm = float((hi - lo).max()) * _MM_PER_UNIT.get(mesh.units or "", 1.0)
+    findings = _findings(fields, samples, t, extent_mm)
+    report = {f.name: fields[f.name] for f in dataclasses.fields(ValidationReport)
+              if f.name not in ("findings", "seconds")}
+    return ValidationReport(**report, findings=findings, seconds=round(time.perf_counter() - started, 4))
 
 
-def _indices(mask: Any, first: np.ndarray, k: int, *, welded_pairs: bool = False) -> list[int]:
-    if mask is None:
-        return []
-    mask = np.asarray(mask)
-    if mask.dtype == np.bool_:
-        return _sample(mask, k)
-    if welded_pairs:  # (E, 2) welded vertex pairs → file vertex indices, flattened
-        return [int(first[v]) for v in mask[:k].reshape(-1)]
-    return [int(i) for i in mask[:k]]
-
-
-def _findings(r: dict[str, Any], masks: dict[str, Any], first: np.ndarray, t: ValidationThresholds,
-              extent_mm: float, mesh: Mesh) -> list[Finding]:
-    k = t.samples
+def _findings(r: dict[str, Any], samples: dict[str, list[int]], t: ValidationThresholds,
+              extent_mm: float) -> list[Finding]:
     out: list[Finding] = []
 
     def add(level: str, code: str, message: str, count: int, measure: float | None = None,
@@ -421,14 +467,14 @@ def _findings(r: dict[str, Any], masks: dict[str, Any], first: np.ndarray, t: Va
         out.append(Finding(level, code, message, int(count), measure, sample or []))
 
     def sample(code: str) -> list[int]:
-        return _indices(masks.get(code), first, k, welded_pairs=code == "non_manifold_edges")
+        return samples.get(code, [])
 
     if n := r["non_finite_vertices"]:
         add("error", "non_finite_vertices", f"{_plural(n, 'vertex', 'vertices')} with NaN or infinite coordinates",
             n, sample=sample("non_finite_vertices"))
     if n := r["out_of_range_faces"]:
         add("error", "out_of_range_faces", f"{_plural(n, 'face')} name a vertex, UV or normal the file does not "
-            "have; left out", n, sample=list(mesh.dropped_face_lines[:k]))
+            "have; left out", n, sample=sample("out_of_range_faces"))
     if n := r["non_manifold_edges"]:
         add("error", "non_manifold_edges", f"{_plural(n, 'edge')} shared by more than two faces", n,
             sample=sample("non_manifold_edges"))

@@ -33,6 +33,7 @@ test: $(STAMP)
 
 bench: $(STAMP) $(SAMPLE)
 	$(PY) benchmarks/bench_run.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_validate.py --quick --out benchmarks/results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llvscan tests benchmarks sample_data

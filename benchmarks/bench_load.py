@@ -50,7 +50,7 @@ def case(name: str, path: Path, repeat: int) -> dict:
     if name == "trimesh":
         import trimesh
 
-        return measure(lambda: trimesh.load(str(path), force="mesh", process=False), repeat)
+        return measure(lambda: trimesh.load(str(path), process=False), repeat)
     from llvscan._open3d import import_open3d
 
     o3d = import_open3d()

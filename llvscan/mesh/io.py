@@ -148,7 +148,9 @@ def _load_with_trimesh(path: Path, suffix: str, size: int, max_faces: int) -> Me
     import trimesh
 
     try:
-        loaded = trimesh.load(str(path), force="mesh", process=False)
+        loaded = trimesh.load(str(path), process=False)
+        if isinstance(loaded, trimesh.Scene):  # glTF: concatenate the scene's meshes (a copy; PLY/STL skip it)
+            loaded = loaded.to_mesh()
     except Exception as exc:  # trimesh raises whatever its parser hits: ValueError, KeyError, IndexError…
         raise MeshReadError(f"cannot parse as {suffix[1:].upper()}", path=path,
                             detail=f"{type(exc).__name__}: {exc}") from exc

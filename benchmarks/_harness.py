@@ -12,6 +12,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_generator():
+    """The sample-data generator module (its mesh builders make the benchmark inputs)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_sample_data", ROOT / "sample_data" / "make_sample_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 def measure(fn: Callable[[], object], repeat: int) -> dict:
     """Run ``fn`` once to warm up (JIT, caches), then ``repeat`` times; report first call and median."""

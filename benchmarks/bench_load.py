@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import machine, measure, print_table, write_results
+from _harness import load_generator, machine, measure, print_table, write_results
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
@@ -25,13 +25,9 @@ def make_files(n: int, cache: Path) -> tuple[Path, Path]:
     obj, ply = cache / f"scan-{n}.obj", cache / f"scan-{n}.ply"
     if obj.exists() and ply.exists():
         return obj, ply
-    import importlib.util
-
     import trimesh
 
-    spec = importlib.util.spec_from_file_location("gen", ROOT / "sample_data" / "make_sample_data.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_generator()
     unit, faces, _ = gen.cube_sphere(n)
     positions = gen.bust_positions(unit, seed=7)
     rects = gen.atlas_rects(4096, 4)

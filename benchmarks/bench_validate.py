@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import machine, measure, print_table, write_results
+from _harness import load_generator, machine, measure, print_table, write_results
 
 HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
@@ -49,11 +49,7 @@ def make_mesh(n: int, cache: Path) -> tuple[Path, Path]:
     vpath, fpath = cache / f"cubesphere-{n}-v.npy", cache / f"cubesphere-{n}-f.npy"
     if vpath.exists() and fpath.exists():
         return vpath, fpath
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gen", ROOT / "sample_data" / "make_sample_data.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_generator()
     unit, faces, _ = gen.cube_sphere(n)
     vertices = gen.bust_positions(unit, seed=7)  # the sample bust's shape and scan noise
     cache.mkdir(parents=True, exist_ok=True)

@@ -524,6 +524,23 @@ def _unit(x, y, z):
     return x / n, y / n, z / n, n
 
 
+@njit(cache=True, inline="always")
+def _plane_distances(a0, a1, a2, q0, q1, q2, eps):
+    """Normal (unnormalised) and length of triangle a's plane, the scaled signed distances of q's
+    vertices to it, and whether q lies entirely on one side (or a is degenerate)."""
+    e1 = _sub(a1, a0)
+    e2 = _sub(a2, a0)
+    nx, ny, nz = _cross(e1[0], e1[1], e1[2], e2[0], e2[1], e2[2])
+    length = np.sqrt(nx * nx + ny * ny + nz * nz)
+    off = -(nx * a0[0] + ny * a0[1] + nz * a0[2])
+    d0 = nx * q0[0] + ny * q0[1] + nz * q0[2] + off
+    d1 = nx * q1[0] + ny * q1[1] + nz * q1[2] + off
+    d2 = nx * q2[0] + ny * q2[1] + nz * q2[2] + off
+    tol = eps * length
+    apart = length == 0 or (d0 > tol and d1 > tol and d2 > tol) or (d0 < -tol and d1 < -tol and d2 < -tol)
+    return nx, ny, nz, length, d0, d1, d2, apart
+
+
 @njit(cache=True)
 def triangles_intersect(p0, p1, p2, r0, r1, r2, eps: float) -> bool:
     """Whether two triangles properly cross (Möller 1997, with a length tolerance ``eps``).
@@ -531,32 +548,14 @@ def triangles_intersect(p0, p1, p2, r0, r1, r2, eps: float) -> bool:
     Faces that merely touch (within ``eps``), coplanar pairs and degenerate faces do not count. The
     cheap plane-side rejections come first, on unnormalised normals.
     """
-    e1 = _sub(r1, r0)
-    e2 = _sub(r2, r0)
-    nx, ny, nz = _cross(e1[0], e1[1], e1[2], e2[0], e2[1], e2[2])
-    len2 = np.sqrt(nx * nx + ny * ny + nz * nz)
-    if len2 == 0:
+    nx, ny, nz, len2, d0, d1, d2, apart = _plane_distances(r0, r1, r2, p0, p1, p2, eps)
+    if apart:
+        return False
+    mx, my, mz, len1, s0, s1, s2, apart = _plane_distances(p0, p1, p2, r0, r1, r2, eps)
+    if apart:
         return False
     tol2 = eps * len2
-    off2 = -(nx * r0[0] + ny * r0[1] + nz * r0[2])
-    d0 = nx * p0[0] + ny * p0[1] + nz * p0[2] + off2
-    d1 = nx * p1[0] + ny * p1[1] + nz * p1[2] + off2
-    d2 = nx * p2[0] + ny * p2[1] + nz * p2[2] + off2
-    if (d0 > tol2 and d1 > tol2 and d2 > tol2) or (d0 < -tol2 and d1 < -tol2 and d2 < -tol2):
-        return False
-    f1 = _sub(p1, p0)
-    f2 = _sub(p2, p0)
-    mx, my, mz = _cross(f1[0], f1[1], f1[2], f2[0], f2[1], f2[2])
-    len1 = np.sqrt(mx * mx + my * my + mz * mz)
-    if len1 == 0:
-        return False
     tol1 = eps * len1
-    off1 = -(mx * p0[0] + my * p0[1] + mz * p0[2])
-    s0 = mx * r0[0] + my * r0[1] + mz * r0[2] + off1
-    s1 = mx * r1[0] + my * r1[1] + mz * r1[2] + off1
-    s2 = mx * r2[0] + my * r2[1] + mz * r2[2] + off1
-    if (s0 > tol1 and s1 > tol1 and s2 > tol1) or (s0 < -tol1 and s1 < -tol1 and s2 < -tol1):
-        return False
     # now in length units
     d0 = 0.0 if abs(d0) <= tol2 else d0 / len2
     d1 = 0.0 if abs(d1) <= tol2 else d1 / len2

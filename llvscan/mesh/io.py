@@ -1,6 +1,6 @@
 """Reading meshes (OBJ+MTL, PLY, STL, glTF/GLB) into one array-based ``Mesh``.
 
-OBJ goes through llvscan's own numba parser (``llvscan.mesh.obj``): trimesh's reader is about 6×
+OBJ goes through llvscan's own numba parser (``llvscan.mesh.obj``): trimesh's reader is about 3×
 slower on a 2M-face scan and silently drops unreferenced vertices, which the validator must count.
 PLY, STL and glTF/GLB are trimesh's; llvscan adds the guards (empty files, headers that claim more
 elements than the file can hold, face limit, out-of-range indices) and turns every parser failure into

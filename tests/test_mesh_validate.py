@@ -325,3 +325,10 @@ def test_cli_validate_json_strict_and_exit_codes(tmp_path):
 def test_empty_obj_refused():
     with pytest.raises(MeshReadError):
         validate_mesh(ROOT / "does-not-exist.obj")
+
+
+def test_slivers_are_sampled():
+    v = np.array([[0, 0, 0], [100, 0, 0], [50, 0.1, 0], [0, 100, 0]], dtype=float)
+    r = report_of(v, [[0, 1, 2], [0, 2, 3]])
+    assert r.slivers == 1
+    assert next(f for f in r.findings if f.code == "slivers").sample == [0]

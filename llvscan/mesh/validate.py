@@ -360,7 +360,6 @@ def _geometry(welded: np.ndarray, faces: np.ndarray, diagonal: float, t: Validat
     degenerate = repeated | ~(area > 1e-12 * diagonal * diagonal)
     n_distinct = _kernels.distinct_faces(faces, hash_table(faces.shape[0]))
     angles = min_angle[np.isfinite(min_angle)]
-    del min_angle
     qualities = quality[np.isfinite(quality)]
     del quality
     hist, _ = np.histogram(angles, bins=_ANGLE_BINS)
@@ -378,7 +377,8 @@ def _geometry(welded: np.ndarray, faces: np.ndarray, diagonal: float, t: Validat
         "quality_median": float(np.median(qualities)) if qualities.size else 0.0,
         "slivers": int(np.count_nonzero(angles < t.sliver_angle)),
     }
-    samples = {"degenerate_faces": _sample(degenerate, t.samples)}
+    samples = {"degenerate_faces": _sample(degenerate, t.samples),
+               "slivers": _sample(min_angle < t.sliver_angle, t.samples)}
     return fields, samples, area, extent
 
 
@@ -451,15 +451,15 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
         "has_vertex_colors": mesh.vertex_colors is not None, "has_normals": mesh.normals is not None,
         "materials": len(mesh.materials),
     })
-    extent_mm = float((hi - lo).max()) * _MM_PER_UNIT.get(mesh.units or "", 1.0)
-    findings = _findings(fields, samples, t, extent_mm)
+    size_mm = float((hi - lo).max()) * _MM_PER_UNIT[mesh.units or fields["units_guess"]]
+    findings = _findings(fields, samples, t, size_mm)
     report = {f.name: fields[f.name] for f in dataclasses.fields(ValidationReport)
               if f.name not in ("findings", "seconds")}
     return ValidationReport(**report, findings=findings, seconds=round(time.perf_counter() - started, 4))
 
 
 def _findings(r: dict[str, Any], samples: dict[str, list[int]], t: ValidationThresholds,
-              extent_mm: float) -> list[Finding]:
+              size_mm: float) -> list[Finding]:
     out: list[Finding] = []
 
     def add(level: str, code: str, message: str, count: int, measure: float | None = None,
@@ -513,10 +513,9 @@ def _findings(r: dict[str, Any], samples: dict[str, list[int]], t: ValidationThr
     if r["textures"] and not r["has_uv"]:
         add("warning", "texture_without_uv", "a texture is assigned but the mesh has no UVs", 1)
     units = r["units"] or r["units_guess"]
-    extent = extent_mm if r["units"] else float(max(r["bbox_size"])) * _MM_PER_UNIT[units]
-    if not t.min_object_mm <= extent <= t.max_object_mm:
-        add("warning", "implausible_size", f"largest side {extent:,.4g} mm "
-            f"({'declared' if r['units'] else 'guessed'} units {units}): wrong units?", 1, measure=extent)
+    if not t.min_object_mm <= size_mm <= t.max_object_mm:
+        add("warning", "implausible_size", f"largest side {size_mm:,.4g} mm "
+            f"({'declared' if r['units'] else 'guessed'} units {units}): wrong units?", 1, measure=size_mm)
     if r["units"] is None:
         add("info", "units_undeclared", f"the file declares no units; by its size they are probably {units}", 1)
     if n := r["duplicate_vertices"]:

@@ -13,7 +13,7 @@ _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 @click.group()
 def mesh() -> None:
-    """Validate (and, to come, decimate) meshes: OBJ+MTL, PLY, STL, glTF/GLB."""
+    """Validate and decimate meshes: OBJ+MTL, PLY, STL, glTF/GLB."""
 
 
 def _render(report, strict: bool) -> None:
@@ -79,3 +79,49 @@ def validate(paths: tuple[Path, ...], strict: bool, no_self_intersections: bool,
             else:
                 _render(r, strict)
     raise SystemExit(1 if failed else 0)
+
+
+def _render_decimation(result, written: list[Path]) -> None:
+    from rich.table import Table
+
+    d = result.distance
+    table = Table(title=f"{written[0]} ({result.seconds:.2f} s)", show_header=False, title_justify="left")
+    exact = "[green]exact[/]" if result.reached else f"[yellow]{result.note}[/]"
+    table.add_row("faces", f"{result.faces_in:,} → {result.faces_out:,} (target {result.target_faces:,}, {exact})")
+    table.add_row("vertices", f"{result.vertices_out:,}")
+    if d is not None:
+        table.add_row("Hausdorff / mean distance", f"{d.hausdorff:.4g} / {d.mean:.4g} "
+                      f"({d.hausdorff_pct:.4f} % / {d.mean_pct:.5f} % of the diagonal)")
+        if d.texel_drift_median is not None:
+            table.add_row("texel drift median / p95", f"{d.texel_drift_median:.3f} / {d.texel_drift_p95:.3f} texels "
+                          f"of {d.texture_size[0]}×{d.texture_size[1]}")
+    table.add_row("written", ", ".join(p.name for p in written))
+    console().print(table)
+
+
+@mesh.command()
+@click.argument("src", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--faces", "target_faces", type=click.IntRange(1), help="Target face count (exact where topology allows).")
+@click.option("--ratio", type=float, help="Target as a fraction of the input faces, in (0, 1].")
+@click.option("--max-error", type=float, help="Stop before a collapse would move the surface more than this "
+              "(mesh units); may be combined with --faces or --ratio.")
+@click.option("--lock-boundary", is_flag=True, help="Never move open-boundary vertices.")
+@click.option("--no-measure", is_flag=True, help="Skip the distance and texel-drift measurement.")
+@json_option
+@exits_on_error
+def decimate(src: Path, dst: Path, target_faces: int | None, ratio: float | None, max_error: float | None,
+             lock_boundary: bool, no_measure: bool, as_json: bool) -> None:
+    """Decimate SRC into DST (.obj with .mtl and texture, or .glb), keeping UVs, seams and boundaries.
+
+    Prints the faces reached and the measured error: Hausdorff and mean distance to the input, and the
+    texel drift of the UVs.
+    """
+    from llvscan.mesh import decimate_file
+
+    result, written = decimate_file(src, dst, target_faces=target_faces, ratio=ratio, max_error=max_error,
+                                    lock_boundary=lock_boundary, measure=not no_measure)
+    if as_json:
+        echo_json({"src": str(src), "written": [str(p) for p in written], **result.as_dict()})
+    else:
+        _render_decimation(result, written)

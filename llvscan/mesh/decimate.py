@@ -29,6 +29,7 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ from llvscan.errors import InvalidParameterError
 from llvscan.mesh.io import Mesh
 from llvscan.mesh.topology import build_topology, hash_table, weld_vertices
 
-__all__ = ["DecimationResult", "decimate", "vertex_normals"]
+__all__ = ["DecimationResult", "decimate", "decimate_file", "vertex_normals"]
 
 log = logging.getLogger(__name__)
 
@@ -341,3 +342,16 @@ def decimate(
         reached=bool(reached), note=note, collapses=int(collapses), estimated_error=math.sqrt(max_norm),
         seconds=seconds, dropped_faces=int(dropped), locked_vertices=int(((flags & qk.LOCKED) != 0).sum()),
         distance=distance)
+
+
+def decimate_file(src: str | Path, dst: str | Path, **options: Any) -> tuple[DecimationResult, list[Path]]:
+    """Load ``src``, ``decimate`` it with ``options``, write ``dst`` (.obj + .mtl + texture, or .glb).
+    Returns the result and the files written."""
+    from llvscan.mesh.io import load_mesh
+    from llvscan.mesh.write import WRITE_SUFFIXES, save_mesh
+
+    dst = Path(dst)
+    if dst.suffix.lower() not in WRITE_SUFFIXES:  # refuse before the work, not after
+        raise InvalidParameterError(f"output must end in {' or '.join(sorted(WRITE_SUFFIXES))}", path=dst)
+    result = decimate(load_mesh(src), **options)
+    return result, save_mesh(result.mesh, dst)

@@ -233,7 +233,7 @@ def test_random_height_fields_never_yield_bad_faces(n, seed, ratio):
 
 def test_mesh_distance_ground_truth():
     v, f = grid(10, 10)
-    lifted = v + [0, 0, 0.1]
+    lifted = v + np.array([0, 0, 0.1])
     d = mesh_distance(Mesh(v, f), Mesh(lifted, f), samples=5000)
     assert d.hausdorff == pytest.approx(0.1) and d.mean == pytest.approx(0.1)
     assert d.hausdorff_pct == pytest.approx(100 * 0.1 / math.sqrt(2))
@@ -246,7 +246,7 @@ def test_texel_drift_ground_truth():
     mesh = two_chart_grid(8)
     same = mesh_distance(mesh, mesh, samples=5000)
     assert same.texel_drift_max == pytest.approx(0, abs=1e-9)
-    shifted = Mesh(mesh.vertices, mesh.faces, uv=mesh.uv + [2 / 1024, 0], uv_faces=mesh.uv_faces)
+    shifted = Mesh(mesh.vertices, mesh.faces, uv=mesh.uv + np.array([2 / 1024, 0]), uv_faces=mesh.uv_faces)
     d = mesh_distance(shifted, mesh, samples=5000)
     assert d.texel_drift_median == pytest.approx(2.0) and d.texture_size == (1024, 1024)
     no_uv = mesh_distance(Mesh(mesh.vertices, mesh.faces), mesh, samples=100)

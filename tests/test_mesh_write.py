@@ -47,7 +47,7 @@ def test_glb_is_in_metres_and_reloads(tmp_path, textured):
 
 
 def test_unknown_output_suffix_is_refused(tmp_path, textured):
-    with pytest.raises(InvalidParameterError, match="cannot write .stl"):
+    with pytest.raises(InvalidParameterError, match=r"cannot write \.stl"):
         save_mesh(textured, tmp_path / "lod.stl")
 
 

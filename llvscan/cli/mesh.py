@@ -102,7 +102,8 @@ def _render_decimation(result, written: list[Path]) -> None:
 @mesh.command()
 @click.argument("src", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--faces", "target_faces", type=click.IntRange(1), help="Target face count (exact where topology allows).")
+@click.option("--faces", "target_faces", type=click.IntRange(1),
+              help="Target face count (exact where topology allows).")
 @click.option("--ratio", type=float, help="Target as a fraction of the input faces, in (0, 1].")
 @click.option("--max-error", type=float, help="Stop before a collapse would move the surface more than this "
               "(mesh units); may be combined with --faces or --ratio.")

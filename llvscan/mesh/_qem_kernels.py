@@ -37,41 +37,52 @@ MULTI = 4  # vertex flag: more than one wedge (on a UV seam or a material border
 MAXW = 16  # a vertex with more wedges than this is locked
 _SQRT3x4 = 6.928203230275509
 
+# Packed rows, so that one vertex or one face is one or two cache lines (the heap visits the surface in
+# cost order, i.e. at random: memory latency, not arithmetic, is what a collapse costs):
+#   vi (N, 8) int32  : face-list start, face-list count, last change (-1: removed), flags, a wedge, mark
+#   vq (N, 16) float : position (3), plane quadric A00 A01 A02 A11 A12 A22 b0 b1 b2 c (10), face area
+#   fc (M, 8) int32  : vertices (3), wedges (3), alive
+#   wq (W, 11 + 5K)  : attribute quadric (11 + 4K, layout above), then the wedge's attributes (K)
+V_START, V_COUNT, V_LAST, V_FLAGS, V_WEDGE, V_MARK = 0, 1, 2, 3, 4, 5
+Q0 = 3  # first quadric column of vq
+AREA = 13
+F_ALIVE = 6
+
 # -- quadrics ------------------------------------------------------------------------------------
 
 
 @njit(cache=True, inline="always")
-def _qg_add(qg, v, w, nx, ny, nz, d):
-    qg[v, 0] += w * nx * nx
-    qg[v, 1] += w * nx * ny
-    qg[v, 2] += w * nx * nz
-    qg[v, 3] += w * ny * ny
-    qg[v, 4] += w * ny * nz
-    qg[v, 5] += w * nz * nz
-    qg[v, 6] += w * d * nx
-    qg[v, 7] += w * d * ny
-    qg[v, 8] += w * d * nz
-    qg[v, 9] += w * d * d
+def _q_add(vq, v, w, nx, ny, nz, d):
+    vq[v, 3] += w * nx * nx
+    vq[v, 4] += w * nx * ny
+    vq[v, 5] += w * nx * nz
+    vq[v, 6] += w * ny * ny
+    vq[v, 7] += w * ny * nz
+    vq[v, 8] += w * nz * nz
+    vq[v, 9] += w * d * nx
+    vq[v, 10] += w * d * ny
+    vq[v, 11] += w * d * nz
+    vq[v, 12] += w * d * d
 
 
 @njit(cache=True)
-def init_quadrics(pos, faces, cw, wattr, qg, qa, varea):
-    """Face-plane quadrics into ``qg``/``varea`` (per vertex) and attribute quadrics into ``qa`` (per wedge)."""
-    k_attr = wattr.shape[1]
-    for f in range(faces.shape[0]):
-        i0, i1, i2 = faces[f, 0], faces[f, 1], faces[f, 2]
-        e1x, e1y, e1z = pos[i1, 0] - pos[i0, 0], pos[i1, 1] - pos[i0, 1], pos[i1, 2] - pos[i0, 2]
-        e2x, e2y, e2z = pos[i2, 0] - pos[i0, 0], pos[i2, 1] - pos[i0, 1], pos[i2, 2] - pos[i0, 2]
+def init_quadrics(vq, fc, wq, k_attr):
+    """Face-plane quadrics and face areas into ``vq``; attribute quadrics into ``wq`` (per wedge)."""
+    a0 = 11 + 4 * k_attr
+    for f in range(fc.shape[0]):
+        i0, i1, i2 = fc[f, 0], fc[f, 1], fc[f, 2]
+        e1x, e1y, e1z = vq[i1, 0] - vq[i0, 0], vq[i1, 1] - vq[i0, 1], vq[i1, 2] - vq[i0, 2]
+        e2x, e2y, e2z = vq[i2, 0] - vq[i0, 0], vq[i2, 1] - vq[i0, 1], vq[i2, 2] - vq[i0, 2]
         nx, ny, nz = e1y * e2z - e1z * e2y, e1z * e2x - e1x * e2z, e1x * e2y - e1y * e2x
         length = np.sqrt(nx * nx + ny * ny + nz * nz)
         if length == 0.0:
             continue
         area = 0.5 * length
         nx, ny, nz = nx / length, ny / length, nz / length
-        d = -(nx * pos[i0, 0] + ny * pos[i0, 1] + nz * pos[i0, 2])
+        d = -(nx * vq[i0, 0] + ny * vq[i0, 1] + nz * vq[i0, 2])
         for k in range(3):
-            _qg_add(qg, faces[f, k], area, nx, ny, nz, d)
-            varea[faces[f, k]] += area
+            _q_add(vq, fc[f, k], area, nx, ny, nz, d)
+            vq[fc[f, k], AREA] += area
         if k_attr == 0:
             continue
         # gradient g of each attribute in the face's plane: g·e1 = s1 - s0, g·e2 = s2 - s0
@@ -81,105 +92,109 @@ def init_quadrics(pos, faces, cw, wattr, qg, qa, varea):
         det = a11 * a22 - a12 * a12
         if det <= 1e-12 * a11 * a22:
             continue
-        w0, w1, w2 = cw[f, 0], cw[f, 1], cw[f, 2]
+        w0, w1, w2 = fc[f, 3], fc[f, 4], fc[f, 5]
         for j in range(k_attr):
-            r1 = wattr[w1, j] - wattr[w0, j]
-            r2 = wattr[w2, j] - wattr[w0, j]
+            r1 = wq[w1, a0 + j] - wq[w0, a0 + j]
+            r2 = wq[w2, a0 + j] - wq[w0, a0 + j]
             al = (r1 * a22 - r2 * a12) / det
             be = (r2 * a11 - r1 * a12) / det
             gx, gy, gz = al * e1x + be * e2x, al * e1y + be * e2y, al * e1z + be * e2z
-            dj = wattr[w0, j] - (gx * pos[i0, 0] + gy * pos[i0, 1] + gz * pos[i0, 2])
+            dj = wq[w0, a0 + j] - (gx * vq[i0, 0] + gy * vq[i0, 1] + gz * vq[i0, 2])
             for k in range(3):
-                w = cw[f, k]
-                qa[w, 0] += area * gx * gx
-                qa[w, 1] += area * gx * gy
-                qa[w, 2] += area * gx * gz
-                qa[w, 3] += area * gy * gy
-                qa[w, 4] += area * gy * gz
-                qa[w, 5] += area * gz * gz
-                qa[w, 6 + 3 * j] -= area * gx
-                qa[w, 7 + 3 * j] -= area * gy
-                qa[w, 8 + 3 * j] -= area * gz
-                qa[w, 7 + 3 * k_attr] += area * dj * gx
-                qa[w, 8 + 3 * k_attr] += area * dj * gy
-                qa[w, 9 + 3 * k_attr] += area * dj * gz
-                qa[w, 10 + 3 * k_attr + j] -= area * dj
-                qa[w, 10 + 4 * k_attr] += area * dj * dj
+                w = fc[f, 3 + k]
+                wq[w, 0] += area * gx * gx
+                wq[w, 1] += area * gx * gy
+                wq[w, 2] += area * gx * gz
+                wq[w, 3] += area * gy * gy
+                wq[w, 4] += area * gy * gz
+                wq[w, 5] += area * gz * gz
+                wq[w, 6 + 3 * j] -= area * gx
+                wq[w, 7 + 3 * j] -= area * gy
+                wq[w, 8 + 3 * j] -= area * gz
+                wq[w, 7 + 3 * k_attr] += area * dj * gx
+                wq[w, 8 + 3 * k_attr] += area * dj * gy
+                wq[w, 9 + 3 * k_attr] += area * dj * gz
+                wq[w, 10 + 3 * k_attr + j] -= area * dj
+                wq[w, 10 + 4 * k_attr] += area * dj * dj
         for k in range(3):
-            qa[cw[f, k], 6 + 3 * k_attr] += area
+            wq[fc[f, 3 + k], 6 + 3 * k_attr] += area
 
 
 @njit(cache=True)
-def add_edge_planes(pos, faces, he, weight, qg):
+def add_edge_planes(vq, fc, he, weight):
     """Constraint planes along the half-edges ``he`` (3f + k): through the edge, perpendicular to its face,
     weighted by ``weight`` × squared edge length, added to both ends."""
     for i in range(he.shape[0]):
         f, k = he[i] // 3, he[i] % 3
-        a, b, c = faces[f, k], faces[f, (k + 1) % 3], faces[f, (k + 2) % 3]
-        ex, ey, ez = pos[b, 0] - pos[a, 0], pos[b, 1] - pos[a, 1], pos[b, 2] - pos[a, 2]
-        fx, fy, fz = pos[c, 0] - pos[a, 0], pos[c, 1] - pos[a, 1], pos[c, 2] - pos[a, 2]
+        a, b, c = fc[f, k], fc[f, (k + 1) % 3], fc[f, (k + 2) % 3]
+        ex, ey, ez = vq[b, 0] - vq[a, 0], vq[b, 1] - vq[a, 1], vq[b, 2] - vq[a, 2]
+        fx, fy, fz = vq[c, 0] - vq[a, 0], vq[c, 1] - vq[a, 1], vq[c, 2] - vq[a, 2]
         nx, ny, nz = ey * fz - ez * fy, ez * fx - ex * fz, ex * fy - ey * fx
         mx, my, mz = ey * nz - ez * ny, ez * nx - ex * nz, ex * ny - ey * nx  # in the face, across the edge
         ml = np.sqrt(mx * mx + my * my + mz * mz)
         if ml == 0.0:
             continue
         mx, my, mz = mx / ml, my / ml, mz / ml
-        d = -(mx * pos[a, 0] + my * pos[a, 1] + mz * pos[a, 2])
+        d = -(mx * vq[a, 0] + my * vq[a, 1] + mz * vq[a, 2])
         w = weight * (ex * ex + ey * ey + ez * ez)
-        _qg_add(qg, a, w, mx, my, mz, d)
-        _qg_add(qg, b, w, mx, my, mz, d)
+        _q_add(vq, a, w, mx, my, mz, d)
+        _q_add(vq, b, w, mx, my, mz, d)
 
 
 @njit(cache=True, inline="always")
-def _qg_eval(q, px, py, pz):
-    return (q[0] * px * px + 2.0 * q[1] * px * py + 2.0 * q[2] * px * pz + q[3] * py * py
-            + 2.0 * q[4] * py * pz + q[5] * pz * pz + 2.0 * (q[6] * px + q[7] * py + q[8] * pz) + q[9])
+def _q_eval(vq, v, px, py, pz):
+    return (vq[v, 3] * px * px + 2.0 * vq[v, 4] * px * py + 2.0 * vq[v, 5] * px * pz + vq[v, 6] * py * py
+            + 2.0 * vq[v, 7] * py * pz + vq[v, 8] * pz * pz
+            + 2.0 * (vq[v, 9] * px + vq[v, 10] * py + vq[v, 11] * pz) + vq[v, 12])
 
 
 @njit(cache=True, inline="always")
-def _qa_eval(q, px, py, pz, s, k_attr):
-    e = (q[0] * px * px + 2.0 * q[1] * px * py + 2.0 * q[2] * px * pz + q[3] * py * py
-         + 2.0 * q[4] * py * pz + q[5] * pz * pz + q[10 + 4 * k_attr])
-    e += 2.0 * (q[7 + 3 * k_attr] * px + q[8 + 3 * k_attr] * py + q[9 + 3 * k_attr] * pz)
-    alpha = q[6 + 3 * k_attr]
+def _qa_eval(q, r, px, py, pz, s, sr, so, k_attr):
+    """Attribute quadric in row ``r`` of ``q`` at position p and attributes ``s[sr, so:so+K]``."""
+    e = (q[r, 0] * px * px + 2.0 * q[r, 1] * px * py + 2.0 * q[r, 2] * px * pz + q[r, 3] * py * py
+         + 2.0 * q[r, 4] * py * pz + q[r, 5] * pz * pz + q[r, 10 + 4 * k_attr])
+    e += 2.0 * (q[r, 7 + 3 * k_attr] * px + q[r, 8 + 3 * k_attr] * py + q[r, 9 + 3 * k_attr] * pz)
+    alpha = q[r, 6 + 3 * k_attr]
     for j in range(k_attr):
-        sj = s[j]
-        e += 2.0 * sj * (q[6 + 3 * j] * px + q[7 + 3 * j] * py + q[8 + 3 * j] * pz)
-        e += alpha * sj * sj + 2.0 * q[10 + 3 * k_attr + j] * sj
+        sj = s[sr, so + j]
+        e += 2.0 * sj * (q[r, 6 + 3 * j] * px + q[r, 7 + 3 * j] * py + q[r, 8 + 3 * j] * pz)
+        e += alpha * sj * sj + 2.0 * q[r, 10 + 3 * k_attr + j] * sj
     return e
 
 
 @njit(cache=True, inline="always")
-def _best_s(q, px, py, pz, out, k_attr):
-    """Attributes minimising the wedge quadric ``q`` at position p: s = −(Bᵀp + bs) / alpha."""
-    alpha = q[6 + 3 * k_attr]
+def _best_s(q, r, px, py, pz, out, orow, ooff, k_attr):
+    """Attributes minimising the quadric in row ``r`` at p: s = −(Bᵀp + bs) / alpha, into out[orow, ooff:]."""
+    alpha = q[r, 6 + 3 * k_attr]
     for j in range(k_attr):
         if alpha > 0.0:
-            out[j] = -(q[6 + 3 * j] * px + q[7 + 3 * j] * py + q[8 + 3 * j] * pz + q[10 + 3 * k_attr + j]) / alpha
+            out[orow, ooff + j] = -(q[r, 6 + 3 * j] * px + q[r, 7 + 3 * j] * py + q[r, 8 + 3 * j] * pz
+                                    + q[r, 10 + 3 * k_attr + j]) / alpha
         else:
-            out[j] = 0.0
+            out[orow, ooff + j] = 0.0
 
 
 @njit(cache=True)
-def _full_collapse(qg, qa, pos, u, v, wu, wv, k_attr, tmp, sbest):
-    """Optimal point of the summed quadrics of two free vertices. Returns (cost, x, y, z); ``sbest`` gets
-    the attributes. ``tmp`` is scratch of 11 + 5K floats."""
-    for i in range(qa.shape[1]):
-        tmp[i] = qa[wu, i] + qa[wv, i]
-    a00 = qg[u, 0] + qg[v, 0] + tmp[0]
-    a01 = qg[u, 1] + qg[v, 1] + tmp[1]
-    a02 = qg[u, 2] + qg[v, 2] + tmp[2]
-    a11 = qg[u, 3] + qg[v, 3] + tmp[3]
-    a12 = qg[u, 4] + qg[v, 4] + tmp[4]
-    a22 = qg[u, 5] + qg[v, 5] + tmp[5]
-    r0 = -(qg[u, 6] + qg[v, 6] + tmp[7 + 3 * k_attr])
-    r1 = -(qg[u, 7] + qg[v, 7] + tmp[8 + 3 * k_attr])
-    r2 = -(qg[u, 8] + qg[v, 8] + tmp[9 + 3 * k_attr])
-    alpha = tmp[6 + 3 * k_attr]
+def _full_collapse(vq, wq, u, v, wu, wv, k_attr, tmp):
+    """Optimal point of the summed quadrics of two free vertices: (cost, x, y, z); the attributes go to
+    ``tmp[1, a0:a0+K]``. ``tmp`` (2, 11 + 5K) is scratch: row 0 holds the summed attribute quadric."""
+    a0 = 11 + 4 * k_attr
+    for i in range(a0):
+        tmp[0, i] = wq[wu, i] + wq[wv, i]
+    a00 = vq[u, 3] + vq[v, 3] + tmp[0, 0]
+    a01 = vq[u, 4] + vq[v, 4] + tmp[0, 1]
+    a02 = vq[u, 5] + vq[v, 5] + tmp[0, 2]
+    a11 = vq[u, 6] + vq[v, 6] + tmp[0, 3]
+    a12 = vq[u, 7] + vq[v, 7] + tmp[0, 4]
+    a22 = vq[u, 8] + vq[v, 8] + tmp[0, 5]
+    r0 = -(vq[u, 9] + vq[v, 9] + tmp[0, 7 + 3 * k_attr])
+    r1 = -(vq[u, 10] + vq[v, 10] + tmp[0, 8 + 3 * k_attr])
+    r2 = -(vq[u, 11] + vq[v, 11] + tmp[0, 9 + 3 * k_attr])
+    alpha = tmp[0, 6 + 3 * k_attr]
     if alpha > 0.0:
-        for j in range(k_attr):
-            bx, by, bz = tmp[6 + 3 * j], tmp[7 + 3 * j], tmp[8 + 3 * j]
-            bs = tmp[10 + 3 * k_attr + j]
+        for j in range(k_attr):  # eliminate the attributes: Schur complement
+            bx, by, bz = tmp[0, 6 + 3 * j], tmp[0, 7 + 3 * j], tmp[0, 8 + 3 * j]
+            bs = tmp[0, 10 + 3 * k_attr + j]
             a00 -= bx * bx / alpha
             a01 -= bx * by / alpha
             a02 -= bx * bz / alpha
@@ -204,28 +219,27 @@ def _full_collapse(qg, qa, pos, u, v, wu, wv, k_attr, tmp, sbest):
         y = (c01 * r0 + c11 * r1 + c12 * r2) / det
         z = (c02 * r0 + c12 * r1 + c22 * r2) / det
         # keep the optimum near the edge: far-away optima of nearly flat quadrics are numerical noise
-        ex, ey, ez = pos[v, 0] - pos[u, 0], pos[v, 1] - pos[u, 1], pos[v, 2] - pos[u, 2]
-        mx = x - 0.5 * (pos[u, 0] + pos[v, 0])
-        my = y - 0.5 * (pos[u, 1] + pos[v, 1])
-        mz = z - 0.5 * (pos[u, 2] + pos[v, 2])
+        ex, ey, ez = vq[v, 0] - vq[u, 0], vq[v, 1] - vq[u, 1], vq[v, 2] - vq[u, 2]
+        mx = x - 0.5 * (vq[u, 0] + vq[v, 0])
+        my = y - 0.5 * (vq[u, 1] + vq[v, 1])
+        mz = z - 0.5 * (vq[u, 2] + vq[v, 2])
         if mx * mx + my * my + mz * mz <= 4.0 * (ex * ex + ey * ey + ez * ez):
-            _best_s(tmp, x, y, z, sbest, k_attr)
-            best = _qg_eval(qg[u], x, y, z) + _qg_eval(qg[v], x, y, z) + _qa_eval(tmp, x, y, z, sbest, k_attr)
+            _best_s(tmp, 0, x, y, z, tmp, 1, a0, k_attr)
+            best = _q_eval(vq, u, x, y, z) + _q_eval(vq, v, x, y, z) + _qa_eval(tmp, 0, x, y, z, tmp, 1, a0, k_attr)
             bx, by, bz = x, y, z
-    if best == np.inf:
-        s = tmp[11 + 4 * k_attr:]  # scratch beyond the summed quadric
+    if best == np.inf:  # singular: the best of the two ends and the midpoint
         for t in range(3):
             w = 0.5 * t
-            x = pos[u, 0] + w * (pos[v, 0] - pos[u, 0])
-            y = pos[u, 1] + w * (pos[v, 1] - pos[u, 1])
-            z = pos[u, 2] + w * (pos[v, 2] - pos[u, 2])
-            _best_s(tmp, x, y, z, s, k_attr)
-            e = _qg_eval(qg[u], x, y, z) + _qg_eval(qg[v], x, y, z) + _qa_eval(tmp, x, y, z, s, k_attr)
+            x = vq[u, 0] + w * (vq[v, 0] - vq[u, 0])
+            y = vq[u, 1] + w * (vq[v, 1] - vq[u, 1])
+            z = vq[u, 2] + w * (vq[v, 2] - vq[u, 2])
+            _best_s(tmp, 0, x, y, z, tmp, 1, 0, k_attr)
+            e = _q_eval(vq, u, x, y, z) + _q_eval(vq, v, x, y, z) + _qa_eval(tmp, 0, x, y, z, tmp, 1, 0, k_attr)
             if e < best:
                 best = e
                 bx, by, bz = x, y, z
                 for j in range(k_attr):
-                    sbest[j] = s[j]
+                    tmp[1, a0 + j] = tmp[1, j]
     return max(best, 0.0), bx, by, bz
 
 
@@ -233,55 +247,55 @@ def _full_collapse(qg, qa, pos, u, v, wu, wv, k_attr, tmp, sbest):
 
 
 @njit(cache=True)
-def build_adjacency(faces, n_vertices, capacity):
-    """Vertex → face lists: ``refs[vstart[v] : vstart[v] + vcount[v]]``; ``refs`` has spare room."""
-    vcount = np.zeros(n_vertices, dtype=np.int32)
-    for f in range(faces.shape[0]):
+def build_adjacency(fc, vi, capacity):
+    """Vertex → face lists: ``refs[vi[v, V_START] : + vi[v, V_COUNT]]``; ``refs`` has spare room.
+    Returns (refs, used)."""
+    n_vertices = vi.shape[0]
+    for v in range(n_vertices):
+        vi[v, V_COUNT] = 0
+    for f in range(fc.shape[0]):
         for k in range(3):
-            vcount[faces[f, k]] += 1
-    vstart = np.zeros(n_vertices, dtype=np.int64)
+            vi[fc[f, k], V_COUNT] += 1
     total = 0
     for v in range(n_vertices):
-        vstart[v] = total
-        total += vcount[v]
+        vi[v, V_START] = total
+        total += vi[v, V_COUNT]
+        vi[v, V_COUNT] = 0
     refs = np.empty(max(capacity, total), dtype=np.int32)
-    fill = np.zeros(n_vertices, dtype=np.int32)
-    for f in range(faces.shape[0]):
+    for f in range(fc.shape[0]):
         for k in range(3):
-            v = faces[f, k]
-            refs[vstart[v] + fill[v]] = f
-            fill[v] += 1
-    return vstart, vcount, refs, total
+            v = fc[f, k]
+            refs[vi[v, V_START] + vi[v, V_COUNT]] = f
+            vi[v, V_COUNT] += 1
+    return refs, total
 
 
 @njit(cache=True, inline="always")
-def _corner(faces, f, v):
-    if faces[f, 0] == v:
+def _corner(fc, f, v):
+    if fc[f, 0] == v:
         return 0
-    if faces[f, 1] == v:
+    if fc[f, 1] == v:
         return 1
-    if faces[f, 2] == v:
+    if fc[f, 2] == v:
         return 2
     return -1
 
 
 @njit(cache=True)
-def _wedge_map(u, v, faces, cw, face_alive, refs, vstart, vcount, ma, mb):
+def _wedge_map(u, v, fc, refs, vi, ma, mb):
     """Map the wedges of ``u`` to wedges of ``v`` through the faces that hold both. Returns
     (pairs, shared faces); pairs = -1 when a wedge of ``u`` has no image or two."""
     n = 0
     shared = 0
-    start = vstart[u]
-    for i in range(vcount[u]):
+    start = vi[u, V_START]
+    for i in range(vi[u, V_COUNT]):
         f = refs[start + i]
-        if not face_alive[f]:
-            continue
-        kv = _corner(faces, f, v)
+        kv = _corner(fc, f, v)
         if kv < 0:
             continue
         shared += 1
-        wa = cw[f, _corner(faces, f, u)]
-        wb = cw[f, kv]
+        wa = fc[f, 3 + _corner(fc, f, u)]
+        wb = fc[f, 3 + kv]
         found = False
         for j in range(n):
             if ma[j] == wa:
@@ -294,11 +308,9 @@ def _wedge_map(u, v, faces, cw, face_alive, refs, vstart, vcount, ma, mb):
             ma[n] = wa
             mb[n] = wb
             n += 1
-    for i in range(vcount[u]):
+    for i in range(vi[u, V_COUNT]):
         f = refs[start + i]
-        if not face_alive[f]:
-            continue
-        wa = cw[f, _corner(faces, f, u)]
+        wa = fc[f, 3 + _corner(fc, f, u)]
         found = False
         for j in range(n):
             if ma[j] == wa:
@@ -310,30 +322,28 @@ def _wedge_map(u, v, faces, cw, face_alive, refs, vstart, vcount, ma, mb):
 
 
 @njit(cache=True)
-def _half_cost(u, v, faces, cw, face_alive, refs, vstart, vcount, vflags, qg, qa, pos, wattr, k_attr,
-               preserve_boundary, ma, mb, wl):
+def _half_cost(u, v, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl):
     """Cost of the half-edge collapse u → v (v stays), or inf when the rules forbid it."""
-    if vflags[u] & LOCKED:
+    fu = vi[u, V_FLAGS]
+    if fu & LOCKED:
         return np.inf
-    n, shared = _wedge_map(u, v, faces, cw, face_alive, refs, vstart, vcount, ma, mb)
+    n, shared = _wedge_map(u, v, fc, refs, vi, ma, mb)
     if n < 0 or shared == 0 or shared > 2:
         return np.inf
-    if (vflags[u] & BOUNDARY) and (vflags[v] & BOUNDARY) and shared == 2:
+    if (fu & BOUNDARY) and (vi[v, V_FLAGS] & BOUNDARY) and shared == 2:
         return np.inf  # an interior edge between two boundary vertices: collapsing it pinches the surface
-    if preserve_boundary and (vflags[u] & BOUNDARY) and shared != 1:
+    if preserve_boundary and (fu & BOUNDARY) and shared != 1:
         return np.inf  # a boundary vertex only slides along its boundary
-    px, py, pz = pos[v, 0], pos[v, 1], pos[v, 2]
-    cost = _qg_eval(qg[u], px, py, pz) + _qg_eval(qg[v], px, py, pz)
+    a0 = 11 + 4 * k_attr
+    px, py, pz = vq[v, 0], vq[v, 1], vq[v, 2]
+    cost = _q_eval(vq, u, px, py, pz) + _q_eval(vq, v, px, py, pz)
     for j in range(n):
-        cost += _qa_eval(qa[ma[j]], px, py, pz, wattr[mb[j]], k_attr)
-    # v's own wedges at their own attributes
-    nw = 0
-    start = vstart[v]
-    for i in range(vcount[v]):
+        cost += _qa_eval(wq, ma[j], px, py, pz, wq, mb[j], a0, k_attr)
+    nw = 0  # v's own wedges at their own attributes
+    start = vi[v, V_START]
+    for i in range(vi[v, V_COUNT]):
         f = refs[start + i]
-        if not face_alive[f]:
-            continue
-        w = cw[f, _corner(faces, f, v)]
+        w = fc[f, 3 + _corner(fc, f, v)]
         seen = False
         for j in range(nw):
             if wl[j] == w:
@@ -344,26 +354,18 @@ def _half_cost(u, v, faces, cw, face_alive, refs, vstart, vcount, vflags, qg, qa
                 return np.inf
             wl[nw] = w
             nw += 1
-            cost += _qa_eval(qa[w], px, py, pz, wattr[w], k_attr)
+            cost += _qa_eval(wq, w, px, py, pz, wq, w, a0, k_attr)
     return max(cost, 0.0)
 
 
 @njit(cache=True, inline="always")
-def _is_free(v, vflags):
-    return vflags[v] == 0
-
-
-@njit(cache=True, inline="always")
-def _edge_cost(a, b, faces, cw, face_alive, refs, vstart, vcount, vflags, vwedge, qg, qa, pos, wattr,
-               k_attr, preserve_boundary, ma, mb, wl, tmp, sbest):
+def _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp):
     """Cheapest allowed collapse of edge (a, b): (cost, mode) with mode 0: a→b, 1: b→a, 2: full."""
-    if _is_free(a, vflags) and _is_free(b, vflags):
-        cost, _, _, _ = _full_collapse(qg, qa, pos, a, b, vwedge[a], vwedge[b], k_attr, tmp, sbest)
+    if vi[a, V_FLAGS] == 0 and vi[b, V_FLAGS] == 0:
+        cost, _, _, _ = _full_collapse(vq, wq, a, b, vi[a, V_WEDGE], vi[b, V_WEDGE], k_attr, tmp)
         return cost, 2
-    c0 = _half_cost(a, b, faces, cw, face_alive, refs, vstart, vcount, vflags, qg, qa, pos, wattr, k_attr,
-                    preserve_boundary, ma, mb, wl)
-    c1 = _half_cost(b, a, faces, cw, face_alive, refs, vstart, vcount, vflags, qg, qa, pos, wattr, k_attr,
-                    preserve_boundary, ma, mb, wl)
+    c0 = _half_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl)
+    c1 = _half_cost(b, a, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl)
     if c1 < c0:
         return c1, 1
     return c0, 0
@@ -371,7 +373,7 @@ def _edge_cost(a, b, faces, cw, face_alive, refs, vstart, vcount, vflags, vwedge
 
 # -- heap ----------------------------------------------------------------------------------------
 # A 4-ary min-heap of int64 words: the cost as float32 bits (monotonic for costs ≥ 0) in the high half,
-# the entry's slot in the pool arrays (a, b, push time) in the low half; ties go to the older slot.
+# the entry's row in ``pool`` (a, b, push time) in the low half; ties go to the older row.
 # One word per entry keeps each level of the heap in one cache line.
 
 
@@ -418,15 +420,15 @@ def _heapify(hq, n):
 
 
 @njit(cache=True, inline="always")
-def _valid(a, b, t, last):
+def _valid(a, b, t, vi):
     """A heap entry is live while neither end has been removed (last = -1) or changed since its push."""
-    la = last[a]
-    lb = last[b]
+    la = vi[a, V_LAST]
+    lb = vi[b, V_LAST]
     return la >= 0 and lb >= 0 and la <= t and lb <= t
 
 
 @njit(cache=True)
-def _push(hq, pool, n, npool, cost, a, b, t, last):
+def _push(hq, pool, n, npool, cost, a, b, t, vi):
     """Push edge (a, b) at ``cost``; returns the (possibly new) heap and pool, size and pool fill."""
     if npool == pool.shape[0]:
         cap = pool.shape[0]
@@ -434,7 +436,7 @@ def _push(hq, pool, n, npool, cost, a, b, t, last):
         fresh = np.empty((cap, 3), dtype=np.int32)
         for i in range(n):
             slot = hq[i] & 0xFFFFFFFF
-            if _valid(pool[slot, 0], pool[slot, 1], pool[slot, 2], last):
+            if _valid(pool[slot, 0], pool[slot, 1], pool[slot, 2], vi):
                 hq[keep] = ((hq[i] >> 32) << 32) | keep
                 fresh[keep, 0], fresh[keep, 1], fresh[keep, 2] = pool[slot, 0], pool[slot, 1], pool[slot, 2]
                 keep += 1
@@ -460,11 +462,12 @@ def _push(hq, pool, n, npool, cost, a, b, t, last):
 
 
 @njit(cache=True, inline="always")
-def _normal(pos, a, b, c, px, py, pz, moved):
-    """Normal (unnormalised) of triangle a b c with corner ``moved`` (0-2, or -1) at p."""
-    ax, ay, az = pos[a, 0], pos[a, 1], pos[a, 2]
-    bx, by, bz = pos[b, 0], pos[b, 1], pos[b, 2]
-    cx, cy, cz = pos[c, 0], pos[c, 1], pos[c, 2]
+def _normal(vq, a, b, c, px, py, pz, moved):
+    """Normal (unnormalised) of triangle a b c with corner ``moved`` (0-2, or -1) at p, and the sum of
+    its squared edge lengths."""
+    ax, ay, az = vq[a, 0], vq[a, 1], vq[a, 2]
+    bx, by, bz = vq[b, 0], vq[b, 1], vq[b, 2]
+    cx, cy, cz = vq[c, 0], vq[c, 1], vq[c, 2]
     if moved == 0:
         ax, ay, az = px, py, pz
     elif moved == 1:
@@ -480,21 +483,20 @@ def _normal(pos, a, b, c, px, py, pz, moved):
 
 
 @njit(cache=True)
-def _faces_ok(x, other, px, py, pz, faces, cw, face_alive, refs, vstart, vcount, pos, wattr, has_uv, ma, mb, n_map,
-              snew, full, flip_cos, min_quality):
+def _faces_ok(x, other, px, py, pz, fc, refs, vi, vq, wq, k_attr, has_uv, ma, mb, n_map, tmp, full, flip_cos,
+              min_quality):
     """Do the faces of ``x`` that survive (those without ``other``) keep their orientation, their UV
     orientation and an acceptable shape when ``x`` moves to p (and its wedges change as mapped)?"""
-    start = vstart[x]
-    for i in range(vcount[x]):
+    a0 = 11 + 4 * k_attr
+    start = vi[x, V_START]
+    for i in range(vi[x, V_COUNT]):
         f = refs[start + i]
-        if not face_alive[f]:
+        k = _corner(fc, f, x)
+        if fc[f, (k + 1) % 3] == other or fc[f, (k + 2) % 3] == other:
             continue
-        k = _corner(faces, f, x)
-        if faces[f, (k + 1) % 3] == other or faces[f, (k + 2) % 3] == other:
-            continue
-        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-        ox, oy, oz, osq = _normal(pos, a, b, c, 0.0, 0.0, 0.0, -1)
-        nx, ny, nz, nsq = _normal(pos, a, b, c, px, py, pz, k)
+        a, b, c = fc[f, 0], fc[f, 1], fc[f, 2]
+        ox, oy, oz, osq = _normal(vq, a, b, c, 0.0, 0.0, 0.0, -1)
+        nx, ny, nz, nsq = _normal(vq, a, b, c, px, py, pz, k)
         olen = np.sqrt(ox * ox + oy * oy + oz * oz)
         nlen = np.sqrt(nx * nx + ny * ny + nz * nz)
         if nlen <= 1e-12 * nsq:
@@ -505,22 +507,21 @@ def _faces_ok(x, other, px, py, pz, faces, cw, face_alive, refs, vstart, vcount,
         if q_new < min_quality and q_new < _SQRT3x4 * 0.5 * olen / max(osq, 1e-300):
             return False  # a sliver or spike where there was none
         if has_uv:
-            w0, w1, w2 = cw[f, 0], cw[f, 1], cw[f, 2]
-            old = ((wattr[w1, 0] - wattr[w0, 0]) * (wattr[w2, 1] - wattr[w0, 1])
-                   - (wattr[w2, 0] - wattr[w0, 0]) * (wattr[w1, 1] - wattr[w0, 1]))
+            w0, w1, w2 = fc[f, 3], fc[f, 4], fc[f, 5]
+            u0, v0, u1, v1 = wq[w0, a0], wq[w0, a0 + 1], wq[w1, a0], wq[w1, a0 + 1]
+            u2, v2 = wq[w2, a0], wq[w2, a0 + 1]
+            old = (u1 - u0) * (v2 - v0) - (u2 - u0) * (v1 - v0)
             if old == 0.0:
                 continue
-            wk = cw[f, k]
-            su = wattr[wk, 0]
-            sv = wattr[wk, 1]
+            wk = fc[f, 3 + k]
+            su, sv = wq[wk, a0], wq[wk, a0 + 1]
             if full:
-                su, sv = snew[0], snew[1]
+                su, sv = tmp[1, a0], tmp[1, a0 + 1]
             else:
                 for j in range(n_map):
                     if ma[j] == wk:
-                        su, sv = wattr[mb[j], 0], wattr[mb[j], 1]
+                        su, sv = wq[mb[j], a0], wq[mb[j], a0 + 1]
                         break
-            u0, v0, u1, v1, u2, v2 = wattr[w0, 0], wattr[w0, 1], wattr[w1, 0], wattr[w1, 1], wattr[w2, 0], wattr[w2, 1]
             if k == 0:
                 u0, v0 = su, sv
             elif k == 1:
@@ -534,46 +535,37 @@ def _faces_ok(x, other, px, py, pz, faces, cw, face_alive, refs, vstart, vcount,
 
 
 @njit(cache=True)
-def _link_ok(u, v, faces, face_alive, refs, vstart, vcount, mark, stamp, vflags, allow_vanish):
+def _link_ok(u, v, fc, refs, vi, stamp, allow_vanish):
     """Link condition: the common neighbours of u and v are exactly the apexes of their shared faces,
     and no face other than those joins both apexes to u and to v (the tetrahedron case)."""
     x0 = -1
     x1 = -1
     shared = 0
-    total = 0
-    for side in range(2):
-        a = u if side == 0 else v
-        start = vstart[a]
-        for i in range(vcount[a]):
-            f = refs[start + i]
-            if not face_alive[f]:
-                continue
-            total += 1
-            if side == 0:
-                k = _corner(faces, f, u)
-                b, c = faces[f, (k + 1) % 3], faces[f, (k + 2) % 3]
-                if b == v or c == v:
-                    shared += 1
-                    apex = c if b == v else b
-                    if x0 < 0:
-                        x0 = apex
-                    else:
-                        x1 = apex
-                mark[b] = stamp
-                mark[c] = stamp
-    total -= shared  # shared faces were counted from both sides
-    if total - shared == 0 and not allow_vanish:
+    start = vi[u, V_START]
+    nu = vi[u, V_COUNT]
+    for i in range(nu):
+        f = refs[start + i]
+        k = _corner(fc, f, u)
+        b, c = fc[f, (k + 1) % 3], fc[f, (k + 2) % 3]
+        if b == v or c == v:
+            shared += 1
+            apex = c if b == v else b
+            if x0 < 0:
+                x0 = apex
+            else:
+                x1 = apex
+        vi[b, V_MARK] = stamp
+        vi[c, V_MARK] = stamp
+    if nu + vi[v, V_COUNT] - 2 * shared == 0 and not allow_vanish:
         return False  # the collapse would remove a whole component
     common = 0
-    start = vstart[v]
-    for i in range(vcount[v]):
+    start = vi[v, V_START]
+    for i in range(vi[v, V_COUNT]):
         f = refs[start + i]
-        if not face_alive[f]:
-            continue
-        k = _corner(faces, f, v)
-        for b in (faces[f, (k + 1) % 3], faces[f, (k + 2) % 3]):
-            if b != u and mark[b] == stamp:
-                mark[b] = stamp + 1  # count once
+        k = _corner(fc, f, v)
+        for b in (fc[f, (k + 1) % 3], fc[f, (k + 2) % 3]):
+            if b != u and vi[b, V_MARK] == stamp:
+                vi[b, V_MARK] = stamp + 1  # count once
                 common += 1
     if common != shared:
         return False
@@ -582,12 +574,10 @@ def _link_ok(u, v, faces, face_alive, refs, vstart, vcount, mark, stamp, vflags,
         both = 0
         for side in range(2):
             a = u if side == 0 else v
-            start = vstart[a]
-            for i in range(vcount[a]):
+            start = vi[a, V_START]
+            for i in range(vi[a, V_COUNT]):
                 f = refs[start + i]
-                if not face_alive[f]:
-                    continue
-                if _corner(faces, f, x0) >= 0 and _corner(faces, f, x1) >= 0:
+                if _corner(fc, f, x0) >= 0 and _corner(fc, f, x1) >= 0:
                     both += 1
                     break
         if both == 2:
@@ -599,27 +589,28 @@ def _link_ok(u, v, faces, face_alive, refs, vstart, vcount, mark, stamp, vflags,
 
 
 @njit(cache=True)
-def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target, max_cost, flip_cos,
-             min_quality, preserve_boundary, allow_vanish, has_uv):
+def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_quality, preserve_boundary,
+             allow_vanish, has_uv):
     """Collapse edges until ``target`` faces remain or no allowed collapse is left.
 
-    Modifies ``pos``, ``faces``, ``cw``, ``wattr``, ``qg``, ``qa`` in place. ``max_cost`` bounds the
+    Works in place on the packed arrays (face lists hold live faces only). ``max_cost`` bounds the
     normalised cost (quadric cost / area of the two vertices' faces), inf for none. Returns
-    ``(face_alive, faces_left, collapses, max_normalised_cost, relaxed, stats)``.
+    ``(faces_left, collapses, max_normalised_cost, relaxed, stats)``.
     """
-    n_vertices = pos.shape[0]
-    m = faces.shape[0]
-    k_attr = wattr.shape[1]
-    face_alive = np.ones(m, dtype=np.bool_)
-    last = np.zeros(n_vertices, dtype=np.int32)  # collapse that last changed a vertex; -1: removed
-    mark = np.zeros(n_vertices, dtype=np.int32)
+    n_vertices = vq.shape[0]
+    m = fc.shape[0]
+    a0 = 11 + 4 * k_attr
+    for f in range(m):
+        fc[f, F_ALIVE] = 1
+    for x in range(n_vertices):
+        vi[x, V_LAST] = 0
+        vi[x, V_MARK] = 0
     stamp = 0
-    vstart, vcount, refs, used = build_adjacency(faces, n_vertices, 6 * m + 1024)
+    refs, used = build_adjacency(fc, vi, 6 * m + 1024)
     ma = np.empty(MAXW, dtype=np.int64)
     mb = np.empty(MAXW, dtype=np.int64)
     wl = np.empty(MAXW, dtype=np.int64)
-    tmp = np.empty(qa.shape[1] + k_attr)
-    sbest = np.zeros(max(k_attr, 2))
+    tmp = np.zeros((2, wq.shape[1]))
     ring = np.empty(64, dtype=np.int64)
 
     cap = 2 * edges.shape[0] + 1024
@@ -628,8 +619,7 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
     n = 0
     for e in range(edges.shape[0]):
         a, b = edges[e, 0], edges[e, 1]
-        cost, _ = _edge_cost(a, b, faces, cw, face_alive, refs, vstart, vcount, vflags, vwedge, qg, qa, pos,
-                             wattr, k_attr, preserve_boundary, ma, mb, wl, tmp, sbest)
+        cost, _ = _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp)
         if cost < np.inf:
             pool[n, 0], pool[n, 1], pool[n, 2] = a, b, 0
             hq[n] = _pack(cost, n)
@@ -637,12 +627,12 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
     npool = n
     _heapify(hq, n)
 
-    stats = np.zeros(8, dtype=np.int64)  # pops, stale, refused by rules, link, shape, parity, refs/heap compactions
+    stats = np.zeros(8, dtype=np.int64)  # pops, stale, refused by rules, link, shape, parity, refs compactions
     faces_left = m
     collapses = 0
     n_boundary = 0
     for x in range(n_vertices):
-        if vflags[x] & BOUNDARY:
+        if vi[x, V_FLAGS] & BOUNDARY:
             n_boundary += 1
     max_seen = 0.0
     relaxed = 0
@@ -659,23 +649,20 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
                 q_guard = 0.0
                 f_guard = min(flip_cos, 0.0)
             for a in range(n_vertices):
-                if last[a] < 0:
+                if vi[a, V_LAST] < 0:
                     continue
                 stamp += 2
-                start = vstart[a]
-                for i in range(vcount[a]):
+                start = vi[a, V_START]
+                for i in range(vi[a, V_COUNT]):
                     f = refs[start + i]
-                    if not face_alive[f]:
-                        continue
                     for k in range(3):
-                        b = faces[f, k]
-                        if b > a and mark[b] != stamp:
-                            mark[b] = stamp
-                            cost, _ = _edge_cost(a, b, faces, cw, face_alive, refs, vstart, vcount, vflags,
-                                                 vwedge, qg, qa, pos, wattr, k_attr, preserve_boundary, ma, mb,
-                                                 wl, tmp, sbest)
+                        b = fc[f, k]
+                        if b > a and vi[b, V_MARK] != stamp:
+                            vi[b, V_MARK] = stamp
+                            cost, _ = _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl,
+                                                 tmp)
                             if cost < np.inf:
-                                hq, pool, n, npool = _push(hq, pool, n, npool, cost, a, b, collapses, last)
+                                hq, pool, n, npool = _push(hq, pool, n, npool, cost, a, b, collapses, vi)
             if n == 0:
                 break
             continue
@@ -686,46 +673,44 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
             hq[0] = hq[n]
             _sift_down(hq, 0, n)
         stats[0] += 1
-        if not _valid(a, b, t, last):
+        if not _valid(a, b, t, vi):
             stats[1] += 1
             continue
-        cost, mode = _edge_cost(a, b, faces, cw, face_alive, refs, vstart, vcount, vflags, vwedge, qg, qa,
-                                pos, wattr, k_attr, preserve_boundary, ma, mb, wl, tmp, sbest)
+        cost, mode = _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp)
         if cost == np.inf:
             stats[2] += 1
             continue
         u, v = (a, b) if mode != 1 else (b, a)
-        norm = cost / max(varea[u] + varea[v], 1e-300)
+        norm = cost / max(vq[u, AREA] + vq[v, AREA], 1e-300)
         if norm > max_cost:
             continue
         full = mode == 2
-        if full:
-            cost, px, py, pz = _full_collapse(qg, qa, pos, u, v, vwedge[u], vwedge[v], k_attr, tmp, sbest)
+        if full:  # _edge_cost left the optimum's attributes in tmp; the position is recomputed
+            cost, px, py, pz = _full_collapse(vq, wq, u, v, vi[u, V_WEDGE], vi[v, V_WEDGE], k_attr, tmp)
             n_map = 1
-            ma[0] = vwedge[u]
-            mb[0] = vwedge[v]
+            ma[0] = vi[u, V_WEDGE]
+            mb[0] = vi[v, V_WEDGE]
             shared = 0
-            start = vstart[u]
-            for i in range(vcount[u]):
-                f = refs[start + i]
-                if face_alive[f] and _corner(faces, f, v) >= 0:
+            start = vi[u, V_START]
+            for i in range(vi[u, V_COUNT]):
+                if _corner(fc, refs[start + i], v) >= 0:
                     shared += 1
         else:
-            px, py, pz = pos[v, 0], pos[v, 1], pos[v, 2]
-            n_map, shared = _wedge_map(u, v, faces, cw, face_alive, refs, vstart, vcount, ma, mb)
+            px, py, pz = vq[v, 0], vq[v, 1], vq[v, 2]
+            n_map, shared = _wedge_map(u, v, fc, refs, vi, ma, mb)
         if faces_left - target == 1 and shared != 1:
             if n_boundary == 0:
                 break  # a closed surface loses faces two at a time
             stats[5] += 1
             continue  # one face to go: only a boundary collapse removes exactly one
         stamp += 2
-        if not _link_ok(u, v, faces, face_alive, refs, vstart, vcount, mark, stamp, vflags, allow_vanish):
+        if not _link_ok(u, v, fc, refs, vi, stamp, allow_vanish):
             stats[3] += 1
             continue
-        if not _faces_ok(u, v, px, py, pz, faces, cw, face_alive, refs, vstart, vcount, pos, wattr, has_uv, ma, mb,
-                         n_map, sbest, full, f_guard, q_guard) or (
-                full and not _faces_ok(v, u, px, py, pz, faces, cw, face_alive, refs, vstart, vcount, pos, wattr,
-                                       has_uv, mb, mb, 1, sbest, full, f_guard, q_guard)):
+        if not _faces_ok(u, v, px, py, pz, fc, refs, vi, vq, wq, k_attr, has_uv, ma, mb, n_map, tmp, full, f_guard,
+                         q_guard) or (
+                full and not _faces_ok(v, u, px, py, pz, fc, refs, vi, vq, wq, k_attr, has_uv, mb, mb, 1, tmp, full,
+                                       f_guard, q_guard)):
             stats[4] += 1
             continue
 
@@ -733,85 +718,83 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
         collapses += 1
         if norm > max_seen:
             max_seen = norm
-        pos[v, 0], pos[v, 1], pos[v, 2] = px, py, pz
-        for i in range(10):
-            qg[v, i] += qg[u, i]
-        varea[v] += varea[u]
+        vq[v, 0], vq[v, 1], vq[v, 2] = px, py, pz
+        for i in range(3, 14):
+            vq[v, i] += vq[u, i]
         for j in range(n_map):
-            for i in range(qa.shape[1]):
-                qa[mb[j], i] += qa[ma[j], i]
+            for i in range(a0):
+                wq[mb[j], i] += wq[ma[j], i]
         if full:
             for j in range(k_attr):
-                wattr[mb[0], j] = sbest[j]
-        if vflags[u] & BOUNDARY:
+                wq[mb[0], a0 + j] = tmp[1, a0 + j]
+        fu = vi[u, V_FLAGS]
+        if fu & BOUNDARY:
             n_boundary -= 1
-            if not vflags[v] & BOUNDARY:
+            if not vi[v, V_FLAGS] & BOUNDARY:
                 n_boundary += 1
-                vflags[v] |= BOUNDARY
-        # new face list of v: its own survivors, then u's, rewritten
-        need = vcount[u] + vcount[v]
+                vi[v, V_FLAGS] |= BOUNDARY
+        # new face list of v: its own faces, then u's, rewritten, less the faces they shared
+        need = vi[u, V_COUNT] + vi[v, V_COUNT]
         if used + need > refs.shape[0]:
             fresh = np.empty(max(refs.shape[0], 2 * used + need), dtype=np.int32)
             total = 0
             for x in range(n_vertices):
-                if last[x] < 0:
+                if vi[x, V_LAST] < 0:
                     continue
-                s0 = vstart[x]
-                c = 0
-                for i in range(vcount[x]):
-                    f = refs[s0 + i]
-                    if face_alive[f]:
-                        fresh[total + c] = f
-                        c += 1
-                vstart[x] = total
-                vcount[x] = c
-                total += c
+                s0 = vi[x, V_START]
+                for i in range(vi[x, V_COUNT]):
+                    fresh[total + i] = refs[s0 + i]
+                vi[x, V_START] = total
+                total += vi[x, V_COUNT]
             refs = fresh
             used = total
             stats[6] += 1
         top = used
-        for side in range(2):
-            x = v if side == 0 else u
-            s0 = vstart[x]
-            for i in range(vcount[x]):
-                f = refs[s0 + i]
-                if not face_alive[f]:
-                    continue
-                if side == 1:
-                    k = _corner(faces, f, v)
-                    if k >= 0:  # shared with v: gone
-                        face_alive[f] = False
-                        faces_left -= 1
-                        continue
-                    k = _corner(faces, f, u)
-                    faces[f, k] = v
-                    wk = cw[f, k]
-                    for j in range(n_map):
-                        if ma[j] == wk:
-                            cw[f, k] = mb[j]
-                            break
+        s0 = vi[u, V_START]
+        for i in range(vi[u, V_COUNT]):  # u's faces: the shared ones die, the others now use v
+            f = refs[s0 + i]
+            if _corner(fc, f, v) >= 0:
+                fc[f, F_ALIVE] = 0
+                faces_left -= 1
+                x = fc[f, 0] + fc[f, 1] + fc[f, 2] - u - v  # the apex: drop the face from its list too
+                sx = vi[x, V_START]
+                cx = vi[x, V_COUNT]
+                for j in range(cx):
+                    if refs[sx + j] == f:
+                        refs[sx + j] = refs[sx + cx - 1]
+                        vi[x, V_COUNT] = cx - 1
+                        break
+                continue
+            k = _corner(fc, f, u)
+            fc[f, k] = v
+            wk = fc[f, 3 + k]
+            for j in range(n_map):
+                if ma[j] == wk:
+                    fc[f, 3 + k] = mb[j]
+                    break
+            refs[top] = f
+            top += 1
+        s0 = vi[v, V_START]
+        for i in range(vi[v, V_COUNT]):
+            f = refs[s0 + i]
+            if fc[f, F_ALIVE]:
                 refs[top] = f
                 top += 1
-        # faces of v that were shared with u are still in v's part: drop them now
-        w_top = used
-        for i in range(used, top):
-            if face_alive[refs[i]]:
-                refs[w_top] = refs[i]
-                w_top += 1
-        vstart[v] = used
-        vcount[v] = w_top - used
-        used = w_top
-        last[u] = -1
-        vcount[u] = 0
-        last[v] = collapses
+        vi[v, V_START] = used
+        vi[v, V_COUNT] = top - used
+        used = top
+        vi[u, V_LAST] = -1
+        vi[u, V_COUNT] = 0
+        vi[v, V_LAST] = collapses
         # wedges of v and its ring, then fresh heap entries for every edge at v
         nw = 0
         nr = 0
         stamp += 2
-        for i in range(vcount[v]):
-            f = refs[vstart[v] + i]
-            k = _corner(faces, f, v)
-            w = cw[f, k]
+        s0 = vi[v, V_START]
+        for i in range(vi[v, V_COUNT]):
+            f = refs[s0 + i]
+            k = _corner(fc, f, v)
+            w = fc[f, 3 + k]
             seen = False
             for j in range(nw):
                 if wl[j] == w:
@@ -820,9 +803,9 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
             if not seen and nw < MAXW:
                 wl[nw] = w
                 nw += 1
-            for b2 in (faces[f, (k + 1) % 3], faces[f, (k + 2) % 3]):
-                if mark[b2] != stamp:
-                    mark[b2] = stamp
+            for b2 in (fc[f, (k + 1) % 3], fc[f, (k + 2) % 3]):
+                if vi[b2, V_MARK] != stamp:
+                    vi[b2, V_MARK] = stamp
                     if nr == ring.shape[0]:
                         ring2 = np.empty(2 * nr, dtype=np.int64)
                         ring2[:nr] = ring[:nr]
@@ -830,19 +813,18 @@ def decimate(pos, faces, cw, wattr, qg, qa, varea, vflags, vwedge, edges, target
                     ring[nr] = b2
                     nr += 1
         if nw == 1:
-            vflags[v] &= ~MULTI
+            vi[v, V_FLAGS] &= ~MULTI
         else:
-            vflags[v] |= MULTI
-        vwedge[v] = wl[0] if nw > 0 else -1
+            vi[v, V_FLAGS] |= MULTI
+        vi[v, V_WEDGE] = wl[0] if nw > 0 else -1
         for i in range(nr):
             w = ring[i]
-            cost, _ = _edge_cost(v, w, faces, cw, face_alive, refs, vstart, vcount, vflags, vwedge, qg, qa, pos,
-                                 wattr, k_attr, preserve_boundary, ma, mb, wl, tmp, sbest)
+            cost, _ = _edge_cost(v, w, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp)
             if cost == np.inf:
                 continue
             a2, b2 = (v, w) if v < w else (w, v)
-            hq, pool, n, npool = _push(hq, pool, n, npool, cost, a2, b2, collapses, last)
-    return face_alive, faces_left, collapses, max_seen, relaxed, stats
+            hq, pool, n, npool = _push(hq, pool, n, npool, cost, a2, b2, collapses, vi)
+    return faces_left, collapses, max_seen, relaxed, stats
 
 
 # -- wedges --------------------------------------------------------------------------------------
@@ -913,3 +895,20 @@ def corner_keys(corners, vid, uv_faces, uv, material, colors):
                 keys[row, col] = ((np.int64(colors[c, 0]) << 24) | (np.int64(colors[c, 1]) << 16)
                                   | (np.int64(colors[c, 2]) << 8) | np.int64(colors[c, 3]))
     return keys
+
+
+@njit(cache=True)
+def surface_areas(pos, faces, uv, cw):
+    """Total 3D area of the faces and total unsigned area of their UV triangles."""
+    area3 = 0.0
+    area_uv = 0.0
+    for f in range(faces.shape[0]):
+        i0, i1, i2 = faces[f, 0], faces[f, 1], faces[f, 2]
+        e1x, e1y, e1z = pos[i1, 0] - pos[i0, 0], pos[i1, 1] - pos[i0, 1], pos[i1, 2] - pos[i0, 2]
+        e2x, e2y, e2z = pos[i2, 0] - pos[i0, 0], pos[i2, 1] - pos[i0, 1], pos[i2, 2] - pos[i0, 2]
+        nx, ny, nz = e1y * e2z - e1z * e2y, e1z * e2x - e1x * e2z, e1x * e2y - e1y * e2x
+        area3 += 0.5 * np.sqrt(nx * nx + ny * ny + nz * nz)
+        w0, w1, w2 = cw[f, 0], cw[f, 1], cw[f, 2]
+        area_uv += 0.5 * abs((uv[w1, 0] - uv[w0, 0]) * (uv[w2, 1] - uv[w0, 1])
+                             - (uv[w2, 0] - uv[w0, 0]) * (uv[w1, 1] - uv[w0, 1]))
+    return area3, area_uv

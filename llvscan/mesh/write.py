@@ -50,7 +50,7 @@ def _obj_text(mesh: Mesh, mtl_name: str | None, material_names: list[str]) -> st
     nf = np.asarray(mesh.normal_faces)[order] + 1 if has_n else None
     mat_sorted = np.asarray(material)[order]
     starts = np.flatnonzero(np.r_[True, mat_sorted[1:] != mat_sorted[:-1]]) if len(order) else np.array([], int)
-    bounds = list(starts) + [len(order)]
+    bounds = [*starts.tolist(), len(order)]
     for i, s in enumerate(starts):
         e = bounds[i + 1]
         mi = int(mat_sorted[s])

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llvscan.errors import InvalidParameterError
-from llvscan.mesh import Material, Mesh, build_topology, decimate, mesh_distance
+from llvscan.mesh import Material, Mesh, build_topology, decimate, flipped_faces, mesh_distance
 
 
 def grid(nx: int, ny: int, z=None) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +96,7 @@ def test_sphere_error_within_the_sagitta_bound(faces):
     assert np.abs(radius - 1).max() < 3 * sagitta
     centroids = result.mesh.vertices[result.mesh.faces].mean(axis=1)
     assert (np.einsum("ij,ij->i", face_normals(result.mesh), centroids) > 0).all()  # all outward
+    assert result.flipped_faces == 0
 
 
 def two_chart_grid(n: int = 32) -> Mesh:
@@ -261,3 +262,11 @@ def test_mesh_distance_refuses_bad_input():
     bad[0, 0] = np.inf
     with pytest.raises(InvalidParameterError, match="NaN or infinite"):
         mesh_distance(Mesh(v, f), Mesh(bad, f))
+
+
+def test_flipped_faces_counts_faces_turned_against_the_original():
+    v, f = sphere(6)
+    assert flipped_faces(Mesh(v, f), Mesh(v, f)) == 0
+    turned = f.copy()
+    turned[[3, 40]] = turned[[3, 40]][:, ::-1]
+    assert flipped_faces(Mesh(v, turned), Mesh(v, f)) == 2

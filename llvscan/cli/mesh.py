@@ -95,6 +95,8 @@ def _render_decimation(result, written: list[Path]) -> None:
         if d.texel_drift_median is not None:
             table.add_row("texel drift median / p95", f"{d.texel_drift_median:.3f} / {d.texel_drift_p95:.3f} texels "
                           f"of {d.texture_size[0]}×{d.texture_size[1]}")
+    if result.flipped_faces is not None:
+        table.add_row("faces turned against the input", f"{result.flipped_faces:,}")
     table.add_row("written", ", ".join(p.name for p in written))
     console().print(table)
 

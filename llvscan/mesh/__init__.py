@@ -4,7 +4,7 @@ Importing this package pulls in numpy only; trimesh and numba load on first use.
 """
 
 from llvscan.mesh.decimate import DecimationResult, decimate, decimate_file
-from llvscan.mesh.distance import MeshDistance, mesh_distance
+from llvscan.mesh.distance import MeshDistance, flipped_faces, mesh_distance
 from llvscan.mesh.io import MESH_SUFFIXES, Material, Mesh, load_mesh
 from llvscan.mesh.topology import Topology, build_topology, weld_vertices
 from llvscan.mesh.validate import (
@@ -30,6 +30,7 @@ __all__ = [
     "build_topology",
     "decimate",
     "decimate_file",
+    "flipped_faces",
     "load_mesh",
     "mesh_distance",
     "save_mesh",

@@ -88,11 +88,13 @@ def _closest_on_triangle(px, py, pz, ax, ay, az, bx, by, bz, cx, cy, cz):
 def closest_points(points, vertices, faces, lo, cell, dims, start, items, puv, corner_uv, scale, tie):
     """For every point, the distance to the closest triangle and (when ``puv`` has rows) the texel
     distance between the point's UV and the UV there; equally close triangles (within ``tie``: both
-    sides of a seam) are resolved in favour of the nearer UV. Returns (distance, texel distance)."""
+    sides of a seam) are resolved in favour of the nearer UV. Returns (distance, texel distance, closest
+    face)."""
     n = points.shape[0]
     nx, ny, nz = dims[0], dims[1], dims[2]
     dist = np.empty(n)
     drift = np.full(n, np.nan)
+    closest = np.full(n, -1, dtype=np.int64)
     with_uv = puv.shape[0] == n
     for q in prange(n):
         px, py, pz = points[q, 0], points[q, 1], points[q, 2]
@@ -101,6 +103,7 @@ def closest_points(points, vertices, faces, lo, cell, dims, start, items, puv, c
         ck = min(max(int((pz - lo[2]) / cell), 0), nz - 1)
         best = np.inf
         best_uv = np.nan
+        best_f = -1
         r = 0
         while True:
             for i in range(max(ci - r, 0), min(ci + r, nx - 1) + 1):
@@ -131,6 +134,7 @@ def closest_points(points, vertices, faces, lo, cell, dims, start, items, puv, c
                             if d < best - tie:
                                 best = d
                                 best_uv = uvd
+                                best_f = f
                             else:  # a tie
                                 best = min(best, d)
                                 if np.isnan(best_uv) or uvd < best_uv:
@@ -154,4 +158,5 @@ def closest_points(points, vertices, faces, lo, cell, dims, start, items, puv, c
             r += 1
         dist[q] = best
         drift[q] = best_uv
-    return dist, drift
+        closest[q] = best_f
+    return dist, drift, closest

@@ -60,6 +60,7 @@ class DecimationResult:
     dropped_faces: int  # input faces with a repeated vertex after welding: left out
     locked_vertices: int  # non-manifold vertices and others never removed
     distance: Any = None  # MeshDistance of the result against the input, when measured
+    flipped_faces: int | None = None  # faces facing against the input surface, when measured
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if k not in {"mesh", "distance"}}
@@ -323,16 +324,17 @@ def decimate(
         note = f"stopped at {faces_left:,} faces, not {kernel_target:,}: {why}" + (f"; {note}" if note else "")
     if relaxed == 2:
         log.info("decimation relaxed the triangle-shape guard to reach %d faces", kernel_target)
-    distance = None
+    distance = flipped = None
     if measure:
-        from llvscan.mesh.distance import mesh_distance
+        from llvscan.mesh.distance import flipped_faces, mesh_distance
 
         distance = mesh_distance(out, mesh, samples=samples)
+        flipped = flipped_faces(out, mesh)
     return DecimationResult(
         mesh=out, faces_in=faces_in, faces_out=out.n_faces, vertices_out=out.n_vertices, target_faces=target,
         reached=bool(reached), note=note, collapses=int(collapses), estimated_error=math.sqrt(max_norm),
         seconds=seconds, dropped_faces=int(dropped), locked_vertices=int(((flags & qk.LOCKED) != 0).sum()),
-        distance=distance)
+        distance=distance, flipped_faces=flipped)
 
 
 def decimate_file(src: str | Path, dst: str | Path, **options: Any) -> tuple[DecimationResult, list[Path]]:

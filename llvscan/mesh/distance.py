@@ -19,7 +19,7 @@ import numpy as np
 from llvscan.errors import InvalidParameterError
 from llvscan.mesh.io import Mesh
 
-__all__ = ["MeshDistance", "mesh_distance", "texture_sizes"]
+__all__ = ["MeshDistance", "flipped_faces", "mesh_distance", "texture_sizes"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class _Grid:
         self.start, self.items = dk.build_grid(vertices, faces, self.lo, self.cell, dims)
 
     def query(self, points: np.ndarray, puv: np.ndarray | None, corner_uv: np.ndarray | None,
-              scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+              scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from llvscan.mesh import _distance_kernels as dk
 
         if puv is None or corner_uv is None or scale is None:
@@ -148,8 +148,8 @@ def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
         with_uv = scale is not None and bool(np.isfinite(scale).any())
     pa, puv = _samples(va, fa, uv_a if with_uv else None, samples, rng)
     pb, _ = _samples(vb, fb, None, samples, rng)
-    d_ab, drift = _Grid(vb, fb).query(pa, puv, uv_b if with_uv else None, scale)
-    d_ba, _ = _Grid(va, fa).query(pb, None, None, None)
+    d_ab, drift, _ = _Grid(vb, fb).query(pa, puv, uv_b if with_uv else None, scale)
+    d_ba, _, _ = _Grid(va, fa).query(pb, None, None, None)
     diagonal = float(np.linalg.norm(vb.max(axis=0) - vb.min(axis=0))) or 1.0
     hausdorff = float(max(d_ab.max(), d_ba.max()))
     mean = float(0.5 * (d_ab.mean() + d_ba.mean()))
@@ -168,3 +168,17 @@ def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
         hausdorff_pct=100.0 * hausdorff / diagonal, mean_pct=100.0 * mean / diagonal,
         texel_drift_median=med, texel_drift_p95=p95, texel_drift_max=worst,
         texture_size=tuple(largest) if largest else None, seconds=round(time.perf_counter() - started, 4))
+
+
+def flipped_faces(a: Mesh, b: Mesh) -> int:
+    """Faces of ``a`` whose normal points against ``b``'s surface: the face's normal and the normal of
+    ``b``'s face closest to its centroid have a negative dot product. Degenerate faces do not count."""
+    va, fa = _arrays(a, "a")
+    vb, fb = _arrays(b, "b")
+    corners = va[fa]
+    centroids = corners.mean(axis=1)
+    na = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    _, _, closest = _Grid(vb, fb).query(centroids, None, None, None)
+    cb = vb[fb[closest]]
+    nb = np.cross(cb[:, 1] - cb[:, 0], cb[:, 2] - cb[:, 0])
+    return int(np.count_nonzero(np.einsum("ij,ij->i", na, nb) < 0))

@@ -428,30 +428,35 @@ def _valid(a, b, t, vi):
 
 
 @njit(cache=True)
+def _compact(hq, pool, n, vi):
+    """Drop the stale entries (one sequential pass, then heapify): a small heap pops in cache.
+    Returns the new pool and the size; pool rows are renumbered 0..size-1."""
+    keep = 0
+    fresh = np.empty_like(pool)
+    for i in range(n):
+        slot = hq[i] & 0xFFFFFFFF
+        if _valid(pool[slot, 0], pool[slot, 1], pool[slot, 2], vi):
+            hq[keep] = ((hq[i] >> 32) << 32) | keep
+            fresh[keep, 0], fresh[keep, 1], fresh[keep, 2] = pool[slot, 0], pool[slot, 1], pool[slot, 2]
+            keep += 1
+    _heapify(hq, keep)
+    return fresh, keep
+
+
+@njit(cache=True)
 def _push(hq, pool, n, npool, cost, a, b, t, vi):
     """Push edge (a, b) at ``cost``; returns the (possibly new) heap and pool, size and pool fill."""
     if npool == pool.shape[0]:
-        cap = pool.shape[0]
-        keep = 0
-        fresh = np.empty((cap, 3), dtype=np.int32)
-        for i in range(n):
-            slot = hq[i] & 0xFFFFFFFF
-            if _valid(pool[slot, 0], pool[slot, 1], pool[slot, 2], vi):
-                hq[keep] = ((hq[i] >> 32) << 32) | keep
-                fresh[keep, 0], fresh[keep, 1], fresh[keep, 2] = pool[slot, 0], pool[slot, 1], pool[slot, 2]
-                keep += 1
-        if keep > cap // 2:  # mostly live: grow
-            cap *= 2
+        pool, n = _compact(hq, pool, n, vi)
+        npool = n
+        if n > pool.shape[0] // 2:  # mostly live: grow
+            cap = 2 * pool.shape[0]
             hq2 = np.empty(cap, dtype=np.int64)
-            hq2[:keep] = hq[:keep]
+            hq2[:n] = hq[:n]
             hq = hq2
-            fresh2 = np.empty((cap, 3), dtype=np.int32)
-            fresh2[:keep] = fresh[:keep]
-            fresh = fresh2
-        pool = fresh
-        n = keep
-        npool = keep
-        _heapify(hq, n)
+            pool2 = np.empty((cap, 3), dtype=np.int32)
+            pool2[:n] = pool[:n]
+            pool = pool2
     pool[npool, 0], pool[npool, 1], pool[npool, 2] = a, b, t
     hq[n] = _pack(cost, npool)
     _sift_up(hq, n)
@@ -626,8 +631,9 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
             n += 1
     npool = n
     _heapify(hq, n)
+    clean_at = n + n // 4  # heap size that triggers dropping the stale entries
 
-    stats = np.zeros(8, dtype=np.int64)  # pops, stale, refused by rules, link, shape, parity, refs compactions
+    stats = np.zeros(8, dtype=np.int64)  # pops, stale, refused, link, shape, parity, refs and heap compactions
     faces_left = m
     collapses = 0
     n_boundary = 0
@@ -824,6 +830,11 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
                 continue
             a2, b2 = (v, w) if v < w else (w, v)
             hq, pool, n, npool = _push(hq, pool, n, npool, cost, a2, b2, collapses, vi)
+        if n > clean_at:
+            pool, n = _compact(hq, pool, n, vi)
+            npool = n
+            clean_at = max(n + n // 4, 4096)
+            stats[7] += 1
     return faces_left, collapses, max_seen, relaxed, stats
 
 

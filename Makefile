@@ -32,8 +32,10 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP) $(SAMPLE)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(PY) benchmarks/bench_run.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_validate.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_decimate.py --quick --out benchmarks/results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llvscan tests benchmarks sample_data

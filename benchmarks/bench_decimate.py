@@ -12,12 +12,14 @@ Each method decimates to exactly ``round(ratio * faces)`` faces (10% and 1%) in 
 * ``pymeshlab``: quadric edge collapse, preserving topology, optimal placement (no UVs);
 * ``pymeshlab-texture``: quadric edge collapse with texture, preserving boundaries (per-wedge UVs).
 
-Only the decimation call is timed (wall and CPU); peak RSS is reported above the RSS after loading the inputs and
-a warm-up on a tiny mesh (the warm-up's time, numba kernels loaded from the disk cache, is ``first_s``). Each case
+Only the decimation call is timed (wall and CPU; building the peer's mesh object or loading the OBJ is not). Peak
+RSS is reported above the RSS after the imports, the input load and a warm-up on a tiny mesh (``first_s``: imports
+plus that first call, numba kernels loaded from the disk cache); the peak is reset there (``/proc/self/clear_refs``)
+and read as VmHWM, as ``ru_maxrss`` would also hold earlier transients and the parent's peak. Each case
 decimates twice (determinism: sha256 of the output arrays) and saves its output; a separate process per result
 then measures it against the input: mean and Hausdorff distance (% of the diagonal), texel drift (UV-keeping
-methods), faces whose normal points towards the input's centre (a flip proxy for this star-shaped surface; the
-input's own count is printed for reference), non-manifold and boundary edges, Euler characteristic.
+methods), faces turned against the input surface (``llvscan.mesh.flipped_faces``: the face normal against the
+input's smoothed normal at the closest point), non-manifold and boundary edges, Euler characteristic.
 
     python benchmarks/bench_decimate.py [--quick] [--n 356] [--ratios 0.1,0.01] [--out benchmarks/results]
 """
@@ -42,11 +44,10 @@ HERE = Path(__file__).resolve()
 ROOT = HERE.parents[1]
 TEX = 4096
 METHODS = ["llvscan", "fast-simplification", "open3d", "pymeshlab", "pymeshlab-texture"]
-UV_METHODS = {"llvscan", "pymeshlab-texture"}
 
 
 def make_inputs(n: int, cache: Path) -> Path:
-    """Cached input arrays (``scan-n-*.npy``) and ``scan-n/scan.obj`` with its MTL and 4096² JPEG."""
+    """The cached input folder ``scan-<n>``: v/f/uv/uvf .npy arrays, and scan.obj with its MTL and 4096² JPEG."""
     folder = cache / f"scan-{n}"
     obj = folder / "scan.obj"
     if obj.exists():
@@ -171,8 +172,21 @@ def setup(method: str, folder: Path, target: int):
     raise ValueError(f"unknown method {method}")
 
 
-def _maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _peak_baseline() -> tuple[float, bool]:
+    """RSS now, with the peak reset to it when Linux allows (ru_maxrss alone also holds the parent's peak, which
+    fork + exec carries over, and any earlier transient): then VmHWM afterwards is the peak since this point."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _status_mib("VmRSS"), True
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, False
 
 
 def _digest(arrays) -> str:
@@ -191,11 +205,11 @@ def case(method: str, folder: Path, ratio: float, result: Path) -> dict:
     target = round(ratio * faces_in)
     prepare, run = setup(method, folder, target)
     data = prepare()
-    baseline = _maxrss_mib()
+    baseline, reset = _peak_baseline()
     wall, cpu = time.perf_counter(), time.process_time()
     out = run(data)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = _maxrss_mib()
+    peak = _status_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del data
     again = run(prepare())
     v, f, uv, uvf = out
@@ -212,7 +226,7 @@ def case(method: str, folder: Path, ratio: float, result: Path) -> dict:
 def measure(folder: Path, result: Path | None) -> dict:
     """Distance, texel drift (when the result has UVs), flips, topology of ``result`` (None: the input)."""
     from llvscan.mesh import Mesh, build_topology
-    from llvscan.mesh.distance import mesh_distance
+    from llvscan.mesh.distance import flipped_faces, mesh_distance
 
     ref = load_input(folder)
     out: dict = {}
@@ -226,10 +240,7 @@ def measure(folder: Path, result: Path | None) -> dict:
         out |= {"mean_pct": round(dist.mean_pct, 4), "hausdorff_pct": round(dist.hausdorff_pct, 3)}
         if dist.texel_drift_median is not None:
             out |= {"uv_med_tx": round(dist.texel_drift_median, 2), "uv_p95_tx": round(dist.texel_drift_p95, 2)}
-    a, b, c = (v[f[:, k]] for k in range(3))
-    normals = np.cross(b - a, c - a)
-    centre = ref.vertices.mean(axis=0)  # the flip proxy: a face facing the centre of this star-shaped scan
-    out["flipped"] = int((np.einsum("ij,ij->i", normals, (a + b + c) / 3 - centre) < 0).sum())
+    out["flipped"] = flipped_faces(Mesh(v, f), ref)
     topo = build_topology(f, len(v))
     out |= {"nonmanifold": int(topo.non_manifold.sum()), "boundary": int(topo.boundary.sum()),
             "euler": int(len(np.unique(f)) - topo.n_edges + len(f))}

@@ -171,14 +171,15 @@ def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
 
 
 def flipped_faces(a: Mesh, b: Mesh) -> int:
-    """Faces of ``a`` whose normal points against ``b``'s surface: the face's normal and the normal of
-    ``b``'s face closest to its centroid have a negative dot product. Degenerate faces do not count."""
+    """Faces of ``a`` that face against ``b``: the face's normal has a negative dot product with ``b``'s
+    normal at the point closest to the face's centroid (the mean of the area-weighted vertex normals of
+    that closest face, so that scan noise on ``b`` does not count as a flip). Degenerate faces do not count."""
+    from llvscan.mesh.decimate import vertex_normals
+
     va, fa = _arrays(a, "a")
     vb, fb = _arrays(b, "b")
     corners = va[fa]
-    centroids = corners.mean(axis=1)
     na = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    _, _, closest = _Grid(vb, fb).query(centroids, None, None, None)
-    cb = vb[fb[closest]]
-    nb = np.cross(cb[:, 1] - cb[:, 0], cb[:, 2] - cb[:, 0])
+    _, _, closest = _Grid(vb, fb).query(corners.mean(axis=1), None, None, None)
+    nb = vertex_normals(vb, fb)[fb[closest]].sum(axis=1)
     return int(np.count_nonzero(np.einsum("ij,ij->i", na, nb) < 0))

@@ -4,7 +4,9 @@ import importlib
 
 import pytest
 
-MODULES = ["llvscan", "llvscan.errors", "llvscan.mesh", "llvscan.imaging", "llvscan.catalog",
+MODULES = ["llvscan", "llvscan.errors", "llvscan.mesh", "llvscan.mesh.decimate", "llvscan.mesh.distance",
+           "llvscan.mesh.gltf", "llvscan.mesh.lods", "llvscan.mesh.render",
+           "llvscan.mesh.write", "llvscan.imaging", "llvscan.catalog",
            "llvscan.collection", "llvscan.info"]
 
 
@@ -12,7 +14,7 @@ MODULES = ["llvscan", "llvscan.errors", "llvscan.mesh", "llvscan.imaging", "llvs
 def test_all_matches_public_members(name):
     module = importlib.import_module(name)
     public = {n for n, v in vars(module).items()
-              if not n.startswith("_") and getattr(v, "__module__", name).startswith("llvscan")
+              if not n.startswith("_") and getattr(v, "__module__", name).startswith(name)
               and not isinstance(v, type(module))}
     public -= {"annotations"}
     declared = set(module.__all__)

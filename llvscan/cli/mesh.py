@@ -128,3 +128,60 @@ def decimate(src: Path, dst: Path, target_faces: int | None, ratio: float | None
         echo_json({"src": str(src), "written": [str(p) for p in written], **result.as_dict()})
     else:
         _render_decimation(result, written)
+
+
+def _render_lods(lods) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{lods.out_dir}: recipe {lods.recipe}, {lods.faces_in:,} faces in ({lods.seconds:.1f} s)",
+                  title_justify="left")
+    for column in ("level", "usage / quality", "file", "faces", "texture", "MB", "Hausdorff %", "texel drift"):
+        table.add_column(column, justify="right" if column in ("faces", "MB", "Hausdorff %") else "left")
+    for r in lods.levels:
+        texture = f"{r.texture_size[0]}×{r.texture_size[1]}" if r.texture_size else "—"
+        drift = "—" if r.texel_drift_median is None else f"{r.texel_drift_median:.2f} / {r.texel_drift_p95:.2f}"
+        table.add_row(r.name, f"{r.usage} / {r.quality}", r.uri, f"{r.faces:,}", texture, f"{r.bytes / 1e6:.2f}",
+                      f"{r.hausdorff_pct:.4f}", drift)
+    console().print(table)
+    for note in lods.notes:
+        console().print(f"[yellow]note:[/] {note}")
+    console().print(f"scene: {lods.scene}" + (f", thumbnail: {lods.thumbnail}" if lods.thumbnail else ""))
+
+
+@mesh.command()
+@click.argument("src", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--recipe", default="voyager", show_default=True,
+              help="A preset (voyager, archive) or a TOML recipe file.")
+@click.option("--name", help="Base name of the files written (default: the input's name).")
+@json_option
+@exits_on_error
+def lods(src: Path, out_dir: Path, recipe: str, name: str | None, as_json: bool) -> None:
+    """Write the levels of detail of SRC into OUT_DIR: GLBs (or OBJ), textures, a thumbnail and a
+    Voyager scene (scene.svx.json) with each level's measured error."""
+    from llvscan.mesh.lods import build_lods
+
+    result = build_lods(src, recipe, out_dir, name=name)
+    if as_json:
+        echo_json(result.as_dict())
+    else:
+        _render_lods(result)
+
+
+@mesh.command()
+@click.argument("src", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--size", default=512, show_default=True, type=click.IntRange(16, 8192), help="Image edge in pixels.")
+@click.option("--turntable", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="Frames of a turntable strip (0: one 3/4 view).")
+@click.option("--azimuth", default=35.0, show_default=True, help="Degrees around the up axis.")
+@click.option("--elevation", default=20.0, show_default=True, help="Degrees above the horizon.")
+@click.option("--up", type=click.Choice(["y", "z"]), default="y", show_default=True, help="The scan's up axis.")
+@exits_on_error
+def render(src: Path, dst: Path, size: int, turntable: int, azimuth: float, elevation: float, up: str) -> None:
+    """Render SRC to a PNG thumbnail DST without a GPU: textured, z-buffered, lit 3/4 view."""
+    from llvscan.mesh import save_thumbnail
+
+    written = save_thumbnail(src, dst, size=size, turntable_frames=turntable, azimuth=azimuth, elevation=elevation,
+                             up=up)
+    console().print(f"wrote {written}")

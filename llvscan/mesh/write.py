@@ -1,4 +1,4 @@
-"""Writing meshes: OBJ + MTL + textures, and binary glTF (GLB).
+"""Writing meshes: OBJ + MTL + textures, and binary glTF (GLB, through ``llvscan.mesh.gltf``).
 
 Every file is written under a temporary name and renamed into place, so an interrupted write never
 leaves a complete-looking mesh. Textures that are files are copied next to the OBJ (same name); a
@@ -22,7 +22,6 @@ __all__ = ["WRITE_SUFFIXES", "save_mesh"]
 log = logging.getLogger(__name__)
 
 WRITE_SUFFIXES = frozenset({".obj", ".glb"})
-_METRES_PER_UNIT = {"mm": 0.001, "cm": 0.01, "m": 1.0, "in": 0.0254}
 
 
 def _rows(fmt: str, values: np.ndarray) -> str:
@@ -103,26 +102,10 @@ def _save_obj(mesh: Mesh, path: Path) -> list[Path]:
 
 
 def _save_glb(mesh: Mesh, path: Path) -> list[Path]:
-    """GLB via trimesh: vertices split along UV seams, base-colour texture from the first material's file,
-    positions scaled to metres (glTF's unit)."""
-    import trimesh
-    from PIL import Image
+    """GLB through llvscan's own glTF writer (positions in metres, textures embedded)."""
+    from llvscan.mesh.gltf import write_glb
 
-    vertices, faces, uv = mesh.split_by_uv()
-    scale = _METRES_PER_UNIT.get(mesh.units or "", 1.0)
-    if mesh.units is None:
-        log.warning("%s: units undeclared; written as if metres", path)
-    visual = None
-    texture = next((m.texture for m in mesh.materials if m.texture and Path(m.texture).is_file()), None)
-    if uv is not None:
-        image = Image.open(texture) if texture else None
-        material = trimesh.visual.material.PBRMaterial(baseColorTexture=image) if image else None
-        visual = trimesh.visual.TextureVisuals(uv=np.nan_to_num(uv), material=material)
-    tm = trimesh.Trimesh(vertices * scale, faces, visual=visual, process=False)
-    if mesh.vertex_colors is not None and uv is None:
-        tm.visual.vertex_colors = mesh.vertex_colors
-    data = trimesh.exchange.gltf.export_glb(tm)
-    write_bytes_atomic(path, data)
+    write_glb(mesh, path)
     return [path]
 
 

@@ -1,0 +1,474 @@
+"""Binary glTF 2.0 (GLB) writer: llvscan's own, checked against the Khronos glTF-Validator.
+
+One glTF mesh with one primitive per material (faces grouped by ``Mesh.face_material``; faces with
+no material form one more primitive without material). Every primitive has its own vertex range:
+one glTF vertex per distinct (position, UV, normal) corner tuple of its faces, so no vertex is
+unused and small primitives get 16-bit indices.
+
+Decisions llvscan owns:
+
+- **Metres.** glTF's unit is the metre: positions are scaled from ``Mesh.units`` (mm, cm, m, in);
+  undeclared units are written unscaled, as metres, and ``asset.extras`` says so.
+- **Y up.** glTF is Y-up. ``up_axis="z"`` rotates a Z-up scan (x, y, z) → (x, z, −y), as Blender does.
+- **Normals** are the mesh's per-corner normals, normalised; corners without one (or with a zero or
+  non-finite one) get the area-weighted normal of their vertex.
+- **UVs** are flipped to glTF's top-left origin (v → 1 − v); corners without a UV get (0, 0).
+- **Vertex colours** are written as stored (COLOR_0, normalised unsigned bytes), without an
+  sRGB → linear conversion, so they round-trip.
+- **Textures** are embedded in the BIN chunk: JPEG and PNG as glTF core allows, WebP through the
+  ``EXT_texture_webp`` extension (listed as required, since there is no fallback image). Identical
+  image bytes are stored once. Image sizes come from the file header; nothing is decoded, so there
+  is no pixel limit to trip over for a 16k texture.
+
+The output is deterministic (byte-identical for the same input) and written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from llvscan._publish import write_bytes_atomic
+from llvscan.errors import ImageReadError, InvalidParameterError, OutputError
+from llvscan.mesh.io import Mesh
+
+__all__ = ["METRES_PER_UNIT", "GlbInfo", "image_size", "write_glb"]
+
+log = logging.getLogger(__name__)
+
+METRES_PER_UNIT = {"mm": 0.001, "cm": 0.01, "m": 1.0, "in": 0.0254}
+
+_GLB_MAGIC = 0x46546C67  # "glTF"
+_CHUNK_JSON = 0x4E4F534A
+_CHUNK_BIN = 0x004E4942
+_ARRAY_BUFFER = 34962
+_ELEMENT_ARRAY_BUFFER = 34963
+_FLOAT, _UNSIGNED_BYTE, _UNSIGNED_SHORT, _UNSIGNED_INT = 5126, 5121, 5123, 5125
+_LINEAR, _LINEAR_MIPMAP_LINEAR, _REPEAT = 9729, 9987, 10497
+_MAX_GLB_BYTES = 2**32 - 1  # the GLB header stores the length as uint32
+_Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # row vectors: p @ R.T
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4/C8/CC are not frames
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+@dataclass(frozen=True)
+class GlbInfo:
+    """What ``write_glb`` wrote."""
+
+    path: str
+    bytes: int  # size of the file
+    faces: int
+    vertices: int  # glTF vertices: distinct (position, UV, normal) corners, summed over primitives
+    primitives: int
+    textures: list[tuple[int, int, str]]  # (width, height, mime type) of every embedded image
+    scale_to_metres: float
+
+
+# --- images -------------------------------------------------------------------------------------
+
+def _mime_type(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if marker in _JPEG_SOF:
+            if pos + 9 > len(data):
+                return None
+            height, width = struct.unpack_from(">HH", data, pos + 5)
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack_from("<HH", data, 26)
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        (bits,) = struct.unpack_from("<I", data, 21)
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    return None
+
+
+def image_size(data: bytes) -> tuple[int, int, str] | None:
+    """(width, height, mime type) of a JPEG, PNG or WebP from its header, or None if it is none of them
+    or the header is truncated. Reads a few bytes only: nothing is decoded."""
+    mime = _mime_type(data)
+    size: tuple[int, int] | None = None
+    if mime == "image/png":
+        if len(data) >= 24 and data[12:16] == b"IHDR":
+            size = struct.unpack_from(">II", data, 16)
+    elif mime == "image/jpeg":
+        size = _jpeg_size(data)
+    elif mime == "image/webp":
+        size = _webp_size(data)
+    if mime is None or size is None or min(size) <= 0:
+        return None
+    return int(size[0]), int(size[1]), mime
+
+
+def _texture_bytes(mesh: Mesh, index: int, source: str | Path | bytes | None, where: str) -> bytes | None:
+    """The image bytes of material ``index``: ``source`` (path or bytes), else the material's texture file."""
+    if source is None:
+        texture = mesh.materials[index].texture
+        if not texture:
+            return None
+        if texture == "embedded" or not Path(texture).is_file():
+            log.warning("%s: material %r: texture %s has no file to embed; written without texture",
+                        where, mesh.materials[index].name, texture)
+            return None
+        source = Path(texture)
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise ImageReadError(f"cannot read the texture of material {index}", path=source,
+                             detail=exc.strerror) from exc
+
+
+# --- geometry -----------------------------------------------------------------------------------
+
+def _checked_index_array(name: str, array: np.ndarray, n_faces: int, limit: int, where: str, *,
+                         lowest: int = -1) -> np.ndarray:
+    """``array`` as (n_faces, 3) int64 with every entry in [lowest, limit); -1 means "none" for UVs/normals."""
+    array = np.asarray(array)
+    if array.shape != (n_faces, 3) or not np.issubdtype(array.dtype, np.integer):
+        raise InvalidParameterError(f"{name} must be an ({n_faces}, 3) integer array, got {array.shape} "
+                                    f"{array.dtype}", path=where)
+    bad = np.flatnonzero((array >= limit).any(axis=1) | (array < lowest).any(axis=1))
+    if bad.size:
+        f = int(bad[0])
+        what = {"faces": "vertices", "uv_faces": "UVs", "normal_faces": "normals"}[name]
+        raise InvalidParameterError(f"{name}: face {f} refers to {array[f].tolist()} but the mesh has {limit} {what} "
+                                    f"(indices {lowest}..{limit - 1}; {bad.size} such faces): fix or drop them "
+                                    "before writing", path=where)
+    return array.astype(np.int64, copy=False)
+
+
+def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals (unit; (0, 0, 1) where a vertex touches no face of non-zero area)."""
+    tri = vertices[faces]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length: twice the area
+    normals = np.zeros_like(vertices)
+    for axis in range(3):  # bincount: a scatter-add several times faster than np.add.at
+        for k in range(3):
+            normals[:, axis] += np.bincount(faces[:, k], weights=cross[:, axis], minlength=len(vertices))
+    return _unit(normals)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; zero or non-finite rows become (0, 0, 1)."""
+    length = np.linalg.norm(vectors, axis=1)
+    good = np.isfinite(length) & (length > 1e-30)
+    out = np.tile(np.array([0.0, 0.0, 1.0]), (len(vectors), 1))
+    out[good] = vectors[good] / length[good, None]
+    return out
+
+
+def _split_corners(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a (C, 3) array of non-negative (position, UV + 1, normal + 1) indices, sorted, and
+    the inverse mapping. One int64 key per row when the ranges allow (fast 1-D sort), else rows."""
+    span = corners.max(axis=0).astype(object) + 1 if len(corners) else np.ones(3, dtype=object)
+    if int(span[0]) * int(span[1]) * int(span[2]) < 2**62:
+        s1, s2 = int(span[1]), int(span[2])
+        key = (corners[:, 0] * s1 + corners[:, 1]) * s2 + corners[:, 2]
+        unique_key, inverse = np.unique(key, return_inverse=True)
+        unique = np.stack([unique_key // (s1 * s2), unique_key // s2 % s1, unique_key % s2], axis=1)
+        return unique, inverse.reshape(-1)
+    unique, inverse = np.unique(corners, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
+# --- GLB assembly -------------------------------------------------------------------------------
+
+class _Bin:
+    """The BIN chunk under construction: bufferViews and accessors, each view 4-byte aligned."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.views: list[dict] = []
+        self.accessors: list[dict] = []
+
+    def view(self, data: bytes, target: int | None = None) -> int:
+        entry: dict = {"buffer": 0, "byteOffset": self.size, "byteLength": len(data)}
+        if target is not None:
+            entry["target"] = target
+        self.views.append(entry)
+        pad = -len(data) % 4
+        self.parts += [data, b"\0" * pad]
+        self.size += len(data) + pad
+        return len(self.views) - 1
+
+    def accessor(self, array: np.ndarray, component: int, kind: str, target: int, **extra: object) -> int:
+        array = np.ascontiguousarray(array)
+        entry: dict = {"bufferView": self.view(array.tobytes(), target), "componentType": component,
+                       "count": int(array.shape[0]), "type": kind, **extra}
+        self.accessors.append(entry)
+        return len(self.accessors) - 1
+
+
+def _glb(document: dict, binary: bytes) -> bytes:
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    text += b" " * (-len(text) % 4)
+    binary += b"\0" * (-len(binary) % 4)
+    total = 12 + 8 + len(text) + 8 + len(binary)
+    return b"".join([struct.pack("<III", _GLB_MAGIC, 2, total), struct.pack("<II", len(text), _CHUNK_JSON), text,
+                     struct.pack("<II", len(binary), _CHUNK_BIN), binary])
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    """A mesh's arrays, checked, in glTF's frame (metres, Y up); per-corner indices are -1 where none."""
+
+    positions: np.ndarray  # (N, 3) float64
+    faces: np.ndarray  # (M, 3) int64
+    uv: np.ndarray | None  # (K, 2), None when no corner has a UV
+    uv_faces: np.ndarray
+    normals: np.ndarray  # (L, 3) unit
+    normal_faces: np.ndarray  # -1 also where the given normal is zero or non-finite
+    vertex_normals: np.ndarray | None  # (N, 3) unit, area-weighted; None when every corner has a normal
+    colors: np.ndarray | None  # (N, 4) uint8
+    face_material: np.ndarray  # (M,) int64, -1 for none
+
+
+def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) -> _Arrays:
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    if vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise InvalidParameterError(f"vertices must be an (N, 3) array, got {vertices.shape}", path=where)
+    faces = np.asarray(mesh.faces)
+    n_faces = int(faces.shape[0]) if faces.ndim == 2 else 0
+    if n_faces == 0 or len(vertices) == 0:
+        raise InvalidParameterError(f"empty mesh ({len(vertices)} vertices, {n_faces} faces): nothing to write "
+                                    "as glTF", path=where)
+    faces = _checked_index_array("faces", faces, n_faces, len(vertices), where, lowest=0)
+    bad = np.flatnonzero(~np.isfinite(vertices).all(axis=1))
+    if bad.size:
+        raise InvalidParameterError(f"vertex {int(bad[0])} is {vertices[bad[0]].tolist()} ({bad.size} non-finite "
+                                    "vertices): glTF positions must be finite", path=where)
+    positions = vertices @ rotation.T * scale
+    if np.abs(positions).max() > np.finfo(np.float32).max:
+        raise InvalidParameterError("vertex coordinates overflow float32 after scaling to metres", path=where)
+
+    uv, uv_faces = None, np.full((n_faces, 3), -1, dtype=np.int64)
+    if mesh.uv is not None and mesh.uv_faces is not None:
+        uv = np.asarray(mesh.uv, dtype=np.float64).reshape(-1, 2)
+        uv_faces = _checked_index_array("uv_faces", mesh.uv_faces, n_faces, len(uv), where)
+        referenced = np.zeros(len(uv), dtype=bool)
+        referenced[uv_faces[uv_faces >= 0]] = True
+        bad = np.flatnonzero(referenced & ~np.isfinite(uv).all(axis=1))
+        if bad.size:
+            raise InvalidParameterError(f"UV {int(bad[0])} is {uv[bad[0]].tolist()} ({bad.size} non-finite UVs)",
+                                        path=where)
+        if not referenced.any():
+            uv = None
+
+    normals, normal_faces = np.zeros((0, 3)), np.full((n_faces, 3), -1, dtype=np.int64)
+    if mesh.normals is not None and mesh.normal_faces is not None:
+        raw = np.asarray(mesh.normals, dtype=np.float64).reshape(-1, 3)
+        normal_faces = _checked_index_array("normal_faces", mesh.normal_faces, n_faces, len(raw), where)
+        length = np.linalg.norm(raw, axis=1)
+        valid = np.isfinite(length) & (length > 1e-30)  # a zero or non-finite normal counts as none
+        normal_faces = np.where((normal_faces >= 0) & valid[np.clip(normal_faces, 0, None)], normal_faces, -1)
+        normals = _unit(raw @ rotation.T)
+    vertex_normals = None
+    if (normal_faces < 0).any():
+        vertex_normals = _unit(_vertex_normals(vertices, faces) @ rotation.T)
+
+    colors = None
+    if mesh.vertex_colors is not None:
+        colors = np.asarray(mesh.vertex_colors)
+        if colors.ndim != 2 or colors.shape[0] != len(vertices) or colors.shape[1] not in (3, 4):
+            raise InvalidParameterError(f"vertex_colors must be ({len(vertices)}, 4) bytes, got {colors.shape}",
+                                        path=where)
+        colors = colors.astype(np.uint8)
+        if colors.shape[1] == 3:
+            colors = np.concatenate([colors, np.full((len(colors), 1), 255, np.uint8)], axis=1)
+
+    face_material = np.full(n_faces, -1, dtype=np.int64)
+    if mesh.face_material is not None and len(mesh.materials):
+        face_material = np.asarray(mesh.face_material, dtype=np.int64).reshape(-1)
+        if face_material.shape != (n_faces,):
+            raise InvalidParameterError(f"face_material must have {n_faces} entries, got {face_material.shape}",
+                                        path=where)
+        if face_material.max() >= len(mesh.materials):
+            raise InvalidParameterError(f"face_material refers to material {int(face_material.max())} but the "
+                                        f"mesh has {len(mesh.materials)}", path=where)
+        face_material = np.maximum(face_material, -1)
+    return _Arrays(positions, faces, uv, uv_faces, normals, normal_faces, vertex_normals, colors, face_material)
+
+
+def _add_materials(mesh: Mesh, used: list[int], textures: dict, has_uv: bool, buffer: _Bin,
+                   where: str) -> tuple[dict[int, int], dict, list[tuple[int, int, str]]]:
+    """glTF materials for the used materials, their images embedded in ``buffer``, identical bytes once.
+    Returns (material index → glTF material, document entries, (width, height, mime) per image)."""
+    material_of: dict[int, int] = {}
+    materials: list[dict] = []
+    images: list[dict] = []
+    gltf_textures: list[dict] = []
+    image_of: dict[bytes, int] = {}
+    sizes: list[tuple[int, int, str]] = []
+    for index in used:
+        material = mesh.materials[index]
+        given = textures.get(index)
+        data = _texture_bytes(mesh, index, given, where)
+        if data is not None and not has_uv:
+            log.warning("%s: material %r has a texture but the mesh has no UVs; written without texture",
+                        where, material.name)
+            data = None
+        pbr: dict = {}
+        if data is not None:
+            header = image_size(data)
+            if header is None:
+                named = given if isinstance(given, str | Path) else material.texture if given is None else None
+                raise ImageReadError(f"the texture of material {index} is not a JPEG, PNG or WebP image "
+                                     "(or its header is truncated)", path=named or where)
+            digest = hashlib.sha256(data).digest()
+            if digest not in image_of:
+                image = image_of[digest] = len(images)
+                images.append({"bufferView": buffer.view(data), "mimeType": header[2]})
+                sizes.append(header)
+                gltf_textures.append({"sampler": 0, "extensions": {"EXT_texture_webp": {"source": image}}}
+                                     if header[2] == "image/webp" else {"sampler": 0, "source": image})
+            pbr["baseColorTexture"] = {"index": image_of[digest]}
+        elif material.color is not None:
+            color = np.clip(np.nan_to_num(np.asarray(material.color, dtype=np.float64)[:3]), 0.0, 1.0)
+            pbr["baseColorFactor"] = [*color.tolist(), 1.0]
+        pbr.update(metallicFactor=0.0, roughnessFactor=1.0)
+        material_of[index] = len(materials)
+        materials.append({"name": material.name, "pbrMetallicRoughness": pbr, "doubleSided": False})
+    entries: dict = {"materials": materials} if materials else {}
+    if images:
+        entries.update(textures=gltf_textures, images=images,
+                       samplers=[{"magFilter": _LINEAR, "minFilter": _LINEAR_MIPMAP_LINEAR,
+                                  "wrapS": _REPEAT, "wrapT": _REPEAT}])
+    if any(size[2] == "image/webp" for size in sizes):
+        entries.update(extensionsUsed=["EXT_texture_webp"], extensionsRequired=["EXT_texture_webp"])
+    return material_of, entries, sizes
+
+
+def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dict, int]:
+    """The attributes and indices of the faces ``rows``: one glTF vertex per distinct corner tuple."""
+    corners = np.stack([arrays.faces[rows].reshape(-1), arrays.uv_faces[rows].reshape(-1) + 1,
+                        arrays.normal_faces[rows].reshape(-1) + 1], axis=1)
+    unique, inverse = _split_corners(corners)
+    p, t, n = unique[:, 0], unique[:, 1] - 1, unique[:, 2] - 1
+    position = arrays.positions[p].astype(np.float32)
+    normal = np.empty((len(unique), 3))
+    normal[n >= 0] = arrays.normals[n[n >= 0]]
+    if arrays.vertex_normals is not None:
+        normal[n < 0] = arrays.vertex_normals[p[n < 0]]
+    attributes = {
+        "POSITION": buffer.accessor(position, _FLOAT, "VEC3", _ARRAY_BUFFER, min=position.min(axis=0).tolist(),
+                                    max=position.max(axis=0).tolist()),
+        "NORMAL": buffer.accessor(_unit(normal).astype(np.float32), _FLOAT, "VEC3", _ARRAY_BUFFER),
+    }
+    if arrays.uv is not None:
+        texcoord = np.where((t >= 0)[:, None], arrays.uv[np.clip(t, 0, None)], 0.0)
+        texcoord[:, 1] = 1.0 - texcoord[:, 1]  # glTF's UV origin is the image's top-left corner
+        attributes["TEXCOORD_0"] = buffer.accessor(texcoord.astype(np.float32), _FLOAT, "VEC2", _ARRAY_BUFFER)
+    if arrays.colors is not None:
+        attributes["COLOR_0"] = buffer.accessor(arrays.colors[p], _UNSIGNED_BYTE, "VEC4", _ARRAY_BUFFER,
+                                                normalized=True)
+    short = len(unique) <= 0xFFFF  # 0xFFFF itself is the primitive-restart value, not a valid 16-bit index
+    indices = buffer.accessor(inverse.astype(np.uint16 if short else np.uint32),
+                              _UNSIGNED_SHORT if short else _UNSIGNED_INT, "SCALAR", _ELEMENT_ARRAY_BUFFER)
+    return {"attributes": attributes, "indices": indices, "mode": 4}, len(unique)
+
+
+def write_glb(mesh: Mesh, path: str | Path, *, textures: dict[int, str | Path | bytes] | None = None,
+              generator: str = "llvscan", up_axis: str = "y") -> GlbInfo:
+    """Write ``mesh`` as a binary glTF 2.0 file at ``path`` (atomically) and describe what was written.
+
+    ``textures`` maps a material index to its base-colour image (a path or the encoded bytes of a JPEG,
+    PNG or WebP); materials without an entry use ``Material.texture`` when that is a readable file.
+    ``up_axis`` is the mesh's up axis, ``"y"`` (written as is) or ``"z"`` (rotated into glTF's Y-up).
+
+    Raises ``InvalidParameterError`` (naming the mesh's path) for an empty mesh, non-finite vertices or
+    UVs, out-of-range indices, unknown units or options; ``ImageReadError`` for a texture that cannot be
+    read or is not JPEG/PNG/WebP; ``OutputError`` when the file cannot be written.
+    """
+    path = Path(path)
+    where = mesh.path or str(path)
+    textures = dict(textures or {})
+    if up_axis not in ("y", "z"):
+        raise InvalidParameterError(f"up_axis must be 'y' or 'z', got {up_axis!r}", path=where)
+    if mesh.units is not None and mesh.units not in METRES_PER_UNIT:
+        raise InvalidParameterError(f"unknown units {mesh.units!r}: use one of {', '.join(METRES_PER_UNIT)} "
+                                    "or None", path=where)
+    for key in textures:
+        if not 0 <= key < len(mesh.materials):
+            raise InvalidParameterError(f"textures[{key}]: the mesh has {len(mesh.materials)} materials", path=where)
+    scale = METRES_PER_UNIT.get(mesh.units or "m", 1.0)
+    arrays = _checked_arrays(mesh, where, scale, _Z_UP_TO_Y_UP if up_axis == "z" else np.eye(3))
+
+    extras: dict = {"units": mesh.units, "scale_to_metres": scale}
+    if mesh.units is None:
+        extras["units_note"] = "source units undeclared: coordinates written unscaled, as metres"
+        log.warning("%s: units undeclared; written as metres", where)
+    if up_axis == "z":
+        extras["source_up_axis"] = "z"
+    buffer = _Bin()
+    counts = np.bincount(arrays.face_material + 1, minlength=len(mesh.materials) + 1)  # [none, material 0, …]
+    used = np.flatnonzero(counts[1:]).tolist()
+    material_of, entries, sizes = _add_materials(mesh, used, textures, arrays.uv is not None, buffer, where)
+
+    # one primitive per used material, in material order, then the faces without material
+    by_material = np.argsort(arrays.face_material, kind="stable")  # keeps the face order within a primitive
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    primitives: list[dict] = []
+    n_vertices = 0
+    for m in [*used, -1] if counts[0] else used:
+        primitive, n = _add_primitive(buffer, arrays, by_material[starts[m + 1]:starts[m + 2]])
+        if m >= 0:
+            primitive["material"] = material_of[m]
+        primitives.append(primitive)
+        n_vertices += n
+
+    name = Path(mesh.path).stem if mesh.path else path.stem
+    document = {"asset": {"version": "2.0", "generator": generator, "extras": extras},
+                "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "name": name}],
+                "meshes": [{"name": name, "primitives": primitives}], **entries,
+                "accessors": buffer.accessors, "bufferViews": buffer.views, "buffers": [{"byteLength": buffer.size}]}
+    data = _glb(document, b"".join(buffer.parts))
+    if len(data) > _MAX_GLB_BYTES:
+        raise OutputError(f"the GLB would be {len(data):,} bytes; the format stops at 4 GiB: decimate or split "
+                          "the mesh", path=path)
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as exc:
+        raise OutputError("cannot write the GLB", path=path, detail=exc.strerror or str(exc)) from exc
+    return GlbInfo(path=str(path), bytes=len(data), faces=len(arrays.faces), vertices=n_vertices,
+                   primitives=len(primitives), textures=sizes, scale_to_metres=scale)

@@ -19,7 +19,7 @@ import numpy as np
 from llvscan.errors import InvalidParameterError
 from llvscan.mesh.io import Mesh
 
-__all__ = ["MeshDistance", "flipped_faces", "mesh_distance", "texture_sizes"]
+__all__ = ["DistanceMeter", "MeshDistance", "flipped_faces", "mesh_distance", "texture_sizes"]
 
 
 @dataclass(frozen=True)
@@ -128,46 +128,61 @@ class _Grid:
                                  np.ascontiguousarray(corner_uv), scale, 1e-9 * self.cell)
 
 
+class DistanceMeter:
+    """Distances from many meshes to one reference ``b`` (the levels of one scan): ``b``'s grid and its
+    samples are built once. ``mesh_distance(a, b)`` is ``DistanceMeter(b).measure(a)``."""
+
+    def __init__(self, b: Mesh, *, samples: int = 200_000, seed: int = 0,
+                 texture_size: tuple[int, int] | None = None) -> None:
+        if samples < 0:
+            raise InvalidParameterError(f"samples must be ≥ 0, not {samples}")
+        self.samples, self.seed = samples, seed
+        self.vb, self.fb = _arrays(b, "b")
+        self.uv_b = b.corner_uv
+        self.sizes: list[tuple[int, int] | None] = []
+        self.scale = None
+        if self.uv_b is not None:
+            self.sizes = [texture_size] * max(len(b.materials), 1) if texture_size else texture_sizes(b)
+            self.scale = _texel_scale(b, self.sizes)
+            if self.scale is not None and not np.isfinite(self.scale).any():
+                self.scale = None
+        self.grid = _Grid(self.vb, self.fb)
+        self.pb, _ = _samples(self.vb, self.fb, None, samples, np.random.default_rng([seed, 1]))
+        self.diagonal = float(np.linalg.norm(self.vb.max(axis=0) - self.vb.min(axis=0))) or 1.0
+
+    def measure(self, a: Mesh) -> MeshDistance:
+        """Symmetric sampled distance between ``a`` and the reference, and the texel drift of ``a``'s UVs."""
+        started = time.perf_counter()
+        va, fa = _arrays(a, "a")
+        uv_a = a.corner_uv
+        with_uv = uv_a is not None and self.scale is not None
+        pa, puv = _samples(va, fa, uv_a if with_uv else None, self.samples, np.random.default_rng([self.seed, 0]))
+        d_ab, drift, _ = self.grid.query(pa, puv, self.uv_b if with_uv else None, self.scale)
+        d_ba, _, _ = _Grid(va, fa).query(self.pb, None, None, None)
+        hausdorff = float(max(d_ab.max(), d_ba.max()))
+        mean = float(0.5 * (d_ab.mean() + d_ba.mean()))
+        med = p95 = worst = None
+        largest = None
+        if with_uv:
+            valid = drift[np.isfinite(drift)]
+            if len(valid):
+                med, p95, worst = (float(x) for x in np.percentile(valid, [50, 95, 100]))
+            known = [s for s in self.sizes if s]
+            largest = max(known, key=lambda s: s[0] * s[1]) if known else None
+        return MeshDistance(
+            samples=len(pa), diagonal=self.diagonal, hausdorff=hausdorff, mean=mean,
+            a_to_b_max=float(d_ab.max()), a_to_b_mean=float(d_ab.mean()),
+            b_to_a_max=float(d_ba.max()), b_to_a_mean=float(d_ba.mean()),
+            hausdorff_pct=100.0 * hausdorff / self.diagonal, mean_pct=100.0 * mean / self.diagonal,
+            texel_drift_median=med, texel_drift_p95=p95, texel_drift_max=worst,
+            texture_size=tuple(largest) if largest else None, seconds=round(time.perf_counter() - started, 4))
+
+
 def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
                   texture_size: tuple[int, int] | None = None) -> MeshDistance:
     """Symmetric sampled distance between surfaces ``a`` and ``b``, and the texel drift of ``a``'s UVs
     against ``b``'s. Texture sizes come from ``b``'s materials unless ``texture_size`` is given."""
-    if samples < 0:
-        raise InvalidParameterError(f"samples must be ≥ 0, not {samples}")
-    started = time.perf_counter()
-    va, fa = _arrays(a, "a")
-    vb, fb = _arrays(b, "b")
-    rng = np.random.default_rng(seed)
-    uv_a, uv_b = a.corner_uv, b.corner_uv
-    with_uv = uv_a is not None and uv_b is not None
-    scale = None
-    sizes: list[tuple[int, int] | None] = []
-    if with_uv:
-        sizes = [texture_size] * max(len(b.materials), 1) if texture_size else texture_sizes(b)
-        scale = _texel_scale(b, sizes)
-        with_uv = scale is not None and bool(np.isfinite(scale).any())
-    pa, puv = _samples(va, fa, uv_a if with_uv else None, samples, rng)
-    pb, _ = _samples(vb, fb, None, samples, rng)
-    d_ab, drift, _ = _Grid(vb, fb).query(pa, puv, uv_b if with_uv else None, scale)
-    d_ba, _, _ = _Grid(va, fa).query(pb, None, None, None)
-    diagonal = float(np.linalg.norm(vb.max(axis=0) - vb.min(axis=0))) or 1.0
-    hausdorff = float(max(d_ab.max(), d_ba.max()))
-    mean = float(0.5 * (d_ab.mean() + d_ba.mean()))
-    med = p95 = worst = None
-    largest = None
-    if with_uv:
-        valid = drift[np.isfinite(drift)]
-        if len(valid):
-            med, p95, worst = (float(x) for x in np.percentile(valid, [50, 95, 100]))
-        known = [s for s in sizes if s]
-        largest = max(known, key=lambda s: s[0] * s[1]) if known else None
-    return MeshDistance(
-        samples=len(pa), diagonal=diagonal, hausdorff=hausdorff, mean=mean,
-        a_to_b_max=float(d_ab.max()), a_to_b_mean=float(d_ab.mean()),
-        b_to_a_max=float(d_ba.max()), b_to_a_mean=float(d_ba.mean()),
-        hausdorff_pct=100.0 * hausdorff / diagonal, mean_pct=100.0 * mean / diagonal,
-        texel_drift_median=med, texel_drift_p95=p95, texel_drift_max=worst,
-        texture_size=tuple(largest) if largest else None, seconds=round(time.perf_counter() - started, 4))
+    return DistanceMeter(b, samples=samples, seed=seed, texture_size=texture_size).measure(a)
 
 
 def flipped_faces(a: Mesh, b: Mesh) -> int:

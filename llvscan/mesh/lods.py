@@ -239,12 +239,6 @@ def _texture_bytes(source: Path, size: int, fmt: str, quality: int) -> tuple[byt
     return data, (image.width, image.height)
 
 
-def _distance(level: Mesh, original: Mesh, samples: int):
-    from llvscan.mesh.distance import mesh_distance
-
-    return mesh_distance(level, original, samples=samples)
-
-
 def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir: str | Path, *,
                name: str | None = None, samples: int = 100_000) -> LodSet:
     """Write every level of ``recipe`` for ``mesh`` (a ``Mesh`` or a file to load) into ``out_dir``
@@ -283,6 +277,9 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         meshes[target] = (result.mesh, previous_name or "input", result.reached)
         previous, previous_name = result.mesh, owner
 
+    from llvscan.mesh.distance import DistanceMeter
+
+    meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[int, Any] = {}
     encoded: dict[tuple[int, int, str, int], tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []
@@ -293,7 +290,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             target = targets[level.name]
             level_mesh, source, reached = meshes[target]
             if target not in distances:
-                distances[target] = _distance(level_mesh, mesh, samples)
+                distances[target] = meter.measure(level_mesh)
             d = distances[target]
             level_textures: dict[int, bytes] = {}
             size = None

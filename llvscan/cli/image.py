@@ -27,8 +27,9 @@ def image() -> None:
 @image.command()
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--layout", type=click.Choice(["iiif3", "dz"]), default="iiif3", show_default=True,
-              help="iiif3: IIIF Image API 3 level 0 static tiles; dz: Deep Zoom (.dzi).")
+@click.option("--layout", type=click.Choice(["iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi"]), default="iiif3",
+              show_default=True, help="iiif3 / iiif2: IIIF Image API level 0 static tiles; dz: Deep Zoom (.dzi); "
+              "zoomify; ptiff: tiled pyramidal TIFF (IIPImage, Cantaloupe); szi: Deep Zoom in one zip file.")
 @click.option("--identifier", help="IIIF identifier (default: the name of DST).")
 @base_url_option
 @tile_size_option

@@ -179,3 +179,37 @@ def test_icc_descriptions():
     assert not is_srgb(ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes())
     assert icc_description(b"\0" * 100) is None  # truncated header
     assert icc_description(v2[:140]) is None  # tag table cut off
+
+
+@pytest.mark.parametrize("kind", ["rgb16", "rgba", "cmyk", "cmyk-untagged", "grey", "grey16"])
+def test_masters_of_every_kind_become_8bit_web_tiles(tmp_path, kind):
+    """16-bit, alpha, CMYK and greyscale masters give 8-bit JPEG tiles; colours survive; the source is recorded."""
+    import pyvips
+
+    base = pyvips.Image.black(600, 400, bands=3).linear([1, 1, 1], [200, 40, 40])  # a red field
+    base = base.cast("uchar").copy(interpretation="srgb")
+    if kind == "rgb16":
+        image = (base.cast("ushort") * 257).cast("ushort").copy(interpretation="rgb16")
+    elif kind == "rgba":
+        image = base.bandjoin(255)
+    elif kind == "cmyk":
+        image = base.icc_transform("cmyk")  # libvips' built-in CMYK profile, embedded
+    elif kind == "cmyk-untagged":
+        image = base.icc_transform("cmyk").copy()
+        image.remove("icc-profile-data")
+    elif kind == "grey":
+        image = base.colourspace("b-w")
+    else:
+        image = (base.colourspace("b-w").cast("ushort") * 257).cast("ushort").copy(interpretation="grey16")
+    src = tmp_path / f"{kind}.tif"
+    image.tiffsave(str(src))
+    assert pyvips.Image.new_from_file(str(src)).format == ("ushort" if kind.endswith("16") else "uchar")
+    result = tile_image(src, tmp_path / "out", tile_size=256)
+    tile = pyvips.Image.new_from_file(str(tmp_path / "out" / "0,0,256,256" / "256,256" / "0" / "default.jpg"))
+    assert tile.format == "uchar" and tile.bands in (1, 3)
+    assert result.source_interpretation == pyvips.Image.new_from_file(str(src)).interpretation
+    mean = [tile.extract_band(b).avg() for b in range(tile.bands)]
+    if kind.startswith("grey"):
+        assert tile.bands == 1 and abs(mean[0] - base.colourspace("b-w").avg()) < 4
+    else:
+        assert tile.bands == 3 and mean[0] > 150 and mean[1] < 90 and mean[2] < 90  # still red

@@ -1,8 +1,13 @@
-"""Tiling masters into IIIF Image API 3 (level 0, static) and Deep Zoom pyramids with libvips.
+"""Tiling masters into IIIF Image API (3 and 2, level 0, static), Deep Zoom, Zoomify and pyramidal TIFF.
 
-libvips ``dzsave`` does the pixel work in one sequential pass. Its IIIF 3 output is not yet a valid
-level-0 service as it comes (no ``full/max``, no ``sizes``, an ``id`` built from the folder name);
-llvscan writes those and publishes the finished tile set atomically.
+libvips ``dzsave`` (``tiffsave`` for the pyramidal TIFF) does the pixel work in one sequential pass.
+Its IIIF output is not yet a valid level-0 service as it comes (no ``full/max``, no ``sizes``, an
+``id`` built from the folder name); llvscan writes those, assembling the whole-image sizes from the
+tiles already written (the master is read once), and publishes the finished tile set atomically.
+
+Colour: web output is 8-bit sRGB. A master with a non-sRGB ICC profile (Adobe RGB, eciRGB, a camera
+profile, CMYK) is converted with its profile, 16-bit masters are reduced to 8 bits, alpha is flattened
+onto white, greyscale stays greyscale; the source's profile is recorded in the result.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", ".jp2", ".jxl", ".heic"})
-LAYOUTS = ("iiif3", "dz")
+LAYOUTS = ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi")
 #: Refuse images whose header claims more pixels than this (a 100 000 × 200 000 master is the limit).
 DEFAULT_PIXEL_LIMIT = 20_000_000_000
 
@@ -53,7 +58,7 @@ class TileSet:
     layout: str
     path: str
     identifier: str
-    service_id: str | None  # the IIIF id; None for Deep Zoom
+    service_id: str | None  # the IIIF id; None for the other layouts
     width: int
     height: int
     tile_size: int
@@ -63,6 +68,8 @@ class TileSet:
     bytes: int = 0
     seconds: float = 0.0
     source_icc_profile: str | None = None
+    source_interpretation: str | None = None  # libvips' name for the master's colour space (srgb, rgb16, cmyk…)
+    entry: str | None = None  # the file a viewer opens, relative to ``path`` (info.json, .dzi, .tif…)
 
 
 def _vips_error(exc: Exception) -> str:
@@ -119,9 +126,14 @@ def _open_for_web(path: Path) -> Any:
 
     image = pyvips.Image.new_from_file(str(path), access="sequential", fail_on="error")
     if image.get_typeof("icc-profile-data") and not is_srgb(image.get("icc-profile-data")):
-        image = image.icc_transform("srgb", embedded=True, intent="relative")
-    elif image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
-        image = image.colourspace("srgb")
+        image = image.icc_transform("srgb", embedded=True, intent="relative")  # 8-bit sRGB out
+    else:
+        grey = image.bands < 3
+        if image.format == "ushort":  # say what the 16 bits are, so that colourspace scales them to 8
+            image = image.copy(interpretation="grey16" if grey else "rgb16")
+        target = "b-w" if grey else "srgb"
+        if image.interpretation != target or image.format != "uchar":
+            image = image.colourspace(target)
     if image.hasalpha():
         image = image.flatten(background=[255] * (image.bands - 1))
     if image.format != "uchar":
@@ -151,22 +163,26 @@ def _iiif_sizes(width: int, height: int, factors: list[int], max_size: int) -> t
     return [list(s) for s in fitting], max_wh
 
 
-def _level_tile(folder: Path, width: int, height: int, s: int, x: int, y: int, region: int) -> Path:
+def _size_segment(w: int, h: int, version: int) -> str:
+    """The size segment of a level-0 URL: ``w,h`` in Image API 3, the canonical ``w,`` in 2."""
+    return f"{w},{h}" if version == 3 else f"{w},"
+
+
+def _level_tile(folder: Path, width: int, height: int, s: int, x: int, y: int, region: int, version: int) -> Path:
     """Path of the level-0 tile of region (x, y) at scale factor ``s``, as dzsave names it."""
     w, h = min(region, width - x), min(region, height - y)
-    if (w, h) == (width, height):
-        return folder / "full" / f"{math.ceil(width / s)},{math.ceil(height / s)}" / "0" / "default.jpg"
-    return folder / f"{x},{y},{w},{h}" / f"{math.ceil(w / s)},{math.ceil(h / s)}" / "0" / "default.jpg"
+    region_dir = "full" if (w, h) == (width, height) else f"{x},{y},{w},{h}"
+    return folder / region_dir / _size_segment(math.ceil(w / s), math.ceil(h / s), version) / "0" / "default.jpg"
 
 
-def _assemble_level(folder: Path, width: int, height: int, s: int, tile_size: int) -> Any:
+def _assemble_level(folder: Path, width: int, height: int, s: int, tile_size: int, version: int) -> Any:
     """The whole image at scale factor ``s``, joined from its written tiles (no second pass over the master)."""
     import pyvips
 
     region = tile_size * s
     rows = []
     for y in range(0, height, region):
-        tiles = [pyvips.Image.new_from_file(str(_level_tile(folder, width, height, s, x, y, region)))
+        tiles = [pyvips.Image.new_from_file(str(_level_tile(folder, width, height, s, x, y, region, version)))
                  for x in range(0, width, region)]
         row = tiles[0]
         for tile in tiles[1:]:
@@ -178,8 +194,10 @@ def _assemble_level(folder: Path, width: int, height: int, s: int, tile_size: in
     return image.copy_memory()
 
 
-def _finish_iiif3(folder: Path, service_id: str, tile_size: int, max_size: int, quality: int) -> dict[str, Any]:
-    """Add what level 0 needs and dzsave leaves out: ``sizes``, every ``full/w,h``, ``full/max``, the id."""
+def _finish_iiif(folder: Path, service_id: str, tile_size: int, max_size: int, quality: int,
+                 version: int) -> dict[str, Any]:
+    """Add what level 0 needs and dzsave leaves out: ``sizes``, every whole-image size, ``full/max`` (and,
+    in Image API 2, ``full/full`` when the image fits ``max_size``), the id."""
     info_path = folder / "info.json"
     info = json.loads(info_path.read_text())
     width, height = info["width"], info["height"]
@@ -188,27 +206,75 @@ def _finish_iiif3(folder: Path, service_id: str, tile_size: int, max_size: int, 
     level_of = {(math.ceil(width / s), math.ceil(height / s)): s for s in factors}
 
     for w, h in sizes:
-        target = folder / "full" / f"{w},{h}" / "0" / "default.jpg"
+        target = folder / "full" / _size_segment(w, h, version) / "0" / "default.jpg"
         if target.exists():  # dzsave wrote the levels that fit in one tile
             continue
         if (w, h) in level_of:
-            image = _assemble_level(folder, width, height, level_of[(w, h)], tile_size)
+            image = _assemble_level(folder, width, height, level_of[(w, h)], tile_size, version)
         else:  # the bounded max size: resample the smallest level at least that large
             s = max(f for f in factors if math.ceil(width / f) >= w and math.ceil(height / f) >= h)
-            image = _assemble_level(folder, width, height, s, tile_size)
+            image = _assemble_level(folder, width, height, s, tile_size, version)
             image = image.thumbnail_image(w, height=h, size="force")
         target.parent.mkdir(parents=True, exist_ok=True)
         image.jpegsave(str(target), Q=quality, keep="none")
-    max_path = folder / "full" / "max" / "0" / "default.jpg"
-    max_path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(folder / "full" / f"{max_wh[0]},{max_wh[1]}" / "0" / "default.jpg", max_path)
+    biggest = folder / "full" / _size_segment(*max_wh, version) / "0" / "default.jpg"
+    aliases = ["max"] + (["full"] if version == 2 and max_wh == [width, height] else [])
+    for alias in aliases:
+        path = folder / "full" / alias / "0" / "default.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(biggest, path)
 
-    info["id"] = service_id
+    info["id" if version == 3 else "@id"] = service_id
     info["sizes"] = [{"width": w, "height": h} for w, h in sizes]
     if max_wh != [width, height]:
-        info["maxWidth"], info["maxHeight"] = max_wh
+        if version == 3:
+            info["maxWidth"], info["maxHeight"] = max_wh
+        else:  # Image API 2.1: the limits go in the profile description
+            info["profile"][1].update({"maxWidth": max_wh[0], "maxHeight": max_wh[1]})
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     return info
+
+
+def _into(folder: Path, target: Path) -> None:
+    """Move what dzsave wrote under ``target`` up into ``folder``."""
+    for item in target.iterdir():
+        item.rename(folder / item.name)
+    target.rmdir()
+
+
+def _write_layout(image: Any, tmp: Path, layout: str, identifier: str, base_url: str, service_id: str | None,
+                  tile_size: int, quality: int, max_size: int, header: ImageHeader,
+                  options: dict[str, Any]) -> tuple[list[int], list[list[int]], str]:
+    """Write ``image`` into ``tmp`` in ``layout``; returns (scale factors, IIIF sizes, entry file)."""
+    levels = math.ceil(math.log2(max(header.width, header.height, 2))) + 1
+    factors, sizes = [2**i for i in range(levels)], []
+    if layout in ("iiif3", "iiif2"):
+        version = 3 if layout == "iiif3" else 2
+        image.dzsave(str(tmp / "pyramid"), layout="iiif3" if version == 3 else "iiif", id=base_url,
+                     tile_size=tile_size, overlap=0, Q=quality, keep="none", **options)
+        _into(tmp, tmp / "pyramid")
+        info = _finish_iiif(tmp, service_id or "", tile_size, max_size, quality, version)
+        return info["tiles"][0]["scaleFactors"], [[s["width"], s["height"]] for s in info["sizes"]], "info.json"
+    if layout == "dz":
+        image.dzsave(str(tmp / identifier), layout="dz", tile_size=tile_size, overlap=1, Q=quality, keep="none",
+                     **options)
+        (tmp / f"{identifier}_files" / "vips-properties.xml").unlink(missing_ok=True)
+        return factors, sizes, f"{identifier}.dzi"
+    if layout == "szi":  # Deep Zoom in one zip file (OpenSeadragon reads it through a plugin; IIPImage too)
+        image.dzsave(str(tmp / f"{identifier}.szi"), layout="dz", tile_size=tile_size, overlap=1, Q=quality,
+                     keep="none", **options)
+        return factors, sizes, f"{identifier}.szi"
+    if layout == "zoomify":
+        image.dzsave(str(tmp / "pyramid"), layout="zoomify", tile_size=tile_size, overlap=0, Q=quality,
+                     keep="none", **options)
+        _into(tmp, tmp / "pyramid")
+        return factors, sizes, "ImageProperties.xml"
+    # ptiff: a tiled pyramidal TIFF (JPEG tiles), what IIPImage and Cantaloupe serve from
+    name = f"{identifier}.tif"
+    image.tiffsave(str(tmp / name), tile=True, pyramid=True, compression="jpeg", Q=quality, tile_width=tile_size,
+                   tile_height=tile_size, bigtiff=header.width * header.height * 3 > 3_500_000_000, keep="none",
+                   **options)
+    return factors, sizes, name
 
 
 def tile_image(
@@ -226,9 +292,11 @@ def tile_image(
 ) -> TileSet:
     """Tile ``src`` into the folder ``dst`` (replaced atomically when complete).
 
-    ``iiif3``: ``dst/info.json`` with ``id = base_url/identifier`` (identifier defaults to the folder
-    name), ``sizes``, ``full/max`` bounded by ``max_size``. ``dz``: ``dst/<identifier>.dzi`` and its
-    ``_files`` folder. Extra keyword options go to libvips ``dzsave`` unchanged.
+    ``iiif3`` / ``iiif2``: ``dst/info.json`` with ``id = base_url/identifier`` (identifier defaults to the
+    folder name), ``sizes``, every listed whole-image size and ``full/max`` bounded by ``max_size``.
+    ``dz``: ``dst/<identifier>.dzi`` and its ``_files`` folder; ``szi``: the same in one zip file;
+    ``zoomify``: ``dst/ImageProperties.xml`` and its tile groups; ``ptiff``: ``dst/<identifier>.tif``.
+    Extra keyword options go to libvips (``dzsave``, or ``tiffsave`` for ``ptiff``) unchanged.
     """
     import pyvips
 
@@ -236,26 +304,14 @@ def tile_image(
     _check_options(layout, tile_size, quality, max_size)
     header = read_header(src, pixel_limit=pixel_limit)
     identifier = identifier or dst.name
-    service_id = f"{base_url.rstrip('/')}/{identifier}" if layout == "iiif3" else None
+    service_id = f"{base_url.rstrip('/')}/{identifier}" if layout in ("iiif3", "iiif2") else None
     started = time.perf_counter()
     try:
         with atomic_dir(dst) as tmp:
             image = _open_for_web(src)
-            if layout == "iiif3":
-                target = tmp / "pyramid"
-                image.dzsave(str(target), layout="iiif3", id=base_url, tile_size=tile_size,
-                             overlap=0, Q=quality, keep="none", **dzsave_options)
-                (target / "vips-properties.xml").unlink(missing_ok=True)
-                for item in target.iterdir():
-                    item.rename(tmp / item.name)
-                target.rmdir()
-                info = _finish_iiif3(tmp, service_id, tile_size, max_size, quality)
-                factors, sizes = info["tiles"][0]["scaleFactors"], [[s["width"], s["height"]] for s in info["sizes"]]
-            else:
-                image.dzsave(str(tmp / identifier), layout="dz", tile_size=tile_size, overlap=1,
-                             Q=quality, keep="none", **dzsave_options)
-                levels = math.ceil(math.log2(max(header.width, header.height))) + 1
-                factors, sizes = [2**i for i in range(levels)], []
+            factors, sizes, entry = _write_layout(image, tmp, layout, identifier, base_url, service_id, tile_size,
+                                                  quality, max_size, header, dzsave_options)
+            (tmp / "vips-properties.xml").unlink(missing_ok=True)  # dzsave's metadata dump names the source path
     except pyvips.Error as exc:
         raise ImageReadError("failed while decoding or tiling the pixels", path=src,
                              detail=_vips_error(exc)) from exc
@@ -277,4 +333,6 @@ def tile_image(
         bytes=sum(p.stat().st_size for p in files),
         seconds=round(time.perf_counter() - started, 3),
         source_icc_profile=header.icc_profile,
+        source_interpretation=header.interpretation,
+        entry=entry,
     )

@@ -5,7 +5,7 @@ import importlib
 import pytest
 
 MODULES = ["llvscan", "llvscan.errors", "llvscan.mesh", "llvscan.mesh.decimate", "llvscan.mesh.distance",
-           "llvscan.mesh.gltf", "llvscan.mesh.lods", "llvscan.mesh.render",
+           "llvscan.mesh.gltf", "llvscan.mesh.lods", "llvscan.mesh.render", "llvscan.imaging.inspect",
            "llvscan.mesh.write", "llvscan.imaging", "llvscan.catalog",
            "llvscan.collection", "llvscan.info"]
 

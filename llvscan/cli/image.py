@@ -77,3 +77,63 @@ def header(paths: tuple[Path, ...], as_json: bool) -> None:
             if isinstance(r, dict):
                 console(stderr=True).print(f"[red]error:[/] {r['error']}")
     raise SystemExit(1 if failed else 0)
+
+
+_LEVEL_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def _render_inspection(report) -> None:
+    from rich.table import Table
+
+    verdict = "[red]error[/]" if report.errors else ("[yellow]warnings[/]" if report.warnings else "[green]ok[/]")
+    table = Table(title=f"{report.path} — {verdict} ({report.seconds:.2f} s)", show_header=False, title_justify="left")
+    dpi = "—" if report.xres_dpi is None else f"{report.xres_dpi:g} × {report.yres_dpi or report.xres_dpi:g}"
+    profile = report.icc_profile or "[yellow]none[/]"
+    table.add_row("size / bands / depth", f"{report.width:,} × {report.height:,} px, {report.bands} bands "
+                  f"({report.interpretation}{', alpha' if report.has_alpha else ''}), {report.bit_depth}-bit "
+                  f"{report.band_format}")
+    table.add_row("format / compression", f"{report.format} / {report.compression or '—'}")
+    table.add_row("ICC profile / dpi", f"{profile}{' (sRGB)' if report.is_srgb else ''} / {dpi}")
+    if report.exif:
+        e = report.exif
+        exposure = "" if e.exposure_time_s is None else (
+            f"1/{round(1 / e.exposure_time_s)} s" if 0 < e.exposure_time_s < 1 else f"{e.exposure_time_s:g} s")
+        parts = [" ".join(p for p in (e.make, e.model) if p), e.lens_model, exposure,
+                 f"f/{e.f_number:g}" if e.f_number else "", f"ISO {e.iso}" if e.iso else "", e.datetime_original]
+        table.add_row("camera", ", ".join(p for p in parts if p))
+    if report.has_xmp:
+        table.add_row("XMP creator / rights", f"{report.xmp_creator or '—'} / {report.xmp_rights or '—'}")
+    for band in report.band_statistics:
+        table.add_row(f"{band.name} ({report.statistics_depth}-bit)",
+                      f"{band.min}–{band.max}, mean {band.mean:.2f} ± {band.std:.2f}, at 0: "
+                      f"{band.clipped_low_percent:.2f} %, at top: {band.clipped_high_percent:.2f} %")
+    lap, sigma = report.laplacian_variance, report.noise_sigma
+    table.add_row("sharpness / noise", ("—" if lap is None else f"Laplacian variance {lap:.4g}") + " / "
+                  + ("—" if sigma is None else f"sigma {sigma:.3g} (0–255)"))
+    for finding in report.findings:
+        table.add_row(f"[{_LEVEL_COLOURS[finding.level]}]{finding.level}[/]", finding.message)
+    console().print(table)
+
+
+@image.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+@exits_on_error
+def inspect(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Inspect images: metadata, per-band statistics, clipping, sharpness and noise, with findings.
+
+    Exit 1 if any file is unreadable or has an error-level finding.
+    """
+    from llvscan.imaging.inspect import inspect_image
+
+    results, failed = each_path(paths, inspect_image)
+    failed |= any(r.errors for r in results if not isinstance(r, dict))
+    if as_json:
+        echo_json([r if isinstance(r, dict) else r.to_dict() for r in results])
+    else:
+        for r in results:
+            if isinstance(r, dict):
+                console(stderr=True).print(f"[red]error:[/] {r['error']}")
+            else:
+                _render_inspection(r)
+    raise SystemExit(1 if failed else 0)

@@ -1,5 +1,15 @@
-"""Gigapixel images: header checks and IIIF / Deep Zoom tiling with libvips."""
+"""Gigapixel images: header checks, inspection (colour, depth, EXIF, clipping, sharpness, noise) and
+tiling into IIIF, Deep Zoom, Zoomify and pyramidal TIFF with libvips."""
 
+from llvscan.imaging.inspect import (
+    BandStatistics,
+    ExifSummary,
+    ImageReport,
+    InspectionThresholds,
+    inspect_image,
+    laplacian_variance,
+    noise_sigma,
+)
 from llvscan.imaging.tiles import (
     DEFAULT_PIXEL_LIMIT,
     IMAGE_SUFFIXES,
@@ -14,8 +24,15 @@ __all__ = [
     "DEFAULT_PIXEL_LIMIT",
     "IMAGE_SUFFIXES",
     "LAYOUTS",
+    "BandStatistics",
+    "ExifSummary",
     "ImageHeader",
+    "ImageReport",
+    "InspectionThresholds",
     "TileSet",
+    "inspect_image",
+    "laplacian_variance",
+    "noise_sigma",
     "read_header",
     "tile_image",
 ]

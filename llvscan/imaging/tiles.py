@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -191,7 +192,7 @@ def _assemble_level(folder: Path, width: int, height: int, s: int, tile_size: in
     image = rows[0]
     for row in rows[1:]:
         image = image.join(row, "vertical")
-    return image.copy_memory()
+    return image
 
 
 def _finish_iiif(folder: Path, service_id: str, tile_size: int, max_size: int, quality: int,
@@ -277,6 +278,21 @@ def _write_layout(image: Any, tmp: Path, layout: str, identifier: str, base_url:
     return factors, sizes, name
 
 
+def _folder_size(folder: Path) -> tuple[int, int]:
+    """Number of files under ``folder`` and their total bytes (one scandir pass, no per-file Path objects)."""
+    count = total = 0
+    stack = [str(folder)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    count += 1
+                    total += entry.stat(follow_symlinks=False).st_size
+    return count, total
+
+
 def tile_image(
     src: str | Path,
     dst: str | Path,
@@ -318,7 +334,7 @@ def tile_image(
     except OSError as exc:
         raise OutputError("cannot write the tile set", path=dst, detail=str(exc)) from exc
 
-    files = [p for p in dst.rglob("*") if p.is_file()]
+    count, total = _folder_size(dst)
     return TileSet(
         layout=layout,
         path=str(dst),
@@ -329,8 +345,8 @@ def tile_image(
         tile_size=tile_size,
         scale_factors=factors,
         sizes=sizes,
-        files=len(files),
-        bytes=sum(p.stat().st_size for p in files),
+        files=count,
+        bytes=total,
         seconds=round(time.perf_counter() - started, 3),
         source_icc_profile=header.icc_profile,
         source_interpretation=header.interpretation,

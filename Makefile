@@ -43,6 +43,8 @@ bench: $(STAMP) $(SAMPLE)
 	$(PY) benchmarks/bench_run.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_validate.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_decimate.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_lods.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_tile.py --quick --out benchmarks/results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llvscan tests benchmarks sample_data

@@ -18,7 +18,7 @@ import pytest
 
 from llvscan.imaging import tile_image
 
-TEST_IMAGE = Path(__file__).resolve().parents[2] / "shared" / "data" / "iiif-validator-test-image.png"
+TEST_IMAGE = Path(__file__).resolve().parent / "data" / "iiif-validator-test-image.png"
 IDENTIFIER = "67352ccc-d1b0-11e1-89ae-279075081939.png"  # the validator asks for this id
 
 

@@ -326,14 +326,14 @@ def decimate(
         log.info("decimation relaxed the triangle-shape guard to reach %d faces", kernel_target)
     distance = flipped = None
     if measure:
-        from llvscan.mesh.distance import flipped_faces, mesh_distance
+        from llvscan.mesh.distance import DistanceMeter
 
-        distance = mesh_distance(out, mesh, samples=samples)
-        flipped = flipped_faces(out, mesh)
+        meter = DistanceMeter(mesh, samples=samples)
+        distance, flipped = meter.measure(out), meter.flipped_faces(out)
     return DecimationResult(
         mesh=out, faces_in=faces_in, faces_out=out.n_faces, vertices_out=out.n_vertices, target_faces=target,
         reached=bool(reached), note=note, collapses=int(collapses), estimated_error=math.sqrt(max_norm),
-        seconds=seconds, dropped_faces=int(dropped), locked_vertices=int(((flags & qk.LOCKED) != 0).sum()),
+        seconds=seconds, dropped_faces=int(dropped), locked_vertices=int(np.count_nonzero(flags & qk.LOCKED)),
         distance=distance, flipped_faces=flipped)
 
 

@@ -150,6 +150,10 @@ class DistanceMeter:
         self.pb, _ = _samples(self.vb, self.fb, None, samples, np.random.default_rng([seed, 1]))
         self.diagonal = float(np.linalg.norm(self.vb.max(axis=0) - self.vb.min(axis=0))) or 1.0
 
+    def flipped_faces(self, a: Mesh) -> int:
+        """``flipped_faces(a, reference)``, on the grid already built."""
+        return _flipped(self.grid, a)
+
     def measure(self, a: Mesh) -> MeshDistance:
         """Symmetric sampled distance between ``a`` and the reference, and the texel drift of ``a``'s UVs."""
         started = time.perf_counter()
@@ -185,16 +189,19 @@ def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
     return DistanceMeter(b, samples=samples, seed=seed, texture_size=texture_size).measure(a)
 
 
+def _flipped(grid: _Grid, a: Mesh) -> int:
+    from llvscan.mesh.decimate import vertex_normals
+
+    va, fa = _arrays(a, "a")
+    corners = va[fa]
+    na = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    _, _, closest = grid.query(corners.mean(axis=1), None, None, None)
+    nb = vertex_normals(grid.vertices, grid.faces)[grid.faces[closest]].sum(axis=1)
+    return int(np.count_nonzero(np.einsum("ij,ij->i", na, nb) < 0))
+
+
 def flipped_faces(a: Mesh, b: Mesh) -> int:
     """Faces of ``a`` that face against ``b``: the face's normal has a negative dot product with ``b``'s
     normal at the point closest to the face's centroid (the mean of the area-weighted vertex normals of
     that closest face, so that scan noise on ``b`` does not count as a flip). Degenerate faces do not count."""
-    from llvscan.mesh.decimate import vertex_normals
-
-    va, fa = _arrays(a, "a")
-    vb, fb = _arrays(b, "b")
-    corners = va[fa]
-    na = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    _, _, closest = _Grid(vb, fb).query(corners.mean(axis=1), None, None, None)
-    nb = vertex_normals(vb, fb)[fb[closest]].sum(axis=1)
-    return int(np.count_nonzero(np.einsum("ij,ij->i", na, nb) < 0))
+    return _flipped(_Grid(*_arrays(b, "b")), a)

@@ -227,22 +227,27 @@ def test_index_type_switches_above_65535_vertices(tmp_path, n_vertices, componen
     assert accessor(document, binary, primitive["indices"]).max() == n_vertices - 1
 
 
-def test_vertex_colours_round_trip(tmp_path):
+def test_vertex_colours_are_written_linear(tmp_path):
+    """COLOR_0 is linear: sRGB bytes go through the sRGB transfer function (alpha does not), as 16 bits."""
     v, _ = unit_cube()
     colors = np.random.default_rng(7).integers(0, 256, (8, 4), dtype=np.uint8)
+    colors[0] = [0, 10, 128, 255]
+    colors[1] = [255, 188, 1, 0]
     out = tmp_path / "colours.glb"
     write_glb(uv_cube(vertex_colors=colors), out)
     document, _ = read_glb(out)
     primitive = document["meshes"][0]["primitives"][0]
     acc = document["accessors"][primitive["attributes"]["COLOR_0"]]
-    assert (acc["componentType"], acc["type"], acc["normalized"]) == (5121, "VEC4", True)
+    assert (acc["componentType"], acc["type"], acc["normalized"]) == (5123, "VEC4", True)
     (arrays,) = primitive_arrays(out)
     source = [np.flatnonzero((np.abs(v * 0.001 - p) < 1e-9).all(axis=1))[0] for p in arrays["POSITION"]]
-    np.testing.assert_array_equal(arrays["COLOR_0"], colors[source])
-
-    mesh = load_trimesh(out)  # peer: trimesh reads the same colours back
-    source = [np.flatnonzero((np.abs(v * 0.001 - p) < 1e-9).all(axis=1))[0] for p in mesh.vertices]
-    np.testing.assert_array_equal(np.asarray(mesh.visual.vertex_colors), colors[source])
+    written = arrays["COLOR_0"].astype(np.float64) / 65535
+    srgb = colors[source].astype(np.float64) / 255
+    expected = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    np.testing.assert_allclose(written[:, :3], expected[:, :3], atol=1 / 65535)
+    np.testing.assert_allclose(written[:, 3], srgb[:, 3], atol=1 / 65535)
+    row = source.index(0)  # known values: 10/255 → 0.003035, 128/255 → 0.215861, 0 → 0
+    np.testing.assert_allclose(written[row], [0.0, 0.0030353, 0.2158605, 1.0], atol=2e-5)
 
 
 def test_faces_without_material_form_their_own_primitive(tmp_path):

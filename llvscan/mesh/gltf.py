@@ -13,8 +13,9 @@ Decisions llvscan owns:
 - **Normals** are the mesh's per-corner normals, normalised; corners without one (or with a zero or
   non-finite one) get the area-weighted normal of their vertex.
 - **UVs** are flipped to glTF's top-left origin (v → 1 − v); corners without a UV get (0, 0).
-- **Vertex colours** are written as stored (COLOR_0, normalised unsigned bytes), without an
-  sRGB → linear conversion, so they round-trip.
+- **Vertex colours** are stored as sRGB bytes in scans (PLY); glTF defines COLOR_0 as linear, so they
+  are converted (sRGB transfer function; alpha as is) and written as normalised unsigned shorts, which
+  keep the dark tones that 8-bit linear values would band.
 - **Textures** are embedded in the BIN chunk: JPEG and PNG as glTF core allows, WebP through the
   ``EXT_texture_webp`` extension (listed as required, since there is no fallback image). Identical
   image bytes are stored once. Image sizes come from the file header; nothing is decoded, so there
@@ -38,7 +39,7 @@ from llvscan._publish import write_bytes_atomic
 from llvscan.errors import ImageReadError, InvalidParameterError, OutputError
 from llvscan.mesh.io import Mesh
 
-__all__ = ["METRES_PER_UNIT", "GlbInfo", "image_size", "write_glb"]
+__all__ = ["METRES_PER_UNIT", "GlbInfo", "image_size", "srgb_to_linear16", "write_glb"]
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,16 @@ class _Bin:
         return len(self.accessors) - 1
 
 
+def srgb_to_linear16(colors: np.ndarray) -> np.ndarray:
+    """(N, 4) sRGB bytes → linear RGB and untouched alpha as uint16 (0–65535), as COLOR_0 expects."""
+    c = colors[:, :3].astype(np.float64) / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    out = np.empty(colors.shape, dtype=np.uint16)
+    out[:, :3] = np.rint(linear * 65535.0)
+    out[:, 3] = colors[:, 3].astype(np.uint16) * 257
+    return out
+
+
 def _glb(document: dict, binary: bytes) -> bytes:
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
     text += b" " * (-len(text) % 4)
@@ -316,6 +327,7 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
         colors = colors.astype(np.uint8)
         if colors.shape[1] == 3:
             colors = np.concatenate([colors, np.full((len(colors), 1), 255, np.uint8)], axis=1)
+        colors = srgb_to_linear16(colors)
 
     face_material = np.full(n_faces, -1, dtype=np.int64)
     if mesh.face_material is not None and len(mesh.materials):
@@ -400,7 +412,7 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dic
         texcoord[:, 1] = 1.0 - texcoord[:, 1]  # glTF's UV origin is the image's top-left corner
         attributes["TEXCOORD_0"] = buffer.accessor(texcoord.astype(np.float32), _FLOAT, "VEC2", _ARRAY_BUFFER)
     if arrays.colors is not None:
-        attributes["COLOR_0"] = buffer.accessor(arrays.colors[p], _UNSIGNED_BYTE, "VEC4", _ARRAY_BUFFER,
+        attributes["COLOR_0"] = buffer.accessor(arrays.colors[p], _UNSIGNED_SHORT, "VEC4", _ARRAY_BUFFER,
                                                 normalized=True)
     short = len(unique) <= 0xFFFF  # 0xFFFF itself is the primitive-restart value, not a valid 16-bit index
     indices = buffer.accessor(inverse.astype(np.uint16 if short else np.uint32),

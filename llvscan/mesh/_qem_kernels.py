@@ -682,17 +682,20 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
         if not _valid(a, b, t, vi):
             stats[1] += 1
             continue
-        cost, mode = _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp)
-        if cost == np.inf:
-            stats[2] += 1
-            continue
-        u, v = (a, b) if mode != 1 else (b, a)
+        full = vi[a, V_FLAGS] == 0 and vi[b, V_FLAGS] == 0
+        if full:  # two free vertices: the optimum (its attributes land in tmp), as _edge_cost would find it
+            u, v = a, b
+            cost, px, py, pz = _full_collapse(vq, wq, u, v, vi[u, V_WEDGE], vi[v, V_WEDGE], k_attr, tmp)
+        else:
+            cost, mode = _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp)
+            if cost == np.inf:
+                stats[2] += 1
+                continue
+            u, v = (a, b) if mode != 1 else (b, a)
         norm = cost / max(vq[u, AREA] + vq[v, AREA], 1e-300)
         if norm > max_cost:
             continue
-        full = mode == 2
-        if full:  # _edge_cost left the optimum's attributes in tmp; the position is recomputed
-            cost, px, py, pz = _full_collapse(vq, wq, u, v, vi[u, V_WEDGE], vi[v, V_WEDGE], k_attr, tmp)
+        if full:
             n_map = 1
             ma[0] = vi[u, V_WEDGE]
             mb[0] = vi[v, V_WEDGE]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llvscan.errors import UnsafePathError
 
-__all__ = ["inside", "resolve_inside", "sha256_file", "slug"]
+__all__ = ["inside", "resolve_inside", "sha256_file", "slug", "tree_digest"]
 
 _SLUG_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -39,3 +39,13 @@ def sha256_file(path: Path, *, chunk: int = 4 << 20) -> str:
 def slug(text: str) -> str:
     """A file-system and URL safe name: letters, digits, dot, dash, underscore."""
     return _SLUG_RE.sub("-", text).strip("-.") or "asset"
+
+
+def tree_digest(folder: Path) -> tuple[str, int, int]:
+    """(sha256 of the sorted "relpath sha256" manifest, total bytes, file count) of a folder."""
+    lines, total, count = [], 0, 0
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        lines.append(f"{path.relative_to(folder).as_posix()} {sha256_file(path)}\n")
+        total += path.stat().st_size
+        count += 1
+    return hashlib.sha256("".join(lines).encode()).hexdigest(), total, count

@@ -155,3 +155,30 @@ def test_records_name_paths_relative_to_the_collection(first_run):
     for (error,) in db.execute("SELECT error FROM assets WHERE error IS NOT NULL"):
         assert root not in error
     assert Path(root).is_absolute()
+
+
+def test_catalog_verify_catches_altered_and_missing_outputs(sample_collection, tmp_path):
+    import shutil
+
+    from llvscan.catalog import verify_outputs
+
+    collection = tmp_path / "c"
+    shutil.copytree(sample_collection / "tools", collection / "tools")
+    shutil.copytree(sample_collection / "photos", collection / "photos")
+    out = tmp_path / "out"
+    run_collection(collection, out, workers=0)
+    report = verify_outputs(out)
+    assert report.is_intact and report.checked == report.ok == 2
+    assert CliRunner().invoke(cli, ["catalog", "verify", str(out)]).exit_code == 0
+
+    tile = next((out / "iiif").rglob("default.jpg"))
+    data = bytearray(tile.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one changed byte, same size: only a checksum sees it
+    tile.write_bytes(bytes(data))
+    (next((out / "assets").rglob("validation.json"))).unlink()
+    report = verify_outputs(out)
+    assert sorted((p.role, p.problem) for p in report.problems) == [("iiif3", "altered"), ("validation", "missing")]
+    result = CliRunner().invoke(cli, ["catalog", "verify", str(out), "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["is_intact"] is False
+    empty = CliRunner().invoke(cli, ["catalog", "verify", str(tmp_path)])
+    assert empty.exit_code == 1 and "no catalog here" in empty.output

@@ -2,6 +2,7 @@
 
 from llvscan.catalog.db import SCHEMA_VERSION, Catalog, CatalogSummary, PreviousState
 from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord
+from llvscan.catalog.verify import FixityProblem, VerifyReport, verify_outputs
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -11,5 +12,8 @@ __all__ = [
     "DerivativeRecord",
     "EventRecord",
     "FileRecord",
+    "FixityProblem",
     "PreviousState",
+    "VerifyReport",
+    "verify_outputs",
 ]

@@ -44,3 +44,22 @@ def show(out: Path, as_json: bool) -> None:
     for failure in summary.failures:
         table.add_row("[red]failed[/]", failure["error"])
     console().print(table)
+
+
+@catalog.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@json_option
+@exits_on_error
+def verify(out: Path, as_json: bool) -> None:
+    """Recompute the checksum of every output the catalog in OUT lists; exit 1 on any missing or altered."""
+    from llvscan.catalog import verify_outputs
+
+    report = verify_outputs(out)
+    if as_json:
+        echo_json(report.as_dict())
+    else:
+        for p in report.problems:
+            console().print(f"[red]{p.problem}:[/] {p.path} ({p.role} of asset {p.asset_id[:8]})")
+        verdict = "[green]intact[/]" if report.is_intact else f"[red]{len(report.problems)} problem(s)[/]"
+        console().print(f"{report.checked} outputs checked in {report.seconds:.2f} s: {verdict}")
+    raise SystemExit(0 if report.is_intact else 1)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from llvscan import __version__
-from llvscan._paths import inside, sha256_file, slug
+from llvscan._paths import inside, sha256_file, slug, tree_digest
 from llvscan._publish import write_json_atomic
 from llvscan.catalog.db import Catalog, PreviousState
 from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord
@@ -90,16 +90,6 @@ class _Job:
 
 
 # -- per-asset work (runs in the worker process) -------------------------------------------------
-def _tree_digest(folder: Path) -> tuple[str, int, int]:
-    """(sha256 of the sorted "relpath sha256" manifest, total bytes, file count) of a folder."""
-    lines, total, count = [], 0, 0
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        lines.append(f"{path.relative_to(folder).as_posix()} {sha256_file(path)}\n")
-        total += path.stat().st_size
-        count += 1
-    return hashlib.sha256("".join(lines).encode()).hexdigest(), total, count
-
-
 def _outputs_intact(out: Path, derivatives: list[tuple[str, int]]) -> bool:
     for rel, size in derivatives:
         path = out / rel
@@ -145,7 +135,7 @@ def _process_image(asset: Asset, root: Path, out: Path, options: RunOptions) -> 
     tiles = tile_image(root / asset.rel_path, out / rel, layout="iiif3", base_url=options.base_url,
                        tile_size=options.tile_size, quality=options.quality, max_size=options.max_size,
                        pixel_limit=options.pixel_limit)
-    digest, total, count = _tree_digest(out / rel)
+    digest, total, count = tree_digest(out / rel)
     detail = {"service_id": tiles.service_id, "scale_factors": tiles.scale_factors, "sizes": tiles.sizes}
     derivative = DerivativeRecord("iiif3", rel, total, count, digest, detail)
     event = EventRecord("creation", "success",

@@ -1,0 +1,70 @@
+"""Fixity: recompute the checksum of every output a catalog lists and compare it with the record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llvscan._paths import inside, sha256_file, tree_digest
+from llvscan.catalog.db import Catalog
+from llvscan.errors import CatalogError
+
+__all__ = ["FixityProblem", "VerifyReport", "verify_outputs"]
+
+
+@dataclass(frozen=True)
+class FixityProblem:
+    asset_id: str
+    role: str
+    path: str  # relative to the output folder
+    problem: str  # "missing" | "altered" | "outside"
+    expected_sha256: str
+    actual_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    out_dir: str
+    checked: int
+    ok: int
+    problems: list[FixityProblem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def is_intact(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "is_intact": self.is_intact}
+
+
+def verify_outputs(out_dir: str | Path, *, catalog_name: str = "catalog.sqlite") -> VerifyReport:
+    """Recompute the sha256 of every derivative in ``out_dir``'s catalog: a file's own digest, a folder's
+    manifest digest (as the run recorded them). Missing, altered and out-of-folder paths are reported."""
+    started = time.perf_counter()
+    out = Path(out_dir).resolve()
+    db = out / catalog_name
+    if not db.is_file():
+        raise CatalogError("no catalog here: run `llvscan run COLLECTION --out DIR` first", path=db)
+    with Catalog(db, readonly=True) as catalog:
+        derivatives = catalog.derivatives()
+    problems: list[FixityProblem] = []
+    for d in derivatives:
+        path = (out / d["path"]).resolve()
+        base = (d["asset_id"], d["role"], d["path"])
+        if not inside(path, out):
+            problems.append(FixityProblem(*base, "outside", d["sha256"]))
+        elif path.is_file():
+            actual = sha256_file(path)
+            if actual != d["sha256"]:
+                problems.append(FixityProblem(*base, "altered", d["sha256"], actual))
+        elif path.is_dir():
+            actual = tree_digest(path)[0]
+            if actual != d["sha256"]:
+                problems.append(FixityProblem(*base, "altered", d["sha256"], actual))
+        else:
+            problems.append(FixityProblem(*base, "missing", d["sha256"]))
+    return VerifyReport(str(out), len(derivatives), len(derivatives) - len(problems), problems,
+                        round(time.perf_counter() - started, 3))

@@ -182,3 +182,16 @@ def test_catalog_verify_catches_altered_and_missing_outputs(sample_collection, t
     assert result.exit_code == 1 and json.loads(result.output)["is_intact"] is False
     empty = CliRunner().invoke(cli, ["catalog", "verify", str(tmp_path)])
     assert empty.exit_code == 1 and "no catalog here" in empty.output
+
+
+def test_catalog_show_failed_lists_failures_and_invalid_assets(first_run):
+    out, _ = first_run
+    result = CliRunner().invoke(cli, ["catalog", "show", str(out), "--failed", "--json"])
+    assert result.exit_code == 0, result.output
+    problems = {p["path"]: p for p in json.loads(result.output)}
+    assert set(problems) == BROKEN | {"damaged/fragment.obj"}
+    assert problems["damaged/fragment.obj"]["status"] == "invalid"
+    assert problems["damaged/fragment.obj"]["errors"] == ["1 edge shared by more than two faces"]
+    assert all(problems[p]["status"] == "failed" and problems[p]["errors"][0] for p in BROKEN)
+    table = CliRunner().invoke(cli, ["catalog", "show", str(out), "--failed"])
+    assert "broken/garbage.tif" in table.output

@@ -247,6 +247,14 @@ class Catalog:
                                 " WHERE is_valid = 0 ORDER BY rel_path").fetchall()
         return [{"path": r[0], "errors": json.loads(r[1]).get("errors", [])} for r in rows]
 
+    def problems(self) -> list[dict[str, Any]]:
+        """Every asset that failed (with its error) or was found invalid (with its error findings)."""
+        rows = self._db.execute("SELECT rel_path, kind, status, error, measurements FROM assets"
+                                " WHERE status = 'failed' OR is_valid = 0 ORDER BY rel_path").fetchall()
+        return [{"path": r[0], "kind": r[1], "status": r[2] if r[2] == "failed" else "invalid",
+                 "errors": [r[3]] if r[2] == "failed" else json.loads(r[4] or "{}").get("errors", [])}
+                for r in rows]
+
     def assets(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM assets ORDER BY rel_path").fetchall()
         return [dict(r) for r in rows]

@@ -22,14 +22,23 @@ def catalog() -> None:
 
 @catalog.command()
 @click.argument("out", type=click.Path(path_type=Path))
+@click.option("--failed", is_flag=True, help="List only the assets that failed or were found invalid, and why.")
 @json_option
 @exits_on_error
-def show(out: Path, as_json: bool) -> None:
+def show(out: Path, failed: bool, as_json: bool) -> None:
     """Summarise the catalog in OUT (a run's output folder or a catalog file)."""
     from llvscan.catalog import Catalog
 
     with Catalog(_catalog_path(out), readonly=True) as cat:
         summary = cat.summary()
+        problems = cat.problems() if failed else []
+    if failed:
+        if as_json:
+            echo_json(problems)
+        else:
+            for p in problems:
+                console().print(f"[red]{p['status']}[/] {p['path']}: {'; '.join(p['errors'])}")
+        return
     if as_json:
         echo_json(summary)
         return

@@ -28,7 +28,8 @@ COMMANDS = list(_walk(cli, click.Context(cli)))
 def test_every_expected_command_exists():
     for expected in [("info",), ("mesh",), ("mesh", "validate"), ("mesh", "decimate"), ("mesh", "lods"),
                      ("mesh", "render"), ("image",), ("image", "tile"), ("image", "inspect"),
-                     ("image", "header"), ("catalog",), ("catalog", "show"), ("catalog", "verify"), ("run",)]:
+                     ("image", "header"), ("catalog",), ("catalog", "show"), ("catalog", "verify"),
+                     ("catalog", "export"), ("run",)]:
         assert expected in COMMANDS
 
 

@@ -259,6 +259,10 @@ class Catalog:
         rows = self._db.execute("SELECT * FROM assets ORDER BY rel_path").fetchall()
         return [dict(r) for r in rows]
 
+    def files(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM asset_files ORDER BY asset_id, rel_path").fetchall()
+        return [dict(r) for r in rows]
+
     def derivatives(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM derivatives ORDER BY asset_id, role").fetchall()
         return [dict(r) for r in rows]

@@ -72,3 +72,26 @@ def verify(out: Path, as_json: bool) -> None:
         verdict = "[green]intact[/]" if report.is_intact else f"[red]{len(report.problems)} problem(s)[/]"
         console().print(f"{report.checked} outputs checked in {report.seconds:.2f} s: {verdict}")
     raise SystemExit(0 if report.is_intact else 1)
+
+
+@catalog.command()
+@click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "parquet", "iiif", "bagit"]),
+              help="json: catalog.json; csv/parquet: assets + derivatives tables; iiif: Presentation 3 manifests "
+                   "and a collection; bagit: a BagIt bag of the run's outputs and catalog.")
+@click.option("--base-url", default=None,
+              help="IIIF export: URL the manifests will be served under (default: the run's IIIF base URL "
+                   "with /iiif replaced by /manifests).")
+@json_option
+@exits_on_error
+def export(out: Path, dest: Path, fmt: str, base_url: str | None, as_json: bool) -> None:
+    """Export the catalog in OUT (and, for bagit, its outputs) into the folder DEST, replacing it."""
+    from llvscan.catalog.export import export_catalog
+
+    result = export_catalog(out, dest, format=fmt, base_url=base_url)
+    if as_json:
+        echo_json(result)
+    else:
+        console().print(f"{result.format}: {result.files} file(s) for {result.assets} asset(s) "
+                        f"written to {result.path} in {result.seconds:.2f} s")

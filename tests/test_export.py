@@ -1,0 +1,216 @@
+"""Exports of a run: JSON, CSV, Parquet (optional dependency), IIIF Presentation 3, BagIt."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from llvscan.catalog import Catalog
+from llvscan.catalog.export import export_catalog, iiif_rights
+from llvscan.cli import cli
+from llvscan.collection import run_collection
+from llvscan.errors import CatalogError, InvalidParameterError, MissingDependencyError
+
+PHOTO = "photos/condition_photo.jpg"
+
+
+@pytest.fixture(scope="module")
+def run_out(sample_collection, tmp_path_factory) -> Path:
+    """A run over a small subset of the sample collection: one image, one mesh, and the sidecar."""
+    base = tmp_path_factory.mktemp("export")
+    collection = base / "collection"
+    for folder in ("photos", "tools"):
+        shutil.copytree(sample_collection / folder, collection / folder)
+    shutil.copy(sample_collection / "collection.csv", collection / "collection.csv")
+    out = base / "out"
+    summary = run_collection(collection, out, workers=0)
+    assert (summary.ok, summary.failed) == (2, 0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def catalog_rows(run_out):
+    with Catalog(run_out / "catalog.sqlite", readonly=True) as cat:
+        return {a["rel_path"]: a for a in cat.assets()}
+
+
+@pytest.fixture(scope="module")
+def sidecar(sample_collection) -> dict[str, dict[str, str]]:
+    with (sample_collection / "collection.csv").open(encoding="utf-8") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh)}
+
+
+def test_json_has_every_asset(run_out, catalog_rows, tmp_path):
+    result = export_catalog(run_out, tmp_path / "json", format="json")
+    assert (result.format, result.files, result.assets) == ("json", 1, len(catalog_rows))
+    data = json.loads((tmp_path / "json" / "catalog.json").read_text(encoding="utf-8"))
+    assert {a["rel_path"] for a in data["assets"]} == set(catalog_rows)
+    assert set(data) >= {"assets", "files", "derivatives", "events", "runs"}
+    assert {f["rel_path"] for f in data["files"]} >= set(catalog_rows)
+    assert len(data["derivatives"]) == 2 and data["events"]
+    photo = next(a for a in data["assets"] if a["rel_path"] == PHOTO)
+    assert photo["measurements"]["width"] == 1237  # decoded, not a JSON string
+
+
+def test_csv_rows_and_sidecar_columns(run_out, catalog_rows, sidecar, tmp_path):
+    export_catalog(run_out, tmp_path / "csv", format="csv")
+    with (tmp_path / "csv" / "assets.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(catalog_rows)
+    for row in rows:
+        for column in ("object_number", "title", "creator", "date", "rights"):
+            assert row[column] == sidecar[row["rel_path"]][column]
+    photo = next(r for r in rows if r["rel_path"] == PHOTO)
+    assert (photo["measurements.width"], photo["measurements.height"]) == ("1237", "811")
+    with (tmp_path / "csv" / "derivatives.csv").open(encoding="utf-8", newline="") as fh:
+        derivatives = list(csv.DictReader(fh))
+    assert {(d["asset_path"], d["role"]) for d in derivatives} == {(PHOTO, "iiif3"), ("tools/bracket.stl",
+                                                                                      "validation")}
+
+
+def test_parquet_without_pyarrow_names_the_pip_command(run_out, tmp_path):
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("pyarrow is installed")
+    with pytest.raises(MissingDependencyError, match="pip install pyarrow"):
+        export_catalog(run_out, tmp_path / "parquet", format="parquet")
+    assert not (tmp_path / "parquet").exists()
+
+
+def test_iiif_manifest_per_ok_image(run_out, catalog_rows, sidecar, tmp_path):
+    dest = tmp_path / "iiif"
+    result = export_catalog(run_out, dest, format="iiif")
+    collection = json.loads((dest / "collection.json").read_text(encoding="utf-8"))
+    images = [a for a in catalog_rows.values() if a["kind"] == "image" and a["status"] == "ok"]
+    assert result.assets == len(collection["items"]) == len(images) == 1
+    assert collection["type"] == "Collection"
+    assert collection["id"] == "http://localhost:8000/manifests/collection.json"
+    photo = catalog_rows[PHOTO]
+    name = f"condition_photo-{photo['id'][:8]}"
+    assert collection["items"][0] == {"id": f"http://localhost:8000/manifests/{name}.json", "type": "Manifest",
+                                      "label": {"none": [sidecar[PHOTO]["title"]]}}
+    manifest = json.loads((dest / "manifests" / f"{name}.json").read_text(encoding="utf-8"))
+    info = json.loads((run_out / "iiif" / name / "info.json").read_text(encoding="utf-8"))
+    measurements = json.loads(photo["measurements"])
+    assert manifest["@context"] == "http://iiif.io/api/presentation/3/context.json"
+    assert manifest["id"] == collection["items"][0]["id"]
+    (canvas,) = manifest["items"]
+    assert (canvas["width"], canvas["height"]) == (measurements["width"], measurements["height"]) == (1237, 811)
+    (page,) = canvas["items"]
+    (annotation,) = page["items"]
+    assert annotation["motivation"] == "painting" and annotation["target"] == canvas["id"]
+    body = annotation["body"]
+    assert body["type"] == "Image" and body["id"] == f"{info['id']}/full/max/0/default.jpg"
+    assert (run_out / "iiif" / name / "full" / "max" / "0" / "default.jpg").is_file()
+    (service,) = body["service"]
+    assert service == {"id": info["id"], "type": "ImageService3", "profile": "level0"}
+    row = sidecar[PHOTO]
+    assert manifest["rights"] == row["rights"] == "http://creativecommons.org/licenses/by/4.0/"
+    values = {m["label"]["en"][0]: m["value"]["none"][0] for m in manifest["metadata"]}
+    assert values == {"Object number": row["object_number"], "Title": row["title"], "Creator": row["creator"],
+                      "Date": row["date"]}
+    assert row["creator"] in manifest["summary"]["none"][0]
+
+
+def test_iiif_explicit_base_url(run_out, tmp_path):
+    export_catalog(run_out, tmp_path / "iiif", format="iiif", base_url="https://museum.example/p3/")
+    collection = json.loads((tmp_path / "iiif" / "collection.json").read_text(encoding="utf-8"))
+    assert collection["id"] == "https://museum.example/p3/collection.json"
+    assert collection["items"][0]["id"].startswith("https://museum.example/p3/condition_photo-")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("http://creativecommons.org/licenses/by/4.0/", "http://creativecommons.org/licenses/by/4.0/"),
+    ("https://creativecommons.org/publicdomain/zero/1.0/", "http://creativecommons.org/publicdomain/zero/1.0/"),
+    ("https://rightsstatements.org/vocab/InC/1.0/", "http://rightsstatements.org/vocab/InC/1.0/"),
+    ("© Museum, all rights reserved", None),
+    ("https://museum.example/licence", None),
+    ("", None),
+    (None, None),
+])
+def test_iiif_rights(value, expected):
+    assert iiif_rights(value) == expected
+
+
+def test_bagit_validates_and_a_flipped_byte_fails(run_out, catalog_rows, tmp_path):
+    import bagit
+
+    dest = tmp_path / "bag"
+    result = export_catalog(run_out, dest, format="bagit")
+    bag = bagit.Bag(str(dest))
+    bag.validate()  # full: every checksum
+    assert bag.info["External-Description"] == "llvscan run outputs" and bag.info["Bagging-Date"]
+    assert {"sha256", "sha512"} <= set(bag.algorithms)
+    payload = set(bag.payload_files())
+    assert "data/catalog.sqlite" in payload and not any(p.endswith(("-wal", "-shm")) for p in payload)
+    assert any(p.startswith("data/iiif/") and p.endswith("info.json") for p in payload)
+    assert any(p.startswith("data/assets/") and p.endswith("validation.json") for p in payload)
+    with Catalog(dest / "data" / "catalog.sqlite", readonly=True) as copy:
+        assert {a["rel_path"] for a in copy.assets()} == set(catalog_rows)
+    assert result.assets == len(catalog_rows)
+
+    victim = next(dest.glob("data/iiif/*/info.json"))
+    data = bytearray(victim.read_bytes())
+    data[10] ^= 0x01
+    victim.write_bytes(bytes(data))  # same size: only a full validation sees it
+    bagit.Bag(str(dest)).validate(fast=True)
+    with pytest.raises(bagit.BagValidationError):
+        bagit.Bag(str(dest)).validate()
+
+
+def test_export_replaces_dest_atomically(run_out, tmp_path):
+    dest = tmp_path / "json"
+    dest.mkdir()
+    (dest / "stale.txt").write_text("old")
+    export_catalog(run_out, dest, format="json")
+    assert sorted(p.name for p in dest.iterdir()) == ["catalog.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_missing_catalog(tmp_path):
+    with pytest.raises(CatalogError, match="no catalog") as info:
+        export_catalog(tmp_path, tmp_path.parent / "dest", format="json")
+    assert str(tmp_path) in str(info.value)
+
+
+@pytest.mark.parametrize("inner", ["iiif/x", "assets", "."])
+def test_refuses_dest_in_the_output_trees(run_out, inner):
+    with pytest.raises(InvalidParameterError):
+        export_catalog(run_out, run_out / inner, format="json")
+    with pytest.raises(InvalidParameterError):
+        export_catalog(run_out, run_out.parent, format="json")
+
+
+def test_unknown_format(run_out, tmp_path):
+    with pytest.raises(InvalidParameterError, match="json, csv"):
+        export_catalog(run_out, tmp_path / "x", format="xml")
+
+
+def test_cli_export(run_out, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "j"), "--format", "json",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["files"] == 1
+    result = runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "i"), "--format", "iiif"])
+    assert result.exit_code == 0, result.output
+    assert "1 asset(s)" in result.output
+    assert runner.invoke(cli, ["catalog", "export", str(tmp_path / "nothing"), str(tmp_path / "d"),
+                               "--format", "csv"]).exit_code == 1
+    assert runner.invoke(cli, ["catalog", "export", str(run_out), str(run_out / "iiif"),
+                               "--format", "csv"]).exit_code == 2
+    assert runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "d"),
+                               "--format", "xml"]).exit_code == 2
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        result = runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "p"), "--format", "parquet"])
+        assert result.exit_code == 1 and "pip install pyarrow" in result.output

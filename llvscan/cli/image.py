@@ -15,6 +15,7 @@ from llvscan.cli.options import (
     json_option,
     max_size_option,
     quality_option,
+    show_reports,
     tile_size_option,
 )
 
@@ -128,12 +129,5 @@ def inspect(paths: tuple[Path, ...], as_json: bool) -> None:
 
     results, failed = each_path(paths, inspect_image)
     failed |= any(r.errors for r in results if not isinstance(r, dict))
-    if as_json:
-        echo_json([r if isinstance(r, dict) else r.to_dict() for r in results])
-    else:
-        for r in results:
-            if isinstance(r, dict):
-                console(stderr=True).print(f"[red]error:[/] {r['error']}")
-            else:
-                _render_inspection(r)
+    show_reports(results, as_json, _render_inspection)
     raise SystemExit(1 if failed else 0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from llvscan.cli.options import console, each_path, echo_json, exits_on_error, json_option
+from llvscan.cli.options import console, each_path, echo_json, exits_on_error, json_option, show_reports
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -70,14 +70,7 @@ def validate(paths: tuple[Path, ...], strict: bool, no_self_intersections: bool,
     results, failed = each_path(paths, lambda p: validate_mesh(p, thresholds=thresholds))
     reports = [r for r in results if not isinstance(r, dict)]
     failed |= any(r.errors or (strict and r.warnings) for r in reports)
-    if as_json:
-        echo_json([r if isinstance(r, dict) else r.to_dict() for r in results])
-    else:
-        for r in results:
-            if isinstance(r, dict):
-                console(stderr=True).print(f"[red]error:[/] {r['error']}")
-            else:
-                _render(r, strict)
+    show_reports(results, as_json, lambda r: _render(r, strict))
     raise SystemExit(1 if failed else 0)
 
 

@@ -59,6 +59,19 @@ def each_path(paths: tuple[Any, ...], read: Callable[[Any], Any]) -> tuple[list[
     return results, failed
 
 
+def show_reports(results: list[Any], as_json: bool, render: Callable[[Any], None]) -> None:
+    """Print ``each_path`` results: as JSON (reports by their ``to_dict``), or each rendered, with the
+    unreadable ones as errors on stderr."""
+    if as_json:
+        echo_json([r if isinstance(r, dict) else r.to_dict() for r in results])
+        return
+    for r in results:
+        if isinstance(r, dict):
+            console(stderr=True).print(f"[red]error:[/] {r['error']}")
+        else:
+            render(r)
+
+
 def exits_on_error(func: F) -> F:
     """Map llvscan errors to exit codes: invalid parameters are usage errors (2), others 1."""
 

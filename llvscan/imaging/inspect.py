@@ -30,7 +30,7 @@ import re
 import struct
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,10 @@ from xml.sax.saxutils import unescape
 
 import numpy as np
 
+from llvscan._report import Finding, HasFindings
 from llvscan.errors import ImageReadError, InvalidParameterError
 from llvscan.imaging import tiles
 from llvscan.imaging._icc import is_srgb
-from llvscan.mesh.validate import Finding
 
 __all__ = [
     "BandStatistics",
@@ -127,7 +127,7 @@ class ExifSummary:
 
 
 @dataclass(frozen=True)
-class ImageReport:
+class ImageReport(HasFindings):
     """What an image is, how its pixels measure, and what is wrong with it. Field names are stable."""
 
     path: str
@@ -157,23 +157,6 @@ class ImageReport:
     noise_sigma: float | None
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "error"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "warning"]
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["is_valid"] = self.is_valid
-        return data
 
 
 # -- array functions ------------------------------------------------------------------------------

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from llvscan._report import Finding, HasFindings
 from llvscan.errors import InvalidParameterError
 from llvscan.mesh.io import Mesh, load_mesh
 from llvscan.mesh.topology import build_topology, check_faces, hash_table, weld_vertices
@@ -49,16 +50,6 @@ class ValidationThresholds:
 
 
 @dataclass(frozen=True)
-class Finding:
-    level: str  # "error" | "warning" | "info"
-    code: str  # stable machine name, e.g. "non_manifold_edges"
-    message: str
-    count: int = 0
-    measure: float | None = None
-    sample: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
 class TextureCheck:
     material: str
     path: str | None
@@ -82,7 +73,7 @@ class ComponentSummary:
 
 
 @dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(HasFindings):
     """What a mesh is, and what is wrong with it. Field names are stable: the catalog stores them."""
 
     path: str | None
@@ -148,23 +139,6 @@ class ValidationReport:
     materials: int
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "error"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.level == "warning"]
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["is_valid"] = self.is_valid
-        return data
 
 
 def _plural(count: int, noun: str, plural: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """Atomic output: write under a temporary name, rename into place.
 
 A crash or ``kill -9`` at any moment leaves either the previous complete output or none, plus a
-dot-named temporary that the next run removes, never a half-written file under the final name.
+dot-named temporary that the next write of the same output removes (its process is gone), never a
+half-written file under the final name.
 """
 
 from __future__ import annotations
@@ -21,9 +22,43 @@ def _temp_sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    try:  # Linux: a killed worker whose parent died too may linger as a zombie where nothing reaps it
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
+
+
+def _clear_stale(path: Path) -> None:
+    """Remove the temporaries that writers of ``path`` left when they were killed (their process is gone)."""
+    prefix = f".{path.name}."
+    if not path.parent.is_dir():
+        return
+    for sibling in path.parent.iterdir():
+        rest = sibling.name[len(prefix):] if sibling.name.startswith(prefix) else ""
+        tag, _, pid = rest.partition("-")
+        if tag not in ("tmp", "old") or not pid.isdigit():
+            continue
+        if int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        if sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+        else:
+            sibling.unlink(missing_ok=True)
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync, and an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale(path)
     tmp = _temp_sibling(path, "tmp")
     with tmp.open("wb") as fh:
         fh.write(data)
@@ -40,8 +75,8 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield an empty temporary folder; on success it replaces ``final``, on error it is removed."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    _clear_stale(final)
     tmp = _temp_sibling(final, "tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp

@@ -195,3 +195,63 @@ def test_catalog_show_failed_lists_failures_and_invalid_assets(first_run):
     assert all(problems[p]["status"] == "failed" and problems[p]["errors"][0] for p in BROKEN)
     table = CliRunner().invoke(cli, ["catalog", "show", str(out), "--failed"])
     assert "broken/garbage.tif" in table.output
+
+
+def test_killed_runs_resume_to_a_verified_catalog(sample_collection, tmp_path):
+    """SIGKILL the whole run (driver and workers) at several moments, then finish: the catalog holds each
+    asset once and every output it lists verifies; nothing half-written is taken for complete."""
+    import random
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from llvscan.catalog import verify_outputs
+
+    collection = tmp_path / "c"
+    for part in ("tools", "photos", "paintings"):
+        shutil.copytree(sample_collection / part, collection / part)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "llvscan", "run", str(collection), "--out", str(out), "--workers", "1",
+               "--json"]
+    rng = random.Random(20261125)
+    for _ in range(3):
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        time.sleep(rng.uniform(0.6, 1.8))  # mid-tiling on this box; wherever they land, the end state counts
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    final = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr
+    summary = json.loads(final.stdout)
+    assert (summary["total"], summary["failed"]) == (3, 0)
+    assert summary["ok"] + summary["skipped"] == 3
+    report = verify_outputs(out)
+    assert report.is_intact and report.checked == 3, report.problems
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        paths = [a["rel_path"] for a in catalog.assets()]
+    assert sorted(paths) == ["paintings/landscape.tif", "photos/condition_photo.jpg", "tools/bracket.stl"]
+    leftovers = [p.relative_to(out) for p in out.rglob(".*") if ".tmp-" in p.name or ".old-" in p.name]
+    assert leftovers == []  # the killed runs' temporaries were cleared by the next run
+
+
+def test_temporaries_of_dead_writers_are_cleared_and_live_ones_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from llvscan._publish import atomic_dir, write_bytes_atomic
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / f".tiles.tmp-{dead.pid}").mkdir()
+    (tmp_path / f".tiles.tmp-{dead.pid}" / "half.jpg").write_bytes(b"x")
+    (tmp_path / f".tiles.old-{dead.pid}").mkdir()
+    (tmp_path / f".tiles.tmp-{os.getppid()}").mkdir()  # a live process's: not ours to remove
+    (tmp_path / f".report.json.tmp-{dead.pid}").write_bytes(b"{")
+    with atomic_dir(tmp_path / "tiles") as folder:
+        (folder / "info.json").write_text("{}")
+    write_bytes_atomic(tmp_path / "report.json", b"{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f".tiles.tmp-{os.getppid()}", "report.json", "tiles"])

@@ -281,6 +281,15 @@ def _corner(fc, f, v):
     return -1
 
 
+@njit(cache=True, inline="always")
+def _index(values, n, x):
+    """Position of ``x`` among ``values[:n]`` (the small wedge lists), -1 when absent."""
+    for j in range(n):
+        if values[j] == x:
+            return j
+    return -1
+
+
 @njit(cache=True)
 def _wedge_map(u, v, fc, refs, vi, ma, mb):
     """Map the wedges of ``u`` to wedges of ``v`` through the faces that hold both. Returns
@@ -296,13 +305,11 @@ def _wedge_map(u, v, fc, refs, vi, ma, mb):
         shared += 1
         wa = fc[f, 3 + _corner(fc, f, u)]
         wb = fc[f, 3 + kv]
-        found = False
-        for j in range(n):
-            if ma[j] == wa:
-                found = True
-                if mb[j] != wb:
-                    return -1, shared
-        if not found:
+        j = _index(ma, n, wa)
+        if j >= 0:
+            if mb[j] != wb:
+                return -1, shared
+        else:
             if n == MAXW:
                 return -1, shared
             ma[n] = wa
@@ -310,13 +317,7 @@ def _wedge_map(u, v, fc, refs, vi, ma, mb):
             n += 1
     for i in range(vi[u, V_COUNT]):
         f = refs[start + i]
-        wa = fc[f, 3 + _corner(fc, f, u)]
-        found = False
-        for j in range(n):
-            if ma[j] == wa:
-                found = True
-                break
-        if not found:
+        if _index(ma, n, fc[f, 3 + _corner(fc, f, u)]) < 0:
             return -1, shared
     return n, shared
 
@@ -344,12 +345,7 @@ def _half_cost(u, v, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl
     for i in range(vi[v, V_COUNT]):
         f = refs[start + i]
         w = fc[f, 3 + _corner(fc, f, v)]
-        seen = False
-        for j in range(nw):
-            if wl[j] == w:
-                seen = True
-                break
-        if not seen:
+        if _index(wl, nw, w) < 0:
             if nw == MAXW:
                 return np.inf
             wl[nw] = w
@@ -523,10 +519,9 @@ def _faces_ok(x, other, px, py, pz, fc, refs, vi, vq, wq, k_attr, has_uv, ma, mb
             if full:
                 su, sv = tmp[1, a0], tmp[1, a0 + 1]
             else:
-                for j in range(n_map):
-                    if ma[j] == wk:
-                        su, sv = wq[mb[j], a0], wq[mb[j], a0 + 1]
-                        break
+                j = _index(ma, n_map, wk)
+                if j >= 0:
+                    su, sv = wq[mb[j], a0], wq[mb[j], a0 + 1]
             if k == 0:
                 u0, v0 = su, sv
             elif k == 1:
@@ -776,11 +771,9 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
                 continue
             k = _corner(fc, f, u)
             fc[f, k] = v
-            wk = fc[f, 3 + k]
-            for j in range(n_map):
-                if ma[j] == wk:
-                    fc[f, 3 + k] = mb[j]
-                    break
+            j = _index(ma, n_map, fc[f, 3 + k])
+            if j >= 0:
+                fc[f, 3 + k] = mb[j]
             refs[top] = f
             top += 1
         s0 = vi[v, V_START]
@@ -804,12 +797,7 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
             f = refs[s0 + i]
             k = _corner(fc, f, v)
             w = fc[f, 3 + k]
-            seen = False
-            for j in range(nw):
-                if wl[j] == w:
-                    seen = True
-                    break
-            if not seen and nw < MAXW:
+            if _index(wl, nw, w) < 0 and nw < MAXW:
                 wl[nw] = w
                 nw += 1
             for b2 in (fc[f, (k + 1) % 3], fc[f, (k + 2) % 3]):

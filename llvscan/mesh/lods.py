@@ -309,7 +309,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             results.append(LodResult(
                 name=level.name, usage=level.usage, quality=level.quality, uri=uri,
                 mime_type=_MESH_FORMATS[level.format], bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                target_faces=target, faces=_count_faces(written, level_mesh), vertices=level_mesh.n_vertices,
+                target_faces=target, faces=_count_faces(written.suffix, data), vertices=level_mesh.n_vertices,
                 reached=reached, texture_uri=texture_uri, texture_size=size,
                 hausdorff_pct=round(d.hausdorff_pct, 6), mean_pct=round(d.mean_pct, 6),
                 texel_drift_median=d.texel_drift_median, texel_drift_p95=d.texel_drift_p95,
@@ -354,21 +354,14 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
     return f"{base}.obj", texture_uri
 
 
-def _count_faces(path: Path, level_mesh: Mesh) -> int:
-    """Faces in the written file (glTF: index count / 3 over every primitive)."""
-    if path.suffix == ".glb":
-        import struct
-
-        data = path.read_bytes()
-        length = struct.unpack_from("<I", data, 12)[0]
+def _count_faces(suffix: str, data: bytes) -> int:
+    """Faces in a written file's bytes (glTF: index count / 3 over every primitive; OBJ: its ``f`` lines)."""
+    if suffix == ".glb":
+        length = int.from_bytes(data[12:16], "little")
         doc = json.loads(data[20:20 + length])
-        total = 0
-        for gmesh in doc.get("meshes", []):
-            for primitive in gmesh.get("primitives", []):
-                total += doc["accessors"][primitive["indices"]]["count"] // 3
-        return total
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.startswith(b"f "))
+        return sum(doc["accessors"][primitive["indices"]]["count"] // 3
+                   for gmesh in doc.get("meshes", []) for primitive in gmesh.get("primitives", []))
+    return sum(1 for line in data.splitlines() if line.startswith(b"f "))
 
 
 def _thumbnail(recipe: LodRecipe, results: list[LodResult], meshes: dict, targets: dict, folder: Path, stem: str,

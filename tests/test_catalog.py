@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -81,3 +82,50 @@ def test_garbage_file_is_refused_by_name(tmp_path):
 def test_readonly_missing_catalog(tmp_path):
     with pytest.raises(CatalogError, match=r"no catalog here"):
         Catalog(tmp_path / "none.sqlite", readonly=True)
+
+
+def test_a_version_1_catalog_is_migrated_keeping_its_rows(tmp_path):
+    from llvscan.catalog.db import _MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO runs (started_at, collection, out_dir, llvscan_version, python_version, host, options)"
+               " VALUES ('2026-01-01T00:00:00Z', '/c', '/o', '0.1', '3.11', 'h', '{}')")
+    db.execute("INSERT INTO assets (id, rel_path, kind, recipe_sha256, status, updated_at, first_run_id, last_run_id)"
+               " VALUES ('id-1', 'scans/bust.obj', 'mesh', 'r', 'ok', 'now', 1, 1)")
+    db.execute("INSERT INTO asset_files VALUES ('id-1', 'scans/bust.obj', 'main', 10, 'a')")
+    db.execute("INSERT INTO derivatives (asset_id, role, path, bytes, files, sha256, created_run_id)"
+               " VALUES ('id-1', 'validation', 'assets/bust/validation.json', 100, 1, 'c', 1)")
+    db.commit()
+    db.close()
+    with Catalog(path) as cat:
+        assert cat.summary().schema_version == SCHEMA_VERSION == 2
+        assert [(d["role"], d["level"], d["path"]) for d in cat.derivatives()] == [
+            ("validation", "", "assets/bust/validation.json")]
+        previous = cat.previous("id-1")
+        assert previous.files == {"scans/bust.obj": (10, None)} and previous.crashes == 0
+        assert cat.runs()[0]["recipe"] == "{}" and cat.findings() == [] and cat.attempts() == []
+        # and it takes version-2 records: several LOD levels under one role, findings, attempts
+        run = cat.begin_run(collection=tmp_path, out_dir=tmp_path, options={}, recipe={"mesh": {}})
+        from llvscan.catalog import FindingRecord
+
+        lods = [DerivativeRecord("lod", f"assets/bust/lods/{n}.glb", 5, 1, "d" * 64, level=n, faces=f)
+                for n, f in (("thumb", 20), ("high", 150))]
+        cat.record(run, replace(_record(), derivatives=lods, started_at="now", seconds=1.0, worker="h:1",
+                                findings=[FindingRecord("validation", "warning", "slivers", "3 slivers", 3)]),
+                   agent="test")
+        assert [(d["level"], d["faces"]) for d in cat.derivatives()] == [("high", 150), ("thumb", 20)]
+        assert [(f["code"], f["count"]) for f in cat.findings()] == [("slivers", 3)]
+        assert [(a["outcome"], a["worker"]) for a in cat.attempts()] == [("ok", "h:1")]
+
+
+def test_a_touched_skip_refreshes_file_dates_only(tmp_path):
+    with Catalog(tmp_path / "c.sqlite") as cat:
+        run = cat.begin_run(collection=tmp_path, out_dir=tmp_path, options={})
+        cat.record(run, _record(), agent="test")
+        touched = [FileRecord("scans/bust.obj", "main", 10, "a" * 64, mtime_ns=123)]
+        cat.record(run, replace(_record(status="skipped"), files=touched, derivatives=[]), agent="test")
+        assert cat.previous("id-1").files["scans/bust.obj"] == (10, 123)
+        assert len(cat.derivatives()) == 1 and cat.assets()[0]["status"] == "ok"

@@ -50,9 +50,12 @@ def test_json_has_every_asset(run_out, catalog_rows, tmp_path):
     assert (result.format, result.files, result.assets) == ("json", 1, len(catalog_rows))
     data = json.loads((tmp_path / "json" / "catalog.json").read_text(encoding="utf-8"))
     assert {a["rel_path"] for a in data["assets"]} == set(catalog_rows)
-    assert set(data) >= {"assets", "files", "derivatives", "events", "runs"}
+    assert set(data) >= {"assets", "files", "derivatives", "findings", "attempts", "events", "runs"}
     assert {f["rel_path"] for f in data["files"]} >= set(catalog_rows)
-    assert len(data["derivatives"]) == 2 and data["events"]
+    # the bracket: validation, 6 LOD levels, scene, thumbnail; the photo: inspection and tiles
+    assert len(data["derivatives"]) == 11 and data["events"] and len(data["attempts"]) == 2
+    assert data["runs"][0]["recipe"]["image"]["layouts"] == ["iiif3"]
+    assert {f["code"] for f in data["findings"]} >= {"clipped_highlights"}
     photo = next(a for a in data["assets"] if a["rel_path"] == PHOTO)
     assert photo["measurements"]["width"] == 1237  # decoded, not a JSON string
 
@@ -69,8 +72,15 @@ def test_csv_rows_and_sidecar_columns(run_out, catalog_rows, sidecar, tmp_path):
     assert (photo["measurements.width"], photo["measurements.height"]) == ("1237", "811")
     with (tmp_path / "csv" / "derivatives.csv").open(encoding="utf-8", newline="") as fh:
         derivatives = list(csv.DictReader(fh))
-    assert {(d["asset_path"], d["role"]) for d in derivatives} == {(PHOTO, "iiif3"), ("tools/bracket.stl",
-                                                                                      "validation")}
+    assert {(d["asset_path"], d["role"]) for d in derivatives} == {
+        (PHOTO, "iiif3"), (PHOTO, "inspection"), *(("tools/bracket.stl", role) for role in
+                                                   ("validation", "lod", "scene", "thumbnail"))}
+    thumb = next(d for d in derivatives if d["level"] == "thumb")
+    assert int(thumb["faces"]) <= 20_000 and float(thumb["hausdorff_pct"]) >= 0
+    with (tmp_path / "csv" / "findings.csv").open(encoding="utf-8", newline="") as fh:
+        findings = list(csv.DictReader(fh))
+    assert (PHOTO, "inspection", "warning", "clipped_highlights") in {
+        (f["asset_path"], f["source"], f["level"], f["code"]) for f in findings}
 
 
 def test_parquet_without_pyarrow_names_the_pip_command(run_out, tmp_path):

@@ -13,8 +13,8 @@ from conftest import unit_cube, write_obj
 
 from llvscan.catalog import Catalog
 from llvscan.cli import cli
-from llvscan.collection import RunOptions, discover_assets, process_asset, run_collection
-from llvscan.collection.runner import _execute, _Job
+from llvscan.collection import AssetJob, RunRecipe, discover_assets, process_asset, run_collection
+from llvscan.collection.runner import _execute
 
 BROKEN = {"broken/truncated.obj", "broken/empty.ply", "broken/garbage.tif"}
 GOOD = {"sculpture/bust.obj", "ceramics/vase.ply", "ceramics/figurine.glb", "tools/bracket.stl",
@@ -58,8 +58,37 @@ def test_catalog_rows(first_run):
     for path in BROKEN:
         assert assets[path]["status"] == "failed"
         assert assets[path]["error"].startswith(path)
-    assert len(derivatives) == 7
+    # 5 readable meshes validated; the 4 valid ones get the voyager LODs (6 levels, scene, thumbnail);
+    # the 2 readable images are inspected and tiled; the invalid fragment gets no LODs
+    roles = {}
+    for d in derivatives:
+        roles[d["role"]] = roles.get(d["role"], 0) + 1
+    assert roles == {"validation": 5, "lod": 24, "scene": 4, "thumbnail": 4, "inspection": 2, "iiif3": 2}
+    fragment = assets["damaged/fragment.obj"]["id"]
+    assert not [d for d in derivatives if d["asset_id"] == fragment and d["role"] == "lod"]
+    bust = {d["level"]: d for d in derivatives if d["asset_id"] == assets["sculpture/bust.obj"]["id"]}
+    assert bust["thumb"]["faces"] == 20_000 and bust["thumb"]["texture_size"] == 512
+    assert 0 < bust["thumb"]["hausdorff_pct"] < 1 and bust["highest"]["hausdorff_pct"] == 0
     assert {e["type"] for e in events} >= {"message digest calculation", "validation", "creation"}
+
+
+def test_findings_and_attempts_tables(first_run):
+    out, _ = first_run
+    with Catalog(out / "catalog.sqlite", readonly=True) as cat:
+        ids = {a["rel_path"]: a["id"] for a in cat.assets()}
+        fragment = cat.findings(ids["damaged/fragment.obj"])
+        photo = cat.findings(ids["photos/condition_photo.jpg"])
+        attempts = cat.attempts()
+        run = cat.runs()[0]
+    assert {(f["source"], f["level"], f["code"]) for f in fragment} >= {("validation", "error", "non_manifold_edges")}
+    assert ("inspection", "warning", "clipped_highlights") in {(f["source"], f["level"], f["code"]) for f in photo}
+    # one attempt per asset, by a named worker, with its outcome
+    assert sorted(a["asset_id"] for a in attempts) == sorted(ids.values())
+    assert {a["outcome"] for a in attempts} == {"ok", "failed"}
+    assert all(a["worker"] and a["seconds"] is not None and a["number"] == 1 for a in attempts)
+    recipe, libraries = json.loads(run["recipe"]), json.loads(run["libraries"])
+    assert recipe["mesh"]["lods"]["name"] == "voyager" and recipe["image"]["layouts"] == ["iiif3"]
+    assert libraries["numba"] and libraries["pyvips"] and libraries["libvips"] and libraries["open3d"]
 
 
 def test_source_checksums_recorded_for_every_file(first_run, sample_collection):
@@ -114,9 +143,10 @@ def test_changed_or_damaged_output_is_redone(sample_collection, tmp_path):
     tile.write_bytes(b"x")
     summary = run_collection(collection, out, workers=0)
     assert (summary.ok, summary.skipped) == (1, 1)
-    # a different recipe redoes everything
-    assert run_collection(collection, out, workers=0, options=RunOptions(quality=70)).ok == 2
-    assert run_collection(collection, out, workers=0, options=RunOptions(quality=70), force=True).ok == 2
+    # a different image recipe redoes the images only; force redoes everything
+    summary = run_collection(collection, out, workers=0, recipe=RunRecipe().with_image(quality=70))
+    assert (summary.ok, summary.skipped) == (1, 1)
+    assert run_collection(collection, out, workers=0, recipe=RunRecipe().with_image(quality=70), force=True).ok == 2
 
 
 def test_output_inside_the_collection_is_a_usage_error(tmp_path):
@@ -126,26 +156,86 @@ def test_output_inside_the_collection_is_a_usage_error(tmp_path):
     assert "must not lie inside the collection" in result.output
 
 
-def crash_on_second(job: _Job):
-    """Worker that dies outright (like a segfault) on one asset."""
+def segfault_on_b(job: AssetJob):
+    """Worker that dies of a real segmentation fault on one asset."""
     if job.asset.rel_path == "b.obj":
-        os.abort()
+        import ctypes
+
+        ctypes.string_at(0)
     return process_asset(job)
 
 
-def test_a_worker_crash_fails_only_that_asset(tmp_path):
+def test_a_segfaulting_asset_is_quarantined_and_the_rest_complete(tmp_path):
     v, f = unit_cube()
     collection = tmp_path / "c"
     collection.mkdir()
     for name in "abcd":
         write_obj(collection / f"{name}.obj", v, f)
-    jobs = [_Job(a, str(collection), str(tmp_path / "out"), RunOptions(), None, False)
+    jobs = [AssetJob(a, str(collection), str(tmp_path / "out"), RunRecipe())
             for a in discover_assets(collection).assets]
-    records = {r.rel_path: r for r in _execute(jobs, 2, crash_on_second)}
+    crashes = []
+    records = {r.rel_path: r for r in _execute(jobs, 2, work=segfault_on_b, max_attempts=2,
+                                               on_crash=lambda job, crash, n: crashes.append((job.asset.rel_path, n,
+                                                                                              crash.reason)))}
     assert set(records) == {"a.obj", "b.obj", "c.obj", "d.obj"}
-    assert records["b.obj"].status == "failed"
-    assert "worker process died" in records["b.obj"].error
-    assert all(records[n].status == "ok" for n in ("a.obj", "c.obj", "d.obj"))
+    assert records["b.obj"].status == "quarantined" and records["b.obj"].crashes == 2
+    assert "quarantined after 2 attempts: the worker process killed by SIGSEGV" in records["b.obj"].error
+    assert crashes == [("b.obj", 1, "the worker process killed by SIGSEGV"),
+                       ("b.obj", 2, "the worker process killed by SIGSEGV")]
+    assert all(records[n].status == "ok" and records[n].attempts == 1 for n in ("a.obj", "c.obj", "d.obj"))
+
+
+def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_collection, tmp_path):
+    """SIGKILL a real worker while it tiles the master: that asset is retried and recorded, nothing lost."""
+    import shutil
+    import signal
+    import threading
+    import time
+
+    collection = tmp_path / "c"
+    for part in ("paintings", "tools"):
+        shutil.copytree(sample_collection / part, collection / part)
+    killed: list[int] = []
+
+    def children() -> list[int]:  # the pool's workers (not multiprocessing's resource tracker)
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and b"spawn_main" in command:
+                found.append(int(stat.parent.name))
+        return found
+
+    def assassin() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            pids = children()
+            if pids:
+                time.sleep(1.5)  # the worker has started an asset (the master is first: the biggest)
+                for pid in children():
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    break
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=assassin, daemon=True)
+    thread.start()
+    summary = run_collection(collection, tmp_path / "out", workers=1)
+    thread.join()
+    assert killed
+    assert (summary.total, summary.ok, summary.failed, summary.quarantined) == (2, 2, 0, 0)
+    with Catalog(tmp_path / "out" / "catalog.sqlite", readonly=True) as catalog:
+        attempts = catalog.attempts()
+        assets = {a["rel_path"]: a for a in catalog.assets()}
+    crashed = [a for a in attempts if a["outcome"] == "crashed"]
+    assert len(crashed) == 1 and "SIGKILL" in crashed[0]["detail"]
+    again = assets["paintings/landscape.tif"] if crashed[0]["asset_id"] == assets["paintings/landscape.tif"]["id"] \
+        else assets["tools/bracket.stl"]
+    assert again["attempts"] == 2 and again["status"] == "ok"
+    assert len(attempts) == 3 and len(assets) == 2
 
 
 def test_records_name_paths_relative_to_the_collection(first_run):
@@ -168,7 +258,8 @@ def test_catalog_verify_catches_altered_and_missing_outputs(sample_collection, t
     out = tmp_path / "out"
     run_collection(collection, out, workers=0)
     report = verify_outputs(out)
-    assert report.is_intact and report.checked == report.ok == 2
+    # the bracket: its validation report, 6 LOD levels, the scene and thumbnail; the photo: inspection, tiles
+    assert report.is_intact and report.checked == report.ok == 11
     assert CliRunner().invoke(cli, ["catalog", "verify", str(out)]).exit_code == 0
 
     tile = next((out / "iiif").rglob("default.jpg"))
@@ -176,8 +267,11 @@ def test_catalog_verify_catches_altered_and_missing_outputs(sample_collection, t
     data[len(data) // 2] ^= 0xFF  # one changed byte, same size: only a checksum sees it
     tile.write_bytes(bytes(data))
     (next((out / "assets").rglob("validation.json"))).unlink()
+    glb = next((out / "assets").rglob("*-thumb.glb"))
+    glb.write_bytes(glb.read_bytes()[:-4])
     report = verify_outputs(out)
-    assert sorted((p.role, p.problem) for p in report.problems) == [("iiif3", "altered"), ("validation", "missing")]
+    assert sorted((p.role, p.problem) for p in report.problems) == [
+        ("iiif3", "altered"), ("lod", "altered"), ("validation", "missing")]
     result = CliRunner().invoke(cli, ["catalog", "verify", str(out), "--json"])
     assert result.exit_code == 1 and json.loads(result.output)["is_intact"] is False
     empty = CliRunner().invoke(cli, ["catalog", "verify", str(tmp_path)])
@@ -229,7 +323,7 @@ def test_killed_runs_resume_to_a_verified_catalog(sample_collection, tmp_path):
     assert (summary["total"], summary["failed"]) == (3, 0)
     assert summary["ok"] + summary["skipped"] == 3
     report = verify_outputs(out)
-    assert report.is_intact and report.checked == 3, report.problems
+    assert report.is_intact and report.checked == 9 + 2 + 2, report.problems  # bracket, photo, landscape
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
         paths = [a["rel_path"] for a in catalog.assets()]
     assert sorted(paths) == ["paintings/landscape.tif", "photos/condition_photo.jpg", "tools/bracket.stl"]
@@ -255,3 +349,110 @@ def test_temporaries_of_dead_writers_are_cleared_and_live_ones_kept(tmp_path):
     write_bytes_atomic(tmp_path / "report.json", b"{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f".tiles.tmp-{os.getppid()}", "report.json", "tiles"])
+
+
+def _cubes(folder: Path, names: str = "abc") -> Path:
+    v, f = unit_cube()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        write_obj(folder / f"{name}.obj", v * 100, f, header="# units: mm")
+    return folder
+
+
+def test_touched_files_are_hashed_once_and_changed_ones_redone(tmp_path):
+    collection, out = _cubes(tmp_path / "c"), tmp_path / "out"
+    assert run_collection(collection, out, workers=0).ok == 3
+    # touched only: the checksums prove it unchanged; it is skipped and its new date remembered
+    stamp = (collection / "a.obj").stat().st_mtime + 10
+    os.utime(collection / "a.obj", (stamp, stamp))
+    # changed: redone, alone
+    v, f = unit_cube()
+    write_obj(collection / "b.obj", v * 120, f, header="# units: mm")
+    summary = run_collection(collection, out, workers=0)
+    assert (summary.ok, summary.skipped) == (1, 2)
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        ids = {a["rel_path"]: a["id"] for a in catalog.assets()}
+        fixity = [e for e in catalog.events(ids["a.obj"]) if e["type"] == "fixity check"]
+        attempts = [(a["asset_id"], a["outcome"]) for a in catalog.attempts() if a["run_id"] == 2]
+        bbox = json.loads(catalog.assets()[1]["measurements"])["bbox_size"]
+    assert len(fixity) == 1 and fixity[0]["outcome"] == "success" and "unchanged" in fixity[0]["detail"]
+    assert sorted(attempts) == sorted([(ids["a.obj"], "unchanged"), (ids["b.obj"], "ok")])
+    assert bbox == [120.0, 120.0, 120.0]
+    # the third run reads nothing: size and date match the catalog now
+    summary = run_collection(collection, out, workers=0)
+    assert (summary.ok, summary.skipped) == (0, 3)
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        assert not [a for a in catalog.attempts() if a["run_id"] == 3]
+    # --rehash checksums every source again, as a fixity check
+    summary = run_collection(collection, out, workers=0, rehash=True)
+    assert (summary.ok, summary.skipped) == (0, 3)
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        checks = [e for e in catalog.events() if e["run_id"] == 4 and e["type"] == "fixity check"]
+    assert len(checks) == 3
+
+
+def test_missing_sources_are_marked_and_come_back(tmp_path):
+    collection, out = _cubes(tmp_path / "c"), tmp_path / "out"
+    run_collection(collection, out, workers=0)
+    kept = (collection / "c.obj").read_bytes()
+    (collection / "c.obj").unlink()
+    summary = run_collection(collection, out, workers=0)
+    assert summary.exit_code == 0 and summary.total == 2
+    assert summary.notes == ["c.obj: no longer in the collection; its record and outputs are kept"]
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        assert {a["rel_path"]: a["status"] for a in catalog.assets()}["c.obj"] == "missing"
+    assert run_collection(collection, out, workers=0).notes == []  # said once
+    (collection / "c.obj").write_bytes(kept)
+    summary = run_collection(collection, out, workers=0)
+    assert (summary.ok, summary.skipped) == (1, 2)
+
+
+def test_an_asset_that_keeps_timing_out_is_quarantined_until_forced(sample_collection, tmp_path):
+    import shutil
+
+    collection = tmp_path / "c"
+    shutil.copytree(sample_collection / "paintings", collection / "paintings")
+    _cubes(collection, "a")
+    out = tmp_path / "out"
+    summary = run_collection(collection, out, workers=1, timeout=0.4, max_attempts=2)
+    assert (summary.ok, summary.quarantined, summary.exit_code) == (1, 1, 1)
+    assert summary.failures[0]["status"] == "quarantined"
+    assert "quarantined after 2 attempts: still running after 0.4 s" in summary.failures[0]["error"]
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        attempts = [(a["number"], a["outcome"]) for a in catalog.attempts() if a["outcome"] == "timeout"]
+        row = {a["rel_path"]: a for a in catalog.assets()}["paintings/landscape.tif"]
+    assert attempts == [(1, "timeout"), (2, "timeout")]
+    assert (row["status"], row["crashes"]) == ("quarantined", 2)
+    # a later run leaves it alone (same content, same recipe) and still reports it
+    again = run_collection(collection, out, workers=1)
+    assert (again.ok, again.skipped, again.quarantined) == (0, 1, 1)
+    assert "quarantined after 2 attempts" in again.failures[0]["error"]
+    # --force tries again; with time enough it succeeds
+    forced = run_collection(collection, out, workers=1, force=True)
+    assert (forced.ok, forced.quarantined, forced.exit_code) == (2, 0, 0)
+
+
+def test_run_with_a_recipe_file_from_the_command_line(sample_collection, tmp_path):
+    import shutil
+
+    collection = tmp_path / "c"
+    shutil.copytree(sample_collection / "photos", collection / "photos")
+    _cubes(collection, "a")
+    recipe = tmp_path / "run.toml"
+    recipe.write_text('[mesh]\nlods = "none"\n[image]\nlayouts = ["iiif3", "dz"]\ninspect = false\n')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(collection), "--out", str(out), "--recipe", str(recipe),
+                                      "--workers", "0", "--quality", "70", "--json"])
+    assert result.exit_code == 0, result.output
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        roles = sorted(d["role"] for d in catalog.derivatives())
+        recorded = json.loads(catalog.runs()[0]["recipe"])
+    assert roles == ["dz", "iiif3", "validation"]
+    assert recorded["image"]["quality"] == 70 and recorded["source"] == str(recipe)
+    assert (out / "dz").is_dir() and next((out / "dz").rglob("*.dzi"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[image]\nlayouts = ['tiff']\n")
+    result = CliRunner().invoke(cli, ["run", str(collection), "--out", str(out), "--recipe", str(bad)])
+    assert result.exit_code == 2 and "bad.toml" in result.output and "tiff" in result.output
+    result = CliRunner().invoke(cli, ["run", str(collection), "--out", str(out), "--memory-limit", "lots"])
+    assert result.exit_code == 2 and "not a size" in result.output

@@ -2,7 +2,7 @@
 
 from llvscan.catalog.db import SCHEMA_VERSION, Catalog, CatalogSummary, PreviousState
 from llvscan.catalog.export import EXPORT_FORMATS, ExportResult, export_catalog, iiif_rights
-from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord
+from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord, FindingRecord
 from llvscan.catalog.verify import FixityProblem, VerifyReport, verify_outputs
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "EventRecord",
     "ExportResult",
     "FileRecord",
+    "FindingRecord",
     "FixityProblem",
     "PreviousState",
     "VerifyReport",

@@ -10,7 +10,7 @@ import json
 import platform
 import socket
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from llvscan.errors import CatalogError
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "CatalogSummary", "PreviousState"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Migrations: index i brings a catalog from schema version i to i + 1.
 _MIGRATIONS: list[str] = [
@@ -96,8 +96,81 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_asset ON events(asset_id);
     """,
+    # 2: the run's recipe and library versions; findings and attempts tables; LOD levels as derivatives
+    # (several per role); source files' mtimes for a fast resume; crash counts for quarantine
+    """
+    ALTER TABLE runs ADD COLUMN recipe TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE runs ADD COLUMN libraries TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE runs ADD COLUMN assets_quarantined INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE assets ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE asset_files ADD COLUMN mtime_ns INTEGER;
+    CREATE TABLE derivatives_2 (
+        asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        level TEXT NOT NULL DEFAULT '',
+        path TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        files INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        faces INTEGER,
+        texture_size INTEGER,
+        hausdorff_pct REAL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        created_run_id INTEGER REFERENCES runs(id),
+        PRIMARY KEY (asset_id, role, level)
+    );
+    INSERT INTO derivatives_2 (asset_id, role, path, bytes, files, sha256, detail, created_run_id)
+        SELECT asset_id, role, path, bytes, files, sha256, detail, created_run_id FROM derivatives;
+    DROP TABLE derivatives;
+    ALTER TABLE derivatives_2 RENAME TO derivatives;
+    CREATE TABLE findings (
+        id INTEGER PRIMARY KEY,
+        asset_id TEXT NOT NULL REFERENCES assets(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        source TEXT NOT NULL,
+        level TEXT NOT NULL,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 0,
+        measure REAL
+    );
+    CREATE INDEX findings_asset ON findings(asset_id);
+    CREATE INDEX findings_code ON findings(code, level);
+    CREATE TABLE attempts (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        asset_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        started_at TEXT,
+        seconds REAL,
+        worker TEXT,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX attempts_asset ON attempts(asset_id);
+    """,
 ]
 _METADATA_FIELDS = ("object_number", "title", "creator", "date", "rights")
+# the name a library is recorded under, and the distributions that may provide it (pyvips-binary is libvips)
+_LIBRARIES = {"numpy": ("numpy",), "numba": ("numba",), "pyvips": ("pyvips",), "libvips": ("pyvips-binary",),
+              "open3d": ("open3d", "open3d-cpu"), "trimesh": ("trimesh",), "pillow": ("pillow",),
+              "bagit": ("bagit",), "iiif-prezi3": ("iiif-prezi3",)}
+
+
+def library_versions() -> dict[str, str | None]:
+    """The installed versions of the libraries llvscan's outputs depend on."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for name, distributions in _LIBRARIES.items():
+        found[name] = None
+        for distribution in distributions:
+            try:
+                found[name] = version(distribution)
+                break
+            except PackageNotFoundError:
+                continue
+    return found
 
 
 @dataclass(frozen=True)
@@ -108,6 +181,9 @@ class PreviousState:
     recipe_sha256: str
     status: str
     derivatives: list[tuple[str, int]]  # (path relative to the output folder, bytes)
+    files: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # rel_path: (bytes, mtime_ns)
+    crashes: int = 0
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,44 +245,60 @@ class Catalog:
         self._db.close()
 
     # -- runs ---------------------------------------------------------------------------------
-    def begin_run(self, *, collection: Path, out_dir: Path, options: dict[str, Any]) -> int:
+    def begin_run(self, *, collection: Path, out_dir: Path, options: dict[str, Any],
+                  recipe: dict[str, Any] | None = None) -> int:
         with self._db:
             cur = self._db.execute(
                 "INSERT INTO runs (started_at, collection, out_dir, llvscan_version, python_version, host,"
-                " options) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " options, recipe, libraries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (utc_now(), str(collection), str(out_dir), __version__, platform.python_version(),
-                 socket.gethostname(), json.dumps(options, sort_keys=True)),
+                 socket.gethostname(), json.dumps(options, sort_keys=True),
+                 json.dumps(recipe or {}, sort_keys=True, default=str), json.dumps(library_versions())),
             )
         return int(cur.lastrowid)
 
-    def finish_run(self, run_id: int, *, status: str, ok: int, failed: int, skipped: int) -> None:
+    def finish_run(self, run_id: int, *, status: str, ok: int, failed: int, skipped: int,
+                   quarantined: int = 0) -> None:
         with self._db:
             self._db.execute(
-                "UPDATE runs SET finished_at=?, status=?, assets_ok=?, assets_failed=?, assets_skipped=?"
-                " WHERE id=?", (utc_now(), status, ok, failed, skipped, run_id))
+                "UPDATE runs SET finished_at=?, status=?, assets_ok=?, assets_failed=?, assets_skipped=?,"
+                " assets_quarantined=? WHERE id=?", (utc_now(), status, ok, failed, skipped, quarantined, run_id))
 
     # -- assets -------------------------------------------------------------------------------
     def previous(self, asset_id: str) -> PreviousState | None:
-        row = self._db.execute("SELECT content_sha256, recipe_sha256, status FROM assets WHERE id=?",
-                               (asset_id,)).fetchone()
-        if row is None:
-            return None
-        derivs = self._db.execute("SELECT path, bytes FROM derivatives WHERE asset_id=? ORDER BY role",
-                                  (asset_id,)).fetchall()
-        return PreviousState(row["content_sha256"], row["recipe_sha256"], row["status"],
-                             [(d["path"], d["bytes"]) for d in derivs])
+        return self.previous_states([asset_id]).get(asset_id)
+
+    def previous_states(self, asset_ids: list[str] | None = None) -> dict[str, PreviousState]:
+        """What the catalog remembers of these assets (all when None), in three queries."""
+        states: dict[str, dict[str, Any]] = {}
+        for row in self._db.execute("SELECT id, content_sha256, recipe_sha256, status, crashes, error FROM assets"):
+            states[row[0]] = {"content_sha256": row[1], "recipe_sha256": row[2], "status": row[3],
+                              "crashes": row[4], "error": row[5], "derivatives": [], "files": {}}
+        for asset_id, path, size in self._db.execute(
+                "SELECT asset_id, path, bytes FROM derivatives ORDER BY asset_id, role, level"):
+            states[asset_id]["derivatives"].append((path, size))
+        for asset_id, rel, size, mtime_ns in self._db.execute(
+                "SELECT asset_id, rel_path, bytes, mtime_ns FROM asset_files"):
+            states[asset_id]["files"][rel] = (size, mtime_ns)
+        wanted = states.keys() if asset_ids is None else [i for i in asset_ids if i in states]
+        return {i: PreviousState(**states[i]) for i in wanted}
 
     def record(self, run_id: int, record: AssetRecord, *, agent: str) -> None:
-        """Store one asset's outcome in a single transaction (a skipped asset only gains an event)."""
+        """Store one asset's outcome in a single transaction. A skipped asset gains its events and, when
+        its files were only touched, their new dates; nothing else of it changes."""
         now = utc_now()
         meta = [record.metadata.get(k) for k in _METADATA_FIELDS]
         with self._db:
-            if record.status != "skipped":
+            if record.status == "skipped":
+                self._db.executemany(
+                    "UPDATE asset_files SET bytes=?, mtime_ns=? WHERE asset_id=? AND rel_path=?",
+                    [(f.bytes, f.mtime_ns, record.asset_id, f.rel_path) for f in record.files])
+            else:
                 self._db.execute(
                     """INSERT INTO assets (id, rel_path, kind, format, bytes, mtime, sha256, content_sha256,
                         recipe_sha256, status, is_valid, error, object_number, title, creator, date, rights,
-                        measurements, attempts, first_run_id, last_run_id, updated_at)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                        measurements, attempts, crashes, first_run_id, last_run_id, updated_at)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                        ON CONFLICT(id) DO UPDATE SET rel_path=excluded.rel_path, kind=excluded.kind,
                         format=excluded.format, bytes=excluded.bytes, mtime=excluded.mtime,
                         sha256=excluded.sha256, content_sha256=excluded.content_sha256,
@@ -215,27 +307,66 @@ class Catalog:
                         object_number=excluded.object_number, title=excluded.title,
                         creator=excluded.creator, date=excluded.date, rights=excluded.rights,
                         measurements=excluded.measurements, attempts=assets.attempts + excluded.attempts,
-                        last_run_id=excluded.last_run_id, updated_at=excluded.updated_at""",
+                        crashes=excluded.crashes, last_run_id=excluded.last_run_id,
+                        updated_at=excluded.updated_at""",
                     (record.asset_id, record.rel_path, record.kind, record.format, record.bytes,
                      record.mtime, record.sha256, record.content_sha256, record.recipe_sha256,
                      record.status, None if record.is_valid is None else int(record.is_valid),
                      record.error, *meta, json.dumps(record.measurements, sort_keys=True),
-                     record.attempts, run_id, run_id, now),
+                     record.attempts, record.crashes, run_id, run_id, now),
                 )
                 self._db.execute("DELETE FROM asset_files WHERE asset_id=?", (record.asset_id,))
                 self._db.executemany(
-                    "INSERT INTO asset_files (asset_id, rel_path, role, bytes, sha256) VALUES (?,?,?,?,?)",
-                    [(record.asset_id, f.rel_path, f.role, f.bytes, f.sha256) for f in record.files])
-                self._db.execute("DELETE FROM derivatives WHERE asset_id=?", (record.asset_id,))
-                self._db.executemany(
-                    "INSERT INTO derivatives (asset_id, role, path, bytes, files, sha256, detail,"
-                    " created_run_id) VALUES (?,?,?,?,?,?,?,?)",
-                    [(record.asset_id, d.role, d.path, d.bytes, d.files, d.sha256,
-                      json.dumps(d.detail, sort_keys=True), run_id) for d in record.derivatives])
+                    "INSERT INTO asset_files (asset_id, rel_path, role, bytes, sha256, mtime_ns) VALUES (?,?,?,?,?,?)",
+                    [(record.asset_id, f.rel_path, f.role, f.bytes, f.sha256, f.mtime_ns) for f in record.files])
+                if record.status != "quarantined":  # a crash leaves the last good outputs and findings listed
+                    self._db.execute("DELETE FROM derivatives WHERE asset_id=?", (record.asset_id,))
+                    self._db.executemany(
+                        "INSERT INTO derivatives (asset_id, role, level, path, bytes, files, sha256, faces,"
+                        " texture_size, hausdorff_pct, detail, created_run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        [(record.asset_id, d.role, d.level, d.path, d.bytes, d.files, d.sha256, d.faces,
+                          d.texture_size, d.hausdorff_pct, json.dumps(d.detail, sort_keys=True), run_id)
+                         for d in record.derivatives])
+                    self._db.execute("DELETE FROM findings WHERE asset_id=?", (record.asset_id,))
+                    self._db.executemany(
+                        "INSERT INTO findings (asset_id, run_id, source, level, code, message, count, measure)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
+                        [(record.asset_id, run_id, f.source, f.level, f.code, f.message, f.count, f.measure)
+                         for f in record.findings])
+            if record.started_at is not None:
+                outcome = {"ok": "ok", "skipped": "unchanged"}.get(record.status, "failed")
+                self._db.execute(
+                    "INSERT INTO attempts (run_id, asset_id, number, outcome, started_at, seconds, worker, detail)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (run_id, record.asset_id, record.attempts, outcome, record.started_at, record.seconds,
+                     record.worker, record.error or ""))
             self._db.executemany(
                 "INSERT INTO events (run_id, asset_id, type, time, agent, outcome, detail)"
                 " VALUES (?,?,?,?,?,?,?)",
                 [(run_id, record.asset_id, e.type, e.time, agent, e.outcome, e.detail) for e in record.events])
+
+    def record_attempt(self, run_id: int, asset_id: str, *, number: int, outcome: str, detail: str,
+                       started_at: str | None = None, seconds: float | None = None, worker: str | None = None) -> None:
+        """An attempt that left no record of its own: its worker crashed, ran out of time or of memory."""
+        with self._db:
+            self._db.execute(
+                "INSERT INTO attempts (run_id, asset_id, number, outcome, started_at, seconds, worker, detail)"
+                " VALUES (?,?,?,?,?,?,?,?)", (run_id, asset_id, number, outcome, started_at, seconds, worker, detail))
+
+    def mark_missing(self, run_id: int, asset_ids: list[str], *, agent: str) -> list[str]:
+        """Mark assets whose source files are gone from the collection; their records and outputs stay."""
+        notes = []
+        with self._db:
+            for asset_id in asset_ids:
+                row = self._db.execute("SELECT rel_path FROM assets WHERE id=?", (asset_id,)).fetchone()
+                message = f"{row[0]}: no longer in the collection; its record and outputs are kept"
+                self._db.execute("UPDATE assets SET status='missing', error=?, last_run_id=?, updated_at=?"
+                                 " WHERE id=?", (message, run_id, utc_now(), asset_id))
+                self._db.execute("INSERT INTO events (run_id, asset_id, type, time, agent, outcome, detail)"
+                                 " VALUES (?,?,?,?,?,?,?)",
+                                 (run_id, asset_id, "fixity check", utc_now(), agent, "failure", message))
+                notes.append(message)
+        return sorted(notes)
 
     def invalid_assets(self, asset_ids: list[str]) -> list[dict[str, Any]]:
         """Those of these assets that were processed and found invalid, with their error findings."""
@@ -248,12 +379,27 @@ class Catalog:
         return [{"path": r[0], "errors": json.loads(r[1]).get("errors", [])} for r in rows]
 
     def problems(self) -> list[dict[str, Any]]:
-        """Every asset that failed (with its error) or was found invalid (with its error findings)."""
+        """Every asset that failed or was quarantined (with its error) or was found invalid (with its
+        error findings)."""
         rows = self._db.execute("SELECT rel_path, kind, status, error, measurements FROM assets"
-                                " WHERE status = 'failed' OR is_valid = 0 ORDER BY rel_path").fetchall()
-        return [{"path": r[0], "kind": r[1], "status": r[2] if r[2] == "failed" else "invalid",
-                 "errors": [r[3]] if r[2] == "failed" else json.loads(r[4] or "{}").get("errors", [])}
+                                " WHERE status IN ('failed', 'quarantined') OR is_valid = 0"
+                                " ORDER BY rel_path").fetchall()
+        broken = ("failed", "quarantined")
+        return [{"path": r[0], "kind": r[1], "status": r[2] if r[2] in broken else "invalid",
+                 "errors": [r[3]] if r[2] in broken else json.loads(r[4] or "{}").get("errors", [])}
                 for r in rows]
+
+    def findings(self, asset_id: str | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT * FROM findings", ()
+        if asset_id is not None:
+            query, args = query + " WHERE asset_id=?", (asset_id,)
+        return [dict(r) for r in self._db.execute(query + " ORDER BY asset_id, id", args).fetchall()]
+
+    def attempts(self, asset_id: str | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT * FROM attempts", ()
+        if asset_id is not None:
+            query, args = query + " WHERE asset_id=?", (asset_id,)
+        return [dict(r) for r in self._db.execute(query + " ORDER BY id", args).fetchall()]
 
     def assets(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM assets ORDER BY rel_path").fetchall()
@@ -264,7 +410,7 @@ class Catalog:
         return [dict(r) for r in rows]
 
     def derivatives(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM derivatives ORDER BY asset_id, role").fetchall()
+        rows = self._db.execute("SELECT * FROM derivatives ORDER BY asset_id, role, level").fetchall()
         return [dict(r) for r in rows]
 
     def events(self, asset_id: str | None = None) -> list[dict[str, Any]]:
@@ -290,10 +436,11 @@ class Catalog:
             derivatives=int(one("SELECT count(*) FROM derivatives").fetchone()[0]),
             events=int(one("SELECT count(*) FROM events").fetchone()[0]),
             failures=[{"path": r[0], "error": r[1]} for r in
-                      one("SELECT rel_path, error FROM assets WHERE status='failed' ORDER BY rel_path")],
+                      one("SELECT rel_path, error FROM assets WHERE status IN ('failed', 'quarantined')"
+                          " ORDER BY rel_path")],
         )
 
     def as_dict(self) -> dict[str, Any]:
         """The whole catalog as plain data (the JSON export)."""
         return {"summary": asdict(self.summary()), "runs": self.runs(), "assets": self.assets(),
-                "derivatives": self.derivatives()}
+                "derivatives": self.derivatives(), "findings": self.findings()}

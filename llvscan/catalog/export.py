@@ -83,9 +83,24 @@ def _flat_assets(assets: list[dict[str, Any]]) -> tuple[list[str], list[dict[str
 
 def _flat_derivatives(derivatives: list[dict[str, Any]], assets: list[dict[str, Any]]) -> tuple[list[str], list]:
     paths = {a["id"]: a["rel_path"] for a in assets}
-    columns = ["asset_id", "asset_path", "role", "path", "bytes", "files", "sha256", "detail", "created_run_id"]
+    columns = ["asset_id", "asset_path", "role", "level", "path", "bytes", "files", "sha256", "faces",
+               "texture_size", "hausdorff_pct", "detail", "created_run_id"]
     rows = [{**{c: d.get(c) for c in columns}, "asset_path": paths.get(d["asset_id"])} for d in derivatives]
     return columns, rows
+
+
+def _flat_findings(findings: list[dict[str, Any]], assets: list[dict[str, Any]]) -> tuple[list[str], list]:
+    paths = {a["id"]: a["rel_path"] for a in assets}
+    columns = ["asset_id", "asset_path", "source", "level", "code", "message", "count", "measure", "run_id"]
+    rows = [{**{c: f.get(c) for c in columns}, "asset_path": paths.get(f["asset_id"])} for f in findings]
+    return columns, rows
+
+
+def _tables(catalog: Catalog) -> list[tuple[str, tuple[list[str], list[dict[str, Any]]]]]:
+    """The flat tables of the CSV and Parquet exports."""
+    assets = catalog.assets()
+    return [("assets", _flat_assets(assets)), ("derivatives", _flat_derivatives(catalog.derivatives(), assets)),
+            ("findings", _flat_findings(catalog.findings(), assets))]
 
 
 # -- formats --------------------------------------------------------------------------------------
@@ -96,9 +111,11 @@ def _export_json(catalog: Catalog, tmp: Path) -> int:
     for derivative in data["derivatives"]:
         derivative["detail"] = _loads(derivative["detail"])
     for run in data["runs"]:
-        run["options"] = _loads(run["options"])
+        for key in ("options", "recipe", "libraries"):
+            run[key] = _loads(run[key])
     data["files"] = catalog.files()
     data["events"] = catalog.events()
+    data["attempts"] = catalog.attempts()
     write_json_atomic(tmp / "catalog.json", data)
     return len(data["assets"])
 
@@ -111,10 +128,10 @@ def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> No
 
 
 def _export_csv(catalog: Catalog, tmp: Path) -> int:
-    assets = catalog.assets()
-    _write_csv(tmp / "assets.csv", *_flat_assets(assets))
-    _write_csv(tmp / "derivatives.csv", *_flat_derivatives(catalog.derivatives(), assets))
-    return len(assets)
+    tables = _tables(catalog)
+    for name, (columns, rows) in tables:
+        _write_csv(tmp / f"{name}.csv", columns, rows)
+    return len(tables[0][1][1])
 
 
 def _require_pyarrow() -> Any:
@@ -131,12 +148,11 @@ def _export_parquet(catalog: Catalog, tmp: Path) -> int:
     pq = _require_pyarrow()
     import pyarrow as pa
 
-    assets = catalog.assets()
-    for name, (columns, rows) in (("assets", _flat_assets(assets)),
-                                  ("derivatives", _flat_derivatives(catalog.derivatives(), assets))):
+    tables = _tables(catalog)
+    for name, (columns, rows) in tables:
         table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in columns})
         pq.write_table(table, tmp / f"{name}.parquet")
-    return len(assets)
+    return len(tables[0][1][1])
 
 
 # -- IIIF Presentation 3 --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AssetRecord", "DerivativeRecord", "EventRecord", "FileRecord", "utc_now"]
+__all__ = ["AssetRecord", "DerivativeRecord", "EventRecord", "FileRecord", "FindingRecord", "utc_now"]
 
 
 def utc_now() -> str:
@@ -24,18 +24,35 @@ class FileRecord:
     role: str  # main | material | texture | buffer
     bytes: int
     sha256: str
+    mtime_ns: int | None = None  # a rerun trusts size + mtime as unchanged, as rsync and make do
 
 
 @dataclass(frozen=True)
 class DerivativeRecord:
     """An output: a validation report, a tile set. ``path`` is relative to the output folder."""
 
-    role: str  # validation | iiif3 | dz
+    role: str  # validation | inspection | lod | scene | thumbnail | iiif3 | iiif2 | dz | zoomify | ptiff | szi
     path: str
     bytes: int
     files: int
     sha256: str  # of the file; for a folder, of its sorted "path sha256" manifest
     detail: dict[str, Any] = field(default_factory=dict)
+    level: str = ""  # the LOD level's name
+    faces: int | None = None
+    texture_size: int | None = None  # longer side, pixels
+    hausdorff_pct: float | None = None  # measured error against the source, % of its bounding-box diagonal
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """One finding of a validation or inspection report."""
+
+    source: str  # validation | inspection
+    level: str  # error | warning | info
+    code: str
+    message: str
+    count: int = 0
+    measure: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,7 @@ class AssetRecord:
     rel_path: str
     kind: str  # mesh | image | unknown
     format: str | None
-    status: str  # ok | failed | skipped
+    status: str  # ok | failed | skipped | quarantined
     recipe_sha256: str
     bytes: int | None = None
     mtime: str | None = None
@@ -67,4 +84,9 @@ class AssetRecord:
     files: list[FileRecord] = field(default_factory=list)
     derivatives: list[DerivativeRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)
+    findings: list[FindingRecord] = field(default_factory=list)
     attempts: int = 1
+    crashes: int = 0  # consecutive attempts that killed their worker (crash, timeout, memory limit)
+    started_at: str | None = None
+    seconds: float | None = None
+    worker: str | None = None  # host:pid of the process that did the work

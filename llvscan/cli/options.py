@@ -27,6 +27,34 @@ max_size_option = click.option("--max-size", default=2048, show_default=True, ty
                                help="Largest whole-image size published (IIIF full/max).")
 
 
+class ByteSize(click.ParamType):
+    """A size such as 4GiB, 500MB, 2G or a plain number of bytes."""
+
+    name = "size"
+    _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+              "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number = text.rstrip("kmgtib")
+        unit = text[len(number):]
+        try:
+            size = int(float(number) * self._UNITS[unit])
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a size such as 4GiB, 500MB or 2000000000", param, ctx)
+        if size <= 0:
+            self.fail(f"{value!r} must be more than 0 bytes", param, ctx)
+        return size
+
+
+def given(name: str) -> bool:
+    """Whether the option ``name`` was set on the command line (not left at its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
 def to_jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}

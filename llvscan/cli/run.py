@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from llvscan.cli.options import (
+    ByteSize,
     base_url_option,
     console,
     echo_json,
     exits_on_error,
+    given,
     json_option,
     max_size_option,
     quality_option,
@@ -23,14 +25,17 @@ def _render_summary(summary) -> None:
 
     table = Table(title=f"llvscan run {summary.run_id}: {summary.collection}", show_header=False,
                   title_justify="left")
-    table.add_row("assets", f"{summary.total} in {summary.seconds:.1f} s")
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.by_kind.items()))
+    table.add_row("assets", f"{summary.total} ({kinds}) in {summary.seconds:.1f} s" if kinds
+                  else f"{summary.total} in {summary.seconds:.1f} s")
     table.add_row("processed", f"[green]{summary.ok}[/]")
     table.add_row("skipped (unchanged)", str(summary.skipped))
     table.add_row("failed", f"[red]{summary.failed}[/]" if summary.failed else "0")
+    table.add_row("quarantined", f"[red]{summary.quarantined}[/]" if summary.quarantined else "0")
     table.add_row("invalid", f"[yellow]{summary.invalid}[/]" if summary.invalid else "0")
     table.add_row("catalog", summary.catalog)
     for failure in summary.failures:
-        table.add_row("[red]failed[/]", failure["error"])
+        table.add_row(f"[red]{failure['status']}[/]", failure["error"])
     for item in summary.invalid_assets:
         table.add_row("[yellow]invalid[/]", f"{item['path']}: " + "; ".join(item["errors"]))
     for note in summary.notes:
@@ -38,46 +43,78 @@ def _render_summary(summary) -> None:
     console().print(table)
 
 
+class _Progress:
+    """A rich progress bar: assets done per kind, failures, time left."""
+
+    def __init__(self, disable: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("[red]{task.fields[failed]} failed"), TimeRemainingColumn(),
+                            console=console(stderr=True), disable=disable, transient=True)
+        self.task = self.bar.add_task("assets", total=None, failed=0)
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+        self.failed = 0
+
+    def start(self, totals: dict[str, int]) -> None:
+        self.totals, self.done = totals, dict.fromkeys(totals, 0)
+        self.bar.update(self.task, total=sum(totals.values()), description=self._describe())
+
+    def _describe(self) -> str:
+        return " · ".join(f"{kind} {self.done[kind]}/{n}" for kind, n in sorted(self.totals.items())) or "assets"
+
+    def record(self, record) -> None:
+        self.done[record.kind] = self.done.get(record.kind, 0) + 1
+        self.failed += record.status in ("failed", "quarantined")
+        self.bar.update(self.task, advance=1, failed=self.failed, description=self._describe())
+
+
 @click.command()
 @click.argument("collection", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: catalog.sqlite, validation reports, IIIF tiles.")
+              help="Output folder: catalog.sqlite, reports, levels of detail, tiles.")
+@click.option("--recipe", "recipe_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Run recipe (TOML): validation thresholds and LODs for meshes, inspection and tile "
+                   "layouts for images. [default: voyager LODs, IIIF 3 tiles, inspection]")
 @click.option("--workers", type=click.IntRange(0), default=None,
               help="Worker processes [default: all cores; 0 runs in this process].")
 @click.option("--only", type=click.Choice(["mesh", "image"]), help="Process one kind of asset only.")
-@click.option("--force", is_flag=True, help="Redo assets even when unchanged since the last run.")
+@click.option("--force", is_flag=True, help="Redo every asset, even unchanged ones.")
+@click.option("--rehash", is_flag=True,
+              help="Checksum unchanged-looking sources (a fixity check) instead of trusting size and date.")
+@click.option("--max-attempts", type=click.IntRange(1), default=3, show_default=True,
+              help="Attempts an asset may cost (worker crash, timeout, memory) before it is quarantined.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds one asset may take before its worker is stopped [default: no limit].")
+@click.option("--memory-limit", type=ByteSize(), default=None,
+              help="Resident memory per worker (e.g. 8GiB) past which it is stopped [default: no limit].")
 @base_url_option
 @tile_size_option
 @quality_option
 @max_size_option
 @json_option
 @exits_on_error
-def run(collection: Path, out: Path, workers: int | None, only: str | None, force: bool, base_url: str,
+def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | None, only: str | None, force: bool,
+        rehash: bool, max_attempts: int, timeout: float | None, memory_limit: int | None, base_url: str,
         tile_size: int, quality: int, max_size: int, as_json: bool) -> None:
-    """Process every asset of COLLECTION: checksums, mesh validation, IIIF tiles, catalog.
+    """Process every asset of COLLECTION: checksums, validation and LODs of meshes, inspection and
+    tiles of images, all recorded in OUT/catalog.sqlite.
 
-    Resumable: unchanged assets whose outputs are intact are skipped. Exit 1 if any asset failed
-    or is invalid.
+    Resumable: unchanged assets whose outputs are intact are skipped. The image options given here
+    override the recipe's. Exit 1 if any asset failed, was quarantined or is invalid.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from llvscan.collection import RunRecipe, load_run_recipe, run_collection
 
-    from llvscan.collection import RunOptions, run_collection
-
-    options = RunOptions(base_url=base_url, tile_size=tile_size, quality=quality, max_size=max_size)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("[red]{task.fields[failed]} failed"), TimeRemainingColumn(),
-                        console=console(stderr=True), disable=as_json, transient=True)
-    with progress:
-        task = progress.add_task("assets", total=None, failed=0)
-        failed = 0
-
-        def on_record(record) -> None:
-            nonlocal failed
-            failed += record.status == "failed"
-            progress.update(task, advance=1, failed=failed, description=record.rel_path[-40:])
-
-        summary = run_collection(collection, out, options=options, workers=workers, only=only, force=force,
-                                 on_start=lambda n: progress.update(task, total=n), on_record=on_record)
+    recipe = load_run_recipe(recipe_path) if recipe_path else RunRecipe()
+    overrides = {k: v for k, v in (("base_url", base_url), ("tile_size", tile_size), ("quality", quality),
+                                   ("max_size", max_size)) if given(k)}
+    recipe = recipe.with_image(**overrides)
+    progress = _Progress(disable=as_json)
+    with progress.bar:
+        summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
+                                 rehash=rehash, max_attempts=max_attempts, timeout=timeout,
+                                 memory_limit=memory_limit, on_start=progress.start, on_record=progress.record)
     if as_json:
         echo_json({**summary.__dict__, "exit_code": summary.exit_code})
     else:

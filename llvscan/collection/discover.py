@@ -38,6 +38,8 @@ _ASSET_NAMESPACE = uuid.UUID("6f1c3c1e-5d0b-4c35-9a3e-0b7c1c2d9e41")
 class AssetFile:
     rel_path: str
     role: str  # main | material | texture | buffer
+    bytes: int = 0  # size and modification time when discovered: a rerun compares them with the catalog's
+    mtime_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Asset:
     files: tuple[AssetFile, ...]
     metadata: dict[str, str] = field(default_factory=dict)
     problem: str | None = None  # set when the asset cannot be processed safely (reason given)
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,14 @@ def _read_sidecar(root: Path, notes: list[str]) -> dict[str, dict[str, str]]:
     return rows
 
 
+def _stat(part: AssetFile, root: Path) -> AssetFile:
+    try:
+        stat = (root / part.rel_path).stat()
+    except OSError:  # reading it will report the problem
+        return part
+    return AssetFile(part.rel_path, part.role, stat.st_size, stat.st_mtime_ns)
+
+
 def _walk(root: Path) -> list[Path]:
     files = []
     for folder, dirs, names in os.walk(root):
@@ -174,6 +188,7 @@ def discover_assets(root: str | Path) -> Discovery:
         except (LlvscanError, OSError, ValueError) as exc:
             problem = str(exc)
         claimed.update(f.rel_path for f in files[1:])
+        files = [_stat(f, root) for f in files]
         assets.append(Asset(asset_id_for(rel), rel, kind, path.suffix.lower()[1:], tuple(files),
                             metadata.get(rel, {}), problem))
     assets = sorted((a for a in assets if not (a.kind == "image" and a.rel_path in claimed)),

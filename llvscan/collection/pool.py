@@ -1,0 +1,263 @@
+"""A process pool that knows which task killed its worker.
+
+``concurrent.futures.ProcessPoolExecutor`` answers a dead worker by breaking the whole pool: every task
+in flight fails alike and the culprit is unknown. Here each worker is a spawned process on its own
+pipe; it announces each task as it starts it, so when a worker dies (a segfault in a C library, the
+kernel's OOM killer), runs past ``timeout`` seconds or grows past ``memory_limit`` bytes of resident
+memory, exactly that task is reported as a ``Crash`` and the tasks queued behind it go back to the
+queue untouched. The dead worker is replaced and the pool goes on.
+
+Small tasks travel in batches (up to ``batch_items`` tasks or ``batch_cost`` units of cost, bytes of
+source for a collection run) so the per-task pipe round trip is paid once per batch; the costliest
+tasks are handed out first, so the last task to finish is a small one.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from llvscan.errors import LlvscanError
+
+__all__ = ["Crash", "WorkerPool"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Crash:
+    """A task whose worker did not come back: it died, ran out of time, or out of memory."""
+
+    task: Any
+    outcome: str  # crashed | timeout | memory
+    reason: str
+    worker: str
+    started_at: float | None = None  # time.time() when the worker began the task
+    seconds: float | None = None
+
+
+def _worker_main(conn: Connection, work: Callable[[Any], Any], quiet: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    if quiet:  # what a worker has to say goes into its records, not onto the terminal
+        logging.getLogger("llvscan").setLevel(logging.ERROR)
+    while True:
+        try:
+            batch = conn.recv()
+        except (EOFError, OSError):
+            return
+        if batch is None:
+            return
+        for index, task in enumerate(batch):
+            conn.send(("start", index, time.time()))
+            conn.send(("done", index, work(task)))
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    batch: list[Any] = field(default_factory=list)
+    done: int = 0
+    current: int | None = None
+    started: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{socket.gethostname()}:{self.process.pid}"
+
+    @property
+    def busy(self) -> bool:
+        return self.done < len(self.batch)
+
+
+def _rss(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None  # not Linux, or gone
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"
+
+
+class WorkerPool:
+    """``workers`` spawned processes running ``work`` (a picklable module-level function) on tasks.
+
+    ``submit`` tasks (also while iterating), then iterate ``results()``: it yields ``work(task)`` for
+    each task, in completion order, or a ``Crash``. Use as a context manager; leaving it stops the
+    workers (killing them if they do not stop within a few seconds).
+    """
+
+    def __init__(self, workers: int, work: Callable[[Any], Any], *, timeout: float | None = None,
+                 memory_limit: int | None = None, batch_items: int = 32, batch_cost: int = 8 << 20,
+                 cost: Callable[[Any], int] = lambda task: 1, quiet: bool = True):
+        if workers < 1:
+            raise ValueError("a pool needs at least one worker")
+        self._size, self._work, self._quiet = workers, work, quiet
+        self.timeout, self.memory_limit = timeout, memory_limit
+        self._batch_items, self._batch_cost, self._cost = batch_items, batch_cost, cost
+        self._queue: deque[Any] = deque()
+        self._workers: list[_Worker] = []
+        self._context = multiprocessing.get_context("spawn")  # libvips and numba run threads: never fork
+        self._failed_starts = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(child, self._work, self._quiet), daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._workers.append(worker)
+        return worker
+
+    def close(self) -> None:
+        for worker in self._workers:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers.clear()
+
+    # -- tasks --------------------------------------------------------------------------------
+    def submit(self, task: Any, *, first: bool = False) -> None:
+        """Queue a task; ``first`` puts it at the head (a retry goes before the rest)."""
+        if first:
+            self._queue.appendleft(task)
+        else:
+            self._queue.append(task)
+
+    def _next_batch(self) -> list[Any]:
+        # leave enough batches for every worker to stay busy until the end
+        limit = max(1, min(self._batch_items, len(self._queue) // (2 * self._size)))
+        batch, cost = [self._queue.popleft()], 0
+        cost = self._cost(batch[0])
+        while self._queue and len(batch) < limit and cost + self._cost(self._queue[0]) <= self._batch_cost:
+            batch.append(self._queue.popleft())
+            cost += self._cost(batch[-1])
+        return batch
+
+    def _dispatch(self) -> None:
+        for worker in list(self._workers):
+            if not self._queue:
+                return
+            if not worker.busy:
+                batch = self._next_batch()
+                worker.batch, worker.done, worker.current = batch, 0, None
+                try:
+                    worker.conn.send(batch)
+                except OSError:  # it died idle: its replacement takes the batch
+                    self._queue.extendleft(reversed(batch))
+                    worker.batch = []
+                    self._replace(worker)
+        while self._queue and len(self._workers) < self._size:
+            self._spawn()
+            self._dispatch()
+
+    def _replace(self, worker: _Worker) -> None:
+        self._workers.remove(worker)
+        worker.conn.close()
+        worker.process.join(1)
+        self._spawn()
+
+    def _lost(self, worker: _Worker, outcome: str, reason: str) -> Crash | None:
+        """The worker is gone: report the task it was on; queue the ones it had not started."""
+        crash = None
+        if worker.current is not None:
+            crash = Crash(worker.batch[worker.current], outcome, reason, worker.name, worker.started,
+                          round(time.time() - worker.started, 3))
+            rest = worker.batch[worker.current + 1:]
+            self._failed_starts = 0
+        else:  # it died before starting anything: an environment problem, not a task's fault
+            rest = worker.batch[worker.done:]
+            self._failed_starts += 1
+            if self._failed_starts > 3 * self._size:
+                raise LlvscanError(f"worker processes keep dying before they start a task ({reason})")
+        self._queue.extendleft(reversed(rest))
+        worker.batch = []
+        self._replace(worker)
+        return crash
+
+    def _drain(self, worker: _Worker) -> Iterator[Any]:
+        """Read every message the worker has sent; a closed pipe means it died."""
+        while worker.conn.poll():
+            try:
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                return
+            if message[0] == "start":
+                worker.current, worker.started = message[1], message[2]
+            else:
+                worker.done, worker.current = message[1] + 1, None
+                yield message[2]
+
+    def results(self) -> Iterator[Any]:
+        """Yield each task's result or ``Crash`` as it comes; ends when the queue and workers are empty."""
+        while True:
+            self._dispatch()
+            busy = [w for w in self._workers if w.busy]
+            if not busy:
+                return
+            waitables: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            ready = set(wait(waitables, timeout=1.0 if (self.timeout or self.memory_limit) else None))
+            now = time.time()
+            for worker in busy:
+                if worker.conn in ready:
+                    yield from self._drain(worker)
+                if worker.process.sentinel in ready or not worker.process.is_alive():
+                    yield from self._drain(worker)  # whatever it managed to send before dying
+                    if worker.busy:
+                        worker.process.join(1)
+                        crash = self._lost(worker, "crashed",
+                                           f"the worker process {_death(worker.process.exitcode)}")
+                        if crash:
+                            yield crash
+                    continue
+                if worker.current is None:
+                    continue
+                if self.timeout and now - worker.started > self.timeout:
+                    self._kill(worker)
+                    crash = self._lost(worker, "timeout", f"still running after {self.timeout:g} s; the worker "
+                                                          "was stopped")
+                    if crash:
+                        yield crash
+                elif self.memory_limit and (_rss(worker.process.pid) or 0) > self.memory_limit:
+                    self._kill(worker)
+                    crash = self._lost(worker, "memory", f"the worker grew past the memory limit of "
+                                                         f"{self.memory_limit / 2**30:.1f} GiB and was stopped")
+                    if crash:
+                        yield crash
+
+    @staticmethod
+    def _kill(worker: _Worker) -> None:
+        worker.process.kill()
+        worker.process.join(5)

@@ -1,0 +1,228 @@
+"""The work done on one asset, in a worker process: checksums, then validation and LODs (meshes) or
+inspection and tiles (images). It never raises: every outcome, failure included, is an ``AssetRecord``
+for the driver, the catalog's one writer, to store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from llvscan._paths import sha256_file, slug, tree_digest
+from llvscan._publish import write_json_atomic
+from llvscan.catalog.db import PreviousState
+from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord, FindingRecord, utc_now
+from llvscan.collection.discover import Asset
+from llvscan.collection.recipe import RunRecipe
+from llvscan.errors import LlvscanError
+
+__all__ = ["AssetJob", "outputs_intact", "process_asset", "process_batch"]
+
+log = logging.getLogger(__name__)
+
+#: Where each tiling layout's folders go under the output folder (IIIF 3, the default, keeps "iiif/").
+LAYOUT_FOLDERS = {"iiif3": "iiif", "iiif2": "iiif2", "dz": "dz", "zoomify": "zoomify", "ptiff": "ptiff",
+                  "szi": "szi"}
+
+
+@dataclass(frozen=True)
+class AssetJob:
+    """One asset to process; picklable, so it can travel to a worker process or a cluster."""
+
+    asset: Asset
+    root: str
+    out: str
+    recipe: RunRecipe
+    previous: PreviousState | None = None
+    force: bool = False
+
+    @property
+    def cost(self) -> int:
+        """Bytes of source: the scheduler sends big assets first and batches small ones."""
+        return self.asset.bytes
+
+
+def outputs_intact(out: Path, derivatives: list[tuple[str, int]]) -> bool:
+    """Whether every recorded output still exists with its recorded size (a folder: its total size)."""
+    for rel, size in derivatives:
+        path = out / rel
+        try:
+            if path.is_file():
+                if path.stat().st_size != size:
+                    return False
+            elif path.is_dir():
+                if sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) != size:
+                    return False
+            else:
+                return False
+        except OSError:
+            return False
+    return bool(derivatives)
+
+
+def output_name(asset: Asset) -> str:
+    return f"{slug(Path(asset.rel_path).stem)}-{asset.asset_id[:8]}"
+
+
+def _findings(source: str, report: Any) -> list[FindingRecord]:
+    return [FindingRecord(source, f.level, f.code, f.message, f.count, f.measure) for f in report.findings]
+
+
+def _summary(report: Any) -> str:
+    return "; ".join(f"{f.level}: {f.message}" for f in report.findings) or "no findings"
+
+
+def _json_derivative(out: Path, rel: str, role: str, payload: dict[str, Any]) -> DerivativeRecord:
+    write_json_atomic(out / rel, payload)
+    target = out / rel
+    return DerivativeRecord(role, rel, target.stat().st_size, 1, sha256_file(target))
+
+
+@dataclass
+class _Outcome:
+    valid: bool | None
+    measurements: dict[str, Any]
+    derivatives: list[DerivativeRecord]
+    events: list[EventRecord]
+    findings: list[FindingRecord]
+
+
+def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
+    from llvscan.mesh.io import load_mesh
+    from llvscan.mesh.lods import build_lods
+    from llvscan.mesh.validate import validate_mesh
+
+    mesh = load_mesh(root / asset.rel_path, max_faces=recipe.mesh.max_faces)
+    report = validate_mesh(mesh, thresholds=recipe.mesh.thresholds())
+    data = {**report.to_dict(), "path": asset.rel_path}
+    folder = f"assets/{output_name(asset)}"
+    derivatives = [_json_derivative(out, f"{folder}/validation.json", "validation", data)]
+    events = [EventRecord("validation", "success" if report.is_valid else "failure",
+                          f"{report.faces} faces, watertight={report.watertight}; {_summary(report)}")]
+    measurements = {k: data[k] for k in ("vertices", "faces", "watertight", "bbox_size", "units",
+                                         "surface_area", "boundary_edges", "non_manifold_edges")}
+    measurements["errors"] = [f.message for f in report.errors]
+    lod_recipe = recipe.mesh.lod_recipe()
+    if lod_recipe is not None and (report.is_valid or recipe.mesh.lods_for_invalid):
+        lods = build_lods(mesh, lod_recipe, out / folder / "lods", name=Path(asset.rel_path).stem)
+        base = f"{folder}/lods"
+        for level in lods.levels:
+            side = max(level.texture_size) if level.texture_size else None
+            derivatives.append(DerivativeRecord(
+                "lod", f"{base}/{level.uri}", level.bytes, 1, level.sha256,
+                {"usage": level.usage, "quality": level.quality, "mime_type": level.mime_type,
+                 "target_faces": level.target_faces, "mean_pct": level.mean_pct,
+                 "texel_drift_median": level.texel_drift_median, "texel_drift_p95": level.texel_drift_p95,
+                 "decimated_from": level.decimated_from},
+                level=level.name, faces=level.faces, texture_size=side, hausdorff_pct=level.hausdorff_pct))
+        for role, rel in (("scene", lods.scene), ("thumbnail", lods.thumbnail)):
+            if rel:
+                target = out / base / rel
+                derivatives.append(DerivativeRecord(role, f"{base}/{rel}", target.stat().st_size, 1,
+                                                    sha256_file(target)))
+        worst = max((level.hausdorff_pct for level in lods.levels), default=0.0)
+        events.append(EventRecord("creation", "success",
+                                  f"{len(lods.levels)} levels of detail ({lod_recipe.name}) in {lods.seconds:.2f} s; "
+                                  f"worst Hausdorff {worst:.3f} % of the diagonal"
+                                  + "".join(f"; {note}" for note in lods.notes)))
+    elif lod_recipe is not None:
+        events.append(EventRecord("creation", "skipped", "levels of detail not built: the mesh failed validation"))
+    return _Outcome(report.is_valid, measurements, derivatives, events, _findings("validation", report))
+
+
+def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
+    from llvscan.imaging.inspect import inspect_image
+    from llvscan.imaging.tiles import tile_image
+
+    source, options = root / asset.rel_path, recipe.image
+    name = output_name(asset)
+    derivatives, events, findings, measurements, valid = [], [], [], {}, None
+    if options.inspect:
+        report = inspect_image(source, pixel_limit=options.pixel_limit, thresholds=options.thresholds())
+        data = {**report.to_dict(), "path": asset.rel_path}
+        derivatives.append(_json_derivative(out, f"assets/{name}/inspection.json", "inspection", data))
+        events.append(EventRecord("validation", "success" if report.is_valid else "failure",
+                                  f"image inspection: {_summary(report)}"))
+        findings, valid = _findings("inspection", report), report.is_valid
+        measurements = {k: data.get(k) for k in ("width", "height", "bands", "bit_depth", "interpretation",
+                                                 "icc_profile", "format", "laplacian_variance", "noise_sigma")}
+        measurements["errors"] = [f.message for f in report.errors]
+    for layout in options.layouts:
+        rel = f"{LAYOUT_FOLDERS[layout]}/{name}"
+        tiles = tile_image(source, out / rel, layout=layout, base_url=options.base_url, identifier=name,
+                           tile_size=options.tile_size, quality=options.quality, max_size=options.max_size,
+                           pixel_limit=options.pixel_limit)
+        digest, total, count = tree_digest(out / rel)
+        detail = {"service_id": tiles.service_id, "scale_factors": tiles.scale_factors, "sizes": tiles.sizes,
+                  "width": tiles.width, "height": tiles.height, "entry": tiles.entry}
+        derivatives.append(DerivativeRecord(layout, rel, total, count, digest, detail,
+                                            texture_size=max(tiles.width, tiles.height)))
+        events.append(EventRecord("creation", "success", f"{layout} tile set, {count} files, {tiles.seconds:.2f} s"))
+        measurements.setdefault("width", tiles.width)
+        measurements.setdefault("height", tiles.height)
+        measurements.setdefault("icc_profile", tiles.source_icc_profile)
+    return _Outcome(valid, measurements, derivatives, events, findings)
+
+
+def source_files(asset: Asset, root: Path) -> list[FileRecord]:
+    files = []
+    for f in asset.files:
+        stat = (root / f.rel_path).stat()
+        files.append(FileRecord(f.rel_path, f.role, stat.st_size, sha256_file(root / f.rel_path), stat.st_mtime_ns))
+    return files
+
+
+def process_asset(job: AssetJob) -> AssetRecord:
+    """Checksum one asset, then process it as the recipe says. Never raises: failures are records."""
+    started, clock = utc_now(), time.perf_counter()
+    asset, root, out = job.asset, Path(job.root), Path(job.out)
+    recipe_hash = job.recipe.sha256(asset.kind)
+    base = AssetRecord(asset_id=asset.asset_id, rel_path=asset.rel_path, kind=asset.kind, format=asset.format,
+                       status="failed", recipe_sha256=recipe_hash, metadata=asset.metadata, started_at=started,
+                       worker=f"{socket.gethostname()}:{os.getpid()}")
+    if asset.problem:
+        return replace(base, error=asset.problem, seconds=0.0,
+                       events=[EventRecord("ingestion", "failure", asset.problem)])
+    events: list[EventRecord] = []
+    try:
+        files = source_files(asset, root)
+        content = hashlib.sha256("".join(f"{f.rel_path} {f.sha256}\n" for f in files).encode()).hexdigest()
+        mtime = dt.datetime.fromtimestamp(files[0].mtime_ns / 1e9, dt.UTC).isoformat(timespec="seconds")
+        base = replace(base, bytes=files[0].bytes, sha256=files[0].sha256, content_sha256=content, files=files,
+                       mtime=mtime)
+        previous = job.previous
+        if (not job.force and previous is not None and previous.status == "ok"
+                and previous.content_sha256 == content and previous.recipe_sha256 == recipe_hash
+                and outputs_intact(out, previous.derivatives)):
+            # touched but not changed: the checksums prove it; only the files' dates are refreshed
+            return replace(base, status="skipped", seconds=round(time.perf_counter() - clock, 3), events=[
+                EventRecord("fixity check", "success",
+                            f"sha256 of {len(files)} file(s) unchanged since the last run; outputs intact")])
+        events.append(EventRecord("message digest calculation", "success",
+                                  f"sha256 of {len(files)} file(s): {files[0].sha256}"))
+        process = _process_mesh if asset.kind == "mesh" else _process_image
+        outcome = process(asset, root, out, job.recipe)
+        return replace(base, status="ok", is_valid=outcome.valid, measurements=outcome.measurements,
+                       derivatives=outcome.derivatives, events=events + outcome.events, findings=outcome.findings,
+                       seconds=round(time.perf_counter() - clock, 3))
+    except LlvscanError as exc:
+        message = str(exc).replace(str(root) + os.sep, "")
+    except Exception as exc:  # a bug or an upstream surprise: keep the run going, keep the trace
+        log.debug("unexpected failure on %s", asset.rel_path, exc_info=True)
+        message = f"{asset.rel_path}: unexpected {type(exc).__name__}: {exc}"
+        events.append(EventRecord("processing", "failure", traceback.format_exc(limit=5)))
+    return replace(base, error=message, seconds=round(time.perf_counter() - clock, 3),
+                   events=[*events, EventRecord("processing", "failure", message)])
+
+
+def process_batch(jobs: list[AssetJob]) -> list[AssetRecord]:
+    """Several small assets in one task (a cluster's per-task overhead is paid once)."""
+    return [process_asset(job) for job in jobs]

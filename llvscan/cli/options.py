@@ -7,7 +7,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import click
 
@@ -31,8 +31,9 @@ class ByteSize(click.ParamType):
     """A size such as 4GiB, 500MB, 2G or a plain number of bytes."""
 
     name = "size"
-    _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
-              "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
+    _UNITS: ClassVar[dict[str, int]] = {
+        "": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+        "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12, "tib": 2**40}
 
     def convert(self, value: Any, param: Any, ctx: Any) -> int:
         if isinstance(value, int):

@@ -14,6 +14,8 @@ tasks are handed out first, so the last task to finish is a small one.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import multiprocessing
 import os
@@ -45,10 +47,21 @@ class Crash:
     seconds: float | None = None
 
 
-def _worker_main(conn: Connection, work: Callable[[Any], Any], quiet: bool) -> None:
+_THREAD_VARIABLES = ("VIPS_CONCURRENCY", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                     "MKL_NUM_THREADS")
+
+
+def _worker_main(conn: Connection, work_name: str, threads: int, quiet: bool) -> None:
+    # before libvips, numba or open3d load: N workers × all-core thread pools would only fight
+    for variable in _THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     if quiet:  # what a worker has to say goes into its records, not onto the terminal
         logging.getLogger("llvscan").setLevel(logging.ERROR)
+    module, _, name = work_name.partition(":")
+    work = importlib.import_module(module)
+    for part in name.split("."):
+        work = getattr(work, part)
     while True:
         try:
             batch = conn.recv()
@@ -97,7 +110,10 @@ def _death(exitcode: int | None) -> str:
 
 
 class WorkerPool:
-    """``workers`` spawned processes running ``work`` (a picklable module-level function) on tasks.
+    """``workers`` spawned processes running ``work`` (a module-level function) on tasks.
+
+    Each worker's libraries (libvips, numba, OpenMP, BLAS) get ``threads`` threads (default: the cores
+    shared out between the workers), so the workers do not oversubscribe the machine.
 
     ``submit`` tasks (also while iterating), then iterate ``results()``: it yields ``work(task)`` for
     each task, in completion order, or a ``Crash``. Use as a context manager; leaving it stops the
@@ -106,10 +122,12 @@ class WorkerPool:
 
     def __init__(self, workers: int, work: Callable[[Any], Any], *, timeout: float | None = None,
                  memory_limit: int | None = None, batch_items: int = 32, batch_cost: int = 8 << 20,
-                 cost: Callable[[Any], int] = lambda task: 1, quiet: bool = True):
+                 cost: Callable[[Any], int] = lambda task: 1, threads: int | None = None, quiet: bool = True):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
-        self._size, self._work, self._quiet = workers, work, quiet
+        self._size, self._quiet = workers, quiet
+        self._work = f"{work.__module__}:{work.__qualname__}"  # imported by the worker, after its set-up
+        self._threads = threads or max(1, (os.cpu_count() or 1) // workers)
         self.timeout, self.memory_limit = timeout, memory_limit
         self._batch_items, self._batch_cost, self._cost = batch_items, batch_cost, cost
         self._queue: deque[Any] = deque()
@@ -126,7 +144,7 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self._work, self._quiet), daemon=True)
+        process = self._context.Process(target=_worker_main, args=(child, self._work, self._threads, self._quiet), daemon=True)
         process.start()
         child.close()
         worker = _Worker(process, parent)
@@ -135,10 +153,8 @@ class WorkerPool:
 
     def close(self) -> None:
         for worker in self._workers:
-            try:
+            with contextlib.suppress(OSError):
                 worker.conn.send(None)
-            except OSError:
-                pass
         deadline = time.monotonic() + 5
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))

@@ -197,7 +197,7 @@ def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_
         shutil.copytree(sample_collection / part, collection / part)
     killed: list[int] = []
 
-    def children() -> list[int]:  # the pool's workers (not multiprocessing's resource tracker)
+    def children() -> list[int]:  # the pool's workers
         found = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -205,7 +205,7 @@ def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_
                 command = (stat.parent / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == os.getpid() and b"spawn_main" in command:
+            if int(fields[1]) == os.getpid() and b"llvscan.collection._worker" in command:
                 found.append(int(stat.parent.name))
         return found
 

@@ -1,8 +1,10 @@
 """A process pool that knows which task killed its worker.
 
 ``concurrent.futures.ProcessPoolExecutor`` answers a dead worker by breaking the whole pool: every task
-in flight fails alike and the culprit is unknown. Here each worker is a spawned process on its own
-pipe; it announces each task as it starts it, so when a worker dies (a segfault in a C library, the
+in flight fails alike and the culprit is unknown. Here each worker is a fresh interpreter
+(``python -m llvscan.collection._worker``, never a fork: libvips and numba run threads) on its own
+pipe, so it also runs inside daemonic processes such as Dask's workers. It announces each task as it
+starts it, so when a worker dies (a segfault in a C library, the
 kernel's OOM killer), runs past ``timeout`` seconds or grows past ``memory_limit`` bytes of resident
 memory, exactly that task is reported as a ``Crash`` and the tasks queued behind it go back to the
 queue untouched. The dead worker is replaced and the pool goes on.
@@ -17,14 +19,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import multiprocessing
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -51,15 +55,13 @@ _THREAD_VARIABLES = ("VIPS_CONCURRENCY", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS",
                      "MKL_NUM_THREADS")
 
 
-def _worker_main(conn: Connection, work_name: str, threads: int, quiet: bool) -> None:
-    # before libvips, numba or open3d load: N workers × all-core thread pools would only fight
-    for variable in _THREAD_VARIABLES:
-        os.environ[variable] = str(threads)
+def serve(conn: Connection, work_name: str, quiet: bool) -> None:
+    """A worker's loop: receive a batch, announce and run each task, send each result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
     if quiet:  # what a worker has to say goes into its records, not onto the terminal
         logging.getLogger("llvscan").setLevel(logging.ERROR)
     module, _, name = work_name.partition(":")
-    work = importlib.import_module(module)
+    work: Any = importlib.import_module(module)
     for part in name.split("."):
         work = getattr(work, part)
     while True:
@@ -76,7 +78,7 @@ def _worker_main(conn: Connection, work_name: str, threads: int, quiet: bool) ->
 
 @dataclass
 class _Worker:
-    process: Any
+    process: subprocess.Popen
     conn: Connection
     batch: list[Any] = field(default_factory=list)
     done: int = 0
@@ -132,7 +134,6 @@ class WorkerPool:
         self._batch_items, self._batch_cost, self._cost = batch_items, batch_cost, cost
         self._queue: deque[Any] = deque()
         self._workers: list[_Worker] = []
-        self._context = multiprocessing.get_context("spawn")  # libvips and numba run threads: never fork
         self._failed_starts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -143,10 +144,14 @@ class WorkerPool:
         self.close()
 
     def _spawn(self) -> _Worker:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child, self._work, self._threads, self._quiet), daemon=True)
-        process.start()
-        child.close()
+        parent, child = Pipe()
+        # the worker's libraries read their thread counts at import: N workers × all-core pools would fight
+        env = {**os.environ, **dict.fromkeys(_THREAD_VARIABLES, str(self._threads)),
+               "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # what this process can import
+        command = [sys.executable, "-m", "llvscan.collection._worker", str(child.fileno()), self._work,
+                   str(int(self._quiet))]
+        process = subprocess.Popen(command, pass_fds=[child.fileno()], env=env, stdin=subprocess.DEVNULL)
+        child.close()  # the worker holds the only other end: its death closes the pipe
         worker = _Worker(process, parent)
         self._workers.append(worker)
         return worker
@@ -157,10 +162,11 @@ class WorkerPool:
                 worker.conn.send(None)
         deadline = time.monotonic() + 5
         for worker in self._workers:
-            worker.process.join(max(0.0, deadline - time.monotonic()))
-            if worker.process.is_alive():
+            try:
+                worker.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
                 worker.process.kill()
-                worker.process.join()
+                worker.process.wait()
             worker.conn.close()
         self._workers.clear()
 
@@ -202,7 +208,8 @@ class WorkerPool:
     def _replace(self, worker: _Worker) -> None:
         self._workers.remove(worker)
         worker.conn.close()
-        worker.process.join(1)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(5)
         self._spawn()
 
     def _lost(self, worker: _Worker, outcome: str, reason: str) -> Crash | None:
@@ -224,17 +231,18 @@ class WorkerPool:
         return crash
 
     def _drain(self, worker: _Worker) -> Iterator[Any]:
-        """Read every message the worker has sent; a closed pipe means it died."""
+        """Yield the results the worker has sent; return False when its pipe is closed (it died)."""
         while worker.conn.poll():
             try:
                 message = worker.conn.recv()
             except (EOFError, OSError):
-                return
+                return False
             if message[0] == "start":
                 worker.current, worker.started = message[1], message[2]
             else:
                 worker.done, worker.current = message[1] + 1, None
                 yield message[2]
+        return True
 
     def results(self) -> Iterator[Any]:
         """Yield each task's result or ``Crash`` as it comes; ends when the queue and workers are empty."""
@@ -243,18 +251,17 @@ class WorkerPool:
             busy = [w for w in self._workers if w.busy]
             if not busy:
                 return
-            waitables: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
-            ready = set(wait(waitables, timeout=1.0 if (self.timeout or self.memory_limit) else None))
+            ready = set(wait([w.conn for w in busy], timeout=1.0 if (self.timeout or self.memory_limit) else None))
             now = time.time()
             for worker in busy:
+                alive = True
                 if worker.conn in ready:
-                    yield from self._drain(worker)
-                if worker.process.sentinel in ready or not worker.process.is_alive():
-                    yield from self._drain(worker)  # whatever it managed to send before dying
+                    alive = yield from self._drain(worker)
+                if not alive or worker.process.poll() is not None:
                     if worker.busy:
-                        worker.process.join(1)
-                        crash = self._lost(worker, "crashed",
-                                           f"the worker process {_death(worker.process.exitcode)}")
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            worker.process.wait(5)
+                        crash = self._lost(worker, "crashed", f"the worker process {_death(worker.process.returncode)}")
                         if crash:
                             yield crash
                     continue
@@ -276,4 +283,5 @@ class WorkerPool:
     @staticmethod
     def _kill(worker: _Worker) -> None:
         worker.process.kill()
-        worker.process.join(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(5)

@@ -79,6 +79,8 @@ class _Progress:
                    "layouts for images. [default: voyager LODs, IIIF 3 tiles, inspection]")
 @click.option("--workers", type=click.IntRange(0), default=None,
               help="Worker processes [default: all cores; 0 runs in this process].")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="Library threads (libvips, numba) per worker [default: cores ÷ workers].")
 @click.option("--only", type=click.Choice(["mesh", "image"]), help="Process one kind of asset only.")
 @click.option("--force", is_flag=True, help="Redo every asset, even unchanged ones.")
 @click.option("--rehash", is_flag=True,
@@ -95,7 +97,8 @@ class _Progress:
 @max_size_option
 @json_option
 @exits_on_error
-def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | None, only: str | None, force: bool,
+def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | None, threads: int | None,
+        only: str | None, force: bool,
         rehash: bool, max_attempts: int, timeout: float | None, memory_limit: int | None, base_url: str,
         tile_size: int, quality: int, max_size: int, as_json: bool) -> None:
     """Process every asset of COLLECTION: checksums, validation and LODs of meshes, inspection and
@@ -114,7 +117,8 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
     with progress.bar:
         summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
                                  rehash=rehash, max_attempts=max_attempts, timeout=timeout,
-                                 memory_limit=memory_limit, on_start=progress.start, on_record=progress.record)
+                                 memory_limit=memory_limit, threads=threads, on_start=progress.start,
+                                 on_record=progress.record)
     if as_json:
         echo_json({**summary.__dict__, "exit_code": summary.exit_code})
     else:

@@ -104,6 +104,7 @@ def _crash_record(job: AssetJob, crash: Crash, crashes: int) -> AssetRecord:
 
 def _execute(jobs: list[AssetJob], workers: int, *, work: Callable[[AssetJob], AssetRecord] = process_asset,
              max_attempts: int = 3, timeout: float | None = None, memory_limit: int | None = None,
+             threads: int | None = None,
              on_crash: Callable[[AssetJob, Crash, int], None] | None = None) -> Iterator[AssetRecord]:
     """Yield one record per job, in completion order. ``work`` must be a picklable module function.
 
@@ -115,7 +116,8 @@ def _execute(jobs: list[AssetJob], workers: int, *, work: Callable[[AssetJob], A
         return
     crashes: Counter[str] = Counter()
     jobs = sorted(jobs, key=lambda j: -j.cost)
-    with WorkerPool(workers, work, timeout=timeout, memory_limit=memory_limit, cost=lambda j: j.cost) as pool:
+    with WorkerPool(workers, work, timeout=timeout, memory_limit=memory_limit, cost=lambda j: j.cost,
+                    threads=threads) as pool:
         for job in jobs:
             pool.submit(job)
         for item in pool.results():
@@ -147,6 +149,7 @@ def run_collection(
     max_attempts: int = 3,
     timeout: float | None = None,
     memory_limit: int | None = None,
+    threads: int | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     on_record: Callable[[AssetRecord], None] | None = None,
 ) -> RunSummary:
@@ -156,7 +159,8 @@ def run_collection(
     cores; 0 runs in this process, without crash protection). ``only``: "mesh" or "image". ``force``:
     redo every asset. ``rehash``: checksum unchanged-looking assets instead of trusting size and mtime.
     ``max_attempts``, ``timeout`` (seconds per asset) and ``memory_limit`` (bytes per worker): see the
-    module docstring. ``on_start`` receives the number of assets per kind; ``on_record`` every record.
+    module docstring. ``threads``: library threads per worker (default: the cores shared out).
+    ``on_start`` receives the number of assets per kind; ``on_record`` every record.
     """
     recipe = (recipe or RunRecipe()).check()
     root, out = Path(collection).resolve(), Path(out).resolve()
@@ -171,6 +175,8 @@ def run_collection(
         raise InvalidParameterError(f"max_attempts must be 1 or more, not {max_attempts}")
     if (timeout is not None and timeout <= 0) or (memory_limit is not None and memory_limit <= 0):
         raise InvalidParameterError("the timeout and the memory limit must be positive")
+    if threads is not None and threads < 1:
+        raise InvalidParameterError(f"threads must be 1 or more, not {threads}")
     started = time.perf_counter()
     discovery = discover_assets(root)
     assets = [a for a in discovery.assets if only is None or a.kind == only]
@@ -180,7 +186,7 @@ def run_collection(
     notes = list(discovery.notes)
     with Catalog(out / CATALOG_NAME) as catalog:
         options = {"only": only, "force": force, "rehash": rehash, "workers": workers, "max_attempts": max_attempts,
-                   "timeout": timeout, "memory_limit": memory_limit}
+                   "timeout": timeout, "memory_limit": memory_limit, "threads": threads}
         run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
         previous = catalog.previous_states()
         agent = f"llvscan {__version__}"
@@ -216,7 +222,7 @@ def run_collection(
             for record in settled:
                 take(record)
             for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
-                                   memory_limit=memory_limit, on_crash=crashed):
+                                   memory_limit=memory_limit, threads=threads, on_crash=crashed):
                 catalog.record(run_id, record, agent=agent)
                 take(record)
             status = "completed"

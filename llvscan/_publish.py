@@ -2,7 +2,9 @@
 
 A crash or ``kill -9`` at any moment leaves either the previous complete output or none, plus a
 dot-named temporary that the next write of the same output removes (its process is gone), never a
-half-written file under the final name.
+half-written file under the final name. Temporaries carry the host name and process id of their
+writer (``.name.tmp-HOST-PID``): on shared storage only the writer's own host can tell whether that
+process still runs, so other hosts leave them alone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +22,11 @@ from typing import Any
 __all__ = ["atomic_dir", "write_bytes_atomic", "write_json_atomic"]
 
 
+_HOST = re.sub(r"[^A-Za-z0-9_.]+", "_", socket.gethostname()) or "host"
+
+
 def _temp_sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+    return path.with_name(f".{path.name}.{tag}-{_HOST}-{os.getpid()}")
 
 
 def _alive(pid: int) -> bool:
@@ -44,9 +51,10 @@ def _clear_stale(path: Path) -> None:
         return
     for sibling in path.parent.iterdir():
         rest = sibling.name[len(prefix):] if sibling.name.startswith(prefix) else ""
-        tag, _, pid = rest.partition("-")
-        if tag not in ("tmp", "old") or not pid.isdigit():
-            continue
+        tag, _, writer = rest.partition("-")
+        host, _, pid = writer.rpartition("-")
+        if tag not in ("tmp", "old") or not pid.isdigit() or host not in ("", _HOST):
+            continue  # not a temporary, or another host's: only that host can tell if its writer lives
         if int(pid) != os.getpid() and _alive(int(pid)):
             continue
         if sibling.is_dir() and not sibling.is_symlink():

@@ -12,7 +12,8 @@ Each class also inherits the built-in exception it resembles, so ``except OSErro
     │   ├── MeshReadError
     │   └── ImageReadError
     ├── OutputError (OSError)                   an output cannot be written
-    └── CatalogError (RuntimeError)             the catalog database is unusable
+    ├── CatalogError (RuntimeError)             the catalog database is unusable
+    └── ClusterError (ConnectionError)          a Dask cluster cannot be reached or cannot see the storage
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 __all__ = [
     "AssetReadError",
     "CatalogError",
+    "ClusterError",
     "ImageReadError",
     "InvalidParameterError",
     "LlvscanError",
@@ -83,3 +85,7 @@ class OutputError(LlvscanError, OSError):
 
 class CatalogError(LlvscanError, RuntimeError):
     """The catalog database is unusable (newer schema, corrupt file)."""
+
+
+class ClusterError(LlvscanError, ConnectionError):
+    """A Dask scheduler does not answer, has no workers, or its workers cannot see the shared storage."""

@@ -15,6 +15,7 @@ from llvscan import errors
         (errors.ImageReadError, OSError),
         (errors.OutputError, OSError),
         (errors.CatalogError, RuntimeError),
+        (errors.ClusterError, ConnectionError),
     ],
 )
 def test_every_error_is_an_llvscan_error_and_its_builtin(cls, builtin):

@@ -335,20 +335,22 @@ def test_temporaries_of_dead_writers_are_cleared_and_live_ones_kept(tmp_path):
     import subprocess
     import sys
 
-    from llvscan._publish import atomic_dir, write_bytes_atomic
+    from llvscan._publish import _HOST, atomic_dir, write_bytes_atomic
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / f".tiles.tmp-{dead.pid}").mkdir()
-    (tmp_path / f".tiles.tmp-{dead.pid}" / "half.jpg").write_bytes(b"x")
-    (tmp_path / f".tiles.old-{dead.pid}").mkdir()
-    (tmp_path / f".tiles.tmp-{os.getppid()}").mkdir()  # a live process's: not ours to remove
-    (tmp_path / f".report.json.tmp-{dead.pid}").write_bytes(b"{")
+    (tmp_path / f".tiles.tmp-{_HOST}-{dead.pid}").mkdir()
+    (tmp_path / f".tiles.tmp-{_HOST}-{dead.pid}" / "half.jpg").write_bytes(b"x")
+    (tmp_path / f".tiles.old-{_HOST}-{dead.pid}").mkdir()
+    (tmp_path / f".tiles.tmp-{dead.pid}").mkdir()  # written by an older llvscan, without the host
+    (tmp_path / f".tiles.tmp-{_HOST}-{os.getppid()}").mkdir()  # a live process's: not ours to remove
+    (tmp_path / f".tiles.tmp-other-node-7-{dead.pid}").mkdir()  # another host's: only it can tell
+    (tmp_path / f".report.json.tmp-{_HOST}-{dead.pid}").write_bytes(b"{")
     with atomic_dir(tmp_path / "tiles") as folder:
         (folder / "info.json").write_text("{}")
     write_bytes_atomic(tmp_path / "report.json", b"{}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f".tiles.tmp-{os.getppid()}", "report.json", "tiles"])
+        [f".tiles.tmp-{_HOST}-{os.getppid()}", f".tiles.tmp-other-node-7-{dead.pid}", "report.json", "tiles"])
 
 
 def _cubes(folder: Path, names: str = "abc") -> Path:

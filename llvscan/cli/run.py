@@ -91,6 +91,11 @@ class _Progress:
               help="Seconds one asset may take before its worker is stopped [default: no limit].")
 @click.option("--memory-limit", type=ByteSize(), default=None,
               help="Resident memory per worker (e.g. 8GiB) past which it is stopped [default: no limit].")
+@click.option("--scheduler", envvar="LLVSCAN_SCHEDULER", metavar="tcp://HOST:8786",
+              help="Run the assets on this Dask scheduler's workers (they must see COLLECTION and OUT at the "
+                   "same paths) [env: LLVSCAN_SCHEDULER].")
+@click.option("--cluster", type=click.Choice(["local"]),
+              help="Start a Dask LocalCluster of --workers processes, for Dask's dashboard on one machine.")
 @base_url_option
 @tile_size_option
 @quality_option
@@ -99,8 +104,8 @@ class _Progress:
 @exits_on_error
 def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | None, threads: int | None,
         only: str | None, force: bool,
-        rehash: bool, max_attempts: int, timeout: float | None, memory_limit: int | None, base_url: str,
-        tile_size: int, quality: int, max_size: int, as_json: bool) -> None:
+        rehash: bool, max_attempts: int, timeout: float | None, memory_limit: int | None, scheduler: str | None,
+        cluster: str | None, base_url: str, tile_size: int, quality: int, max_size: int, as_json: bool) -> None:
     """Process every asset of COLLECTION: checksums, validation and LODs of meshes, inspection and
     tiles of images, all recorded in OUT/catalog.sqlite.
 
@@ -109,6 +114,8 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
     """
     from llvscan.collection import RunRecipe, load_run_recipe, run_collection
 
+    if scheduler and cluster:
+        raise click.UsageError("give --scheduler or --cluster, not both")
     recipe = load_run_recipe(recipe_path) if recipe_path else RunRecipe()
     overrides = {k: v for k, v in (("base_url", base_url), ("tile_size", tile_size), ("quality", quality),
                                    ("max_size", max_size)) if given(k)}
@@ -117,8 +124,8 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
     with progress.bar:
         summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
                                  rehash=rehash, max_attempts=max_attempts, timeout=timeout,
-                                 memory_limit=memory_limit, threads=threads, on_start=progress.start,
-                                 on_record=progress.record)
+                                 memory_limit=memory_limit, threads=threads, scheduler=scheduler or cluster,
+                                 on_start=progress.start, on_record=progress.record)
     if as_json:
         echo_json({**summary.__dict__, "exit_code": summary.exit_code})
     else:

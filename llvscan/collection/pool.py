@@ -34,7 +34,7 @@ from typing import Any
 
 from llvscan.errors import LlvscanError
 
-__all__ = ["Crash", "WorkerPool"]
+__all__ = ["Crash", "WorkerPool", "take_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,18 @@ def serve(conn: Connection, work_name: str, quiet: bool) -> None:
         for index, task in enumerate(batch):
             conn.send(("start", index, time.time()))
             conn.send(("done", index, work(task)))
+
+
+def take_batch(queue: deque[Any], workers: int, items: int, max_cost: int, cost: Callable[[Any], int]) -> list[Any]:
+    """Take the next batch from the head of ``queue``: up to ``items`` tasks or ``max_cost`` of cost, and
+    never so many that some of ``workers`` would run out of work before the end."""
+    limit = max(1, min(items, len(queue) // (2 * workers)))
+    batch = [queue.popleft()]
+    total = cost(batch[0])
+    while queue and len(batch) < limit and total + cost(queue[0]) <= max_cost:
+        batch.append(queue.popleft())
+        total += cost(batch[-1])
+    return batch
 
 
 @dataclass
@@ -179,14 +191,7 @@ class WorkerPool:
             self._queue.append(task)
 
     def _next_batch(self) -> list[Any]:
-        # leave enough batches for every worker to stay busy until the end
-        limit = max(1, min(self._batch_items, len(self._queue) // (2 * self._size)))
-        batch, cost = [self._queue.popleft()], 0
-        cost = self._cost(batch[0])
-        while self._queue and len(batch) < limit and cost + self._cost(self._queue[0]) <= self._batch_cost:
-            batch.append(self._queue.popleft())
-            cost += self._cost(batch[-1])
-        return batch
+        return take_batch(self._queue, self._size, self._batch_items, self._batch_cost, self._cost)
 
     def _dispatch(self) -> None:
         for worker in list(self._workers):

@@ -13,6 +13,7 @@ or recipe changes (or ``force``). The run goes on in every case.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -104,20 +105,28 @@ def _crash_record(job: AssetJob, crash: Crash, crashes: int) -> AssetRecord:
 
 def _execute(jobs: list[AssetJob], workers: int, *, work: Callable[[AssetJob], AssetRecord] = process_asset,
              max_attempts: int = 3, timeout: float | None = None, memory_limit: int | None = None,
-             threads: int | None = None,
+             threads: int | None = None, client: Any = None,
              on_crash: Callable[[AssetJob, Crash, int], None] | None = None) -> Iterator[AssetRecord]:
-    """Yield one record per job, in completion order. ``work`` must be a picklable module function.
+    """Yield one record per job, in completion order. ``work`` must be an importable module function.
 
     A job whose worker crashes is retried (first in the queue) until it has cost ``max_attempts``
     workers; then its record is a quarantine. ``on_crash(job, crash, attempt)`` hears of every crash.
+    With a Dask ``client`` the jobs run on its cluster (``workers`` is then its thread count).
     """
-    if workers == 0:  # in this process: for debugging and profiling; no crash protection
+    if workers == 0 and client is None:  # in this process: for debugging and profiling; no crash protection
         yield from map(work, jobs)
         return
     crashes: Counter[str] = Counter()
     jobs = sorted(jobs, key=lambda j: -j.cost)
-    with WorkerPool(workers, work, timeout=timeout, memory_limit=memory_limit, cost=lambda j: j.cost,
-                    threads=threads) as pool:
+    if client is not None:
+        from llvscan.collection.cluster import DaskPool
+
+        pool: Any = DaskPool(client, work, workers=workers, timeout=timeout, memory_limit=memory_limit,
+                             threads=threads, cost=lambda j: j.cost)
+    else:
+        pool = WorkerPool(workers, work, timeout=timeout, memory_limit=memory_limit, cost=lambda j: j.cost,
+                          threads=threads)
+    with pool:
         for job in jobs:
             pool.submit(job)
         for item in pool.results():
@@ -150,6 +159,7 @@ def run_collection(
     timeout: float | None = None,
     memory_limit: int | None = None,
     threads: int | None = None,
+    scheduler: str | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     on_record: Callable[[AssetRecord], None] | None = None,
 ) -> RunSummary:
@@ -160,6 +170,8 @@ def run_collection(
     redo every asset. ``rehash``: checksum unchanged-looking assets instead of trusting size and mtime.
     ``max_attempts``, ``timeout`` (seconds per asset) and ``memory_limit`` (bytes per worker): see the
     module docstring. ``threads``: library threads per worker (default: the cores shared out).
+    ``scheduler``: a Dask scheduler address (tcp://HOST:8786) or "local" (a ``LocalCluster`` of
+    ``workers`` processes) to run the assets on; see ``llvscan.collection.cluster``.
     ``on_start`` receives the number of assets per kind; ``on_record`` every record.
     """
     recipe = (recipe or RunRecipe()).check()
@@ -181,12 +193,30 @@ def run_collection(
     discovery = discover_assets(root)
     assets = [a for a in discovery.assets if only is None or a.kind == only]
     out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        client = None
+        if scheduler is not None:
+            from llvscan.collection.cluster import check_storage, connect
+
+            client = stack.enter_context(connect(scheduler, workers=workers or None))
+            sample = next(((a.rel_path, a.files[0].bytes) for a in assets if not a.problem), None)
+            workers = check_storage(client, root, out, sample)
+        return _run(root, out, discovery, assets, recipe, workers, only=only, force=force, rehash=rehash,
+                    max_attempts=max_attempts, timeout=timeout, memory_limit=memory_limit, threads=threads,
+                    scheduler=scheduler, client=client, on_start=on_start, on_record=on_record, started=started)
+
+
+def _run(root: Path, out: Path, discovery: Any, assets: list[Asset], recipe: RunRecipe, workers: int, *,
+         only: str | None, force: bool, rehash: bool, max_attempts: int, timeout: float | None,
+         memory_limit: int | None, threads: int | None, scheduler: str | None, client: Any,
+         on_start: Callable[[dict[str, int]], None] | None, on_record: Callable[[AssetRecord], None] | None,
+         started: float) -> RunSummary:
     counts: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
     notes = list(discovery.notes)
     with Catalog(out / CATALOG_NAME) as catalog:
         options = {"only": only, "force": force, "rehash": rehash, "workers": workers, "max_attempts": max_attempts,
-                   "timeout": timeout, "memory_limit": memory_limit, "threads": threads}
+                   "timeout": timeout, "memory_limit": memory_limit, "threads": threads, "scheduler": scheduler}
         run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
         previous = catalog.previous_states()
         agent = f"llvscan {__version__}"
@@ -222,7 +252,7 @@ def run_collection(
             for record in settled:
                 take(record)
             for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
-                                   memory_limit=memory_limit, threads=threads, on_crash=crashed):
+                                   memory_limit=memory_limit, threads=threads, client=client, on_crash=crashed):
                 catalog.record(run_id, record, agent=agent)
                 take(record)
             status = "completed"

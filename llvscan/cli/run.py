@@ -94,6 +94,8 @@ class _Progress:
 @click.option("--scheduler", envvar="LLVSCAN_SCHEDULER", metavar="tcp://HOST:8786",
               help="Run the assets on this Dask scheduler's workers (they must see COLLECTION and OUT at the "
                    "same paths) [env: LLVSCAN_SCHEDULER].")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Most small assets sent to a worker as one task [default: 32; 64 on Dask].")
 @click.option("--cluster", type=click.Choice(["local"]),
               help="Start a Dask LocalCluster of --workers processes, for Dask's dashboard on one machine.")
 @base_url_option
@@ -105,7 +107,8 @@ class _Progress:
 def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | None, threads: int | None,
         only: str | None, force: bool,
         rehash: bool, max_attempts: int, timeout: float | None, memory_limit: int | None, scheduler: str | None,
-        cluster: str | None, base_url: str, tile_size: int, quality: int, max_size: int, as_json: bool) -> None:
+        batch_size: int | None, cluster: str | None, base_url: str, tile_size: int, quality: int, max_size: int,
+        as_json: bool) -> None:
     """Process every asset of COLLECTION: checksums, validation and LODs of meshes, inspection and
     tiles of images, all recorded in OUT/catalog.sqlite.
 
@@ -125,7 +128,7 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
         summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
                                  rehash=rehash, max_attempts=max_attempts, timeout=timeout,
                                  memory_limit=memory_limit, threads=threads, scheduler=scheduler or cluster,
-                                 on_start=progress.start, on_record=progress.record)
+                                 batch_size=batch_size, on_start=progress.start, on_record=progress.record)
     if as_json:
         echo_json({**summary.__dict__, "exit_code": summary.exit_code})
     else:

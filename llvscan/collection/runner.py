@@ -105,7 +105,7 @@ def _crash_record(job: AssetJob, crash: Crash, crashes: int) -> AssetRecord:
 
 def _execute(jobs: list[AssetJob], workers: int, *, work: Callable[[AssetJob], AssetRecord] = process_asset,
              max_attempts: int = 3, timeout: float | None = None, memory_limit: int | None = None,
-             threads: int | None = None, client: Any = None,
+             threads: int | None = None, client: Any = None, batch_size: int | None = None,
              on_crash: Callable[[AssetJob, Crash, int], None] | None = None) -> Iterator[AssetRecord]:
     """Yield one record per job, in completion order. ``work`` must be an importable module function.
 
@@ -122,10 +122,10 @@ def _execute(jobs: list[AssetJob], workers: int, *, work: Callable[[AssetJob], A
         from llvscan.collection.cluster import DaskPool
 
         pool: Any = DaskPool(client, work, workers=workers, timeout=timeout, memory_limit=memory_limit,
-                             threads=threads, cost=lambda j: j.cost)
+                             threads=threads, cost=lambda j: j.cost, batch_items=batch_size or 64)
     else:
         pool = WorkerPool(workers, work, timeout=timeout, memory_limit=memory_limit, cost=lambda j: j.cost,
-                          threads=threads)
+                          threads=threads, batch_items=batch_size or 32)
     with pool:
         for job in jobs:
             pool.submit(job)
@@ -160,6 +160,7 @@ def run_collection(
     memory_limit: int | None = None,
     threads: int | None = None,
     scheduler: str | None = None,
+    batch_size: int | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     on_record: Callable[[AssetRecord], None] | None = None,
 ) -> RunSummary:
@@ -171,7 +172,8 @@ def run_collection(
     ``max_attempts``, ``timeout`` (seconds per asset) and ``memory_limit`` (bytes per worker): see the
     module docstring. ``threads``: library threads per worker (default: the cores shared out).
     ``scheduler``: a Dask scheduler address (tcp://HOST:8786) or "local" (a ``LocalCluster`` of
-    ``workers`` processes) to run the assets on; see ``llvscan.collection.cluster``.
+    ``workers`` processes) to run the assets on; see ``llvscan.collection.cluster``. ``batch_size``: the
+    most small assets sent as one task (default 32 locally, 64 on Dask; big assets always go alone).
     ``on_start`` receives the number of assets per kind; ``on_record`` every record.
     """
     recipe = (recipe or RunRecipe()).check()
@@ -189,6 +191,8 @@ def run_collection(
         raise InvalidParameterError("the timeout and the memory limit must be positive")
     if threads is not None and threads < 1:
         raise InvalidParameterError(f"threads must be 1 or more, not {threads}")
+    if batch_size is not None and batch_size < 1:
+        raise InvalidParameterError(f"batch_size must be 1 or more, not {batch_size}")
     started = time.perf_counter()
     discovery = discover_assets(root)
     assets = [a for a in discovery.assets if only is None or a.kind == only]
@@ -203,12 +207,13 @@ def run_collection(
             workers = check_storage(client, root, out, sample)
         return _run(root, out, discovery, assets, recipe, workers, only=only, force=force, rehash=rehash,
                     max_attempts=max_attempts, timeout=timeout, memory_limit=memory_limit, threads=threads,
-                    scheduler=scheduler, client=client, on_start=on_start, on_record=on_record, started=started)
+                    scheduler=scheduler, client=client, batch_size=batch_size, on_start=on_start, on_record=on_record,
+                    started=started)
 
 
 def _run(root: Path, out: Path, discovery: Any, assets: list[Asset], recipe: RunRecipe, workers: int, *,
          only: str | None, force: bool, rehash: bool, max_attempts: int, timeout: float | None,
-         memory_limit: int | None, threads: int | None, scheduler: str | None, client: Any,
+         memory_limit: int | None, threads: int | None, scheduler: str | None, client: Any, batch_size: int | None,
          on_start: Callable[[dict[str, int]], None] | None, on_record: Callable[[AssetRecord], None] | None,
          started: float) -> RunSummary:
     counts: Counter[str] = Counter()
@@ -252,7 +257,8 @@ def _run(root: Path, out: Path, discovery: Any, assets: list[Asset], recipe: Run
             for record in settled:
                 take(record)
             for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
-                                   memory_limit=memory_limit, threads=threads, client=client, on_crash=crashed):
+                                   memory_limit=memory_limit, threads=threads, client=client,
+                                   batch_size=batch_size, on_crash=crashed):
                 catalog.record(run_id, record, agent=agent)
                 take(record)
             status = "completed"

@@ -45,6 +45,7 @@ bench: $(STAMP) $(SAMPLE)
 	$(PY) benchmarks/bench_decimate.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_lods.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_tile.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_cluster.py --quick --out benchmarks/results
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llvscan tests benchmarks sample_data

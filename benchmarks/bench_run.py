@@ -222,15 +222,15 @@ def main() -> None:
     parser.add_argument("--collection", type=Path, default=ROOT / "sample_data" / "collection")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--quick", action="store_true", help="3 timed repeats instead of 7")
-    parser.add_argument("--assets", type=int, default=220_000,
+    parser.add_argument("--assets", type=int, default=None,
                         help="tiny assets in the scale case [default 220000; --quick 20000]")
     parser.add_argument("--copies", type=int, default=3, help="copies of the sample collection in the workers case")
     parser.add_argument("--only", choices=["foundation", "collection"], help="run one part of the benchmark")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     repeat = 3 if args.quick else 7
-    if args.quick and args.assets == 220_000:
-        args.assets = 20_000
+    if args.assets is None:
+        args.assets = 20_000 if args.quick else 220_000
     if args.case:
         print(json.dumps(case(args.case, args.collection.resolve(), repeat, args.assets, args.copies)))
         return

@@ -124,7 +124,7 @@ def _death(exitcode: int | None) -> str:
 
 
 class WorkerPool:
-    """``workers`` spawned processes running ``work`` (a module-level function) on tasks.
+    """``workers`` worker processes (fresh interpreters) running ``work`` (a module-level function) on tasks.
 
     Each worker's libraries (libvips, numba, OpenMP, BLAS) get ``threads`` threads (default: the cores
     shared out between the workers), so the workers do not oversubscribe the machine.

@@ -2,7 +2,7 @@
 
 from llvscan.collection.discover import Asset, AssetFile, Discovery, asset_id_for, discover_assets
 from llvscan.collection.pool import Crash, WorkerPool
-from llvscan.collection.process import AssetJob, process_asset, process_batch
+from llvscan.collection.process import AssetJob, process_asset
 from llvscan.collection.recipe import ImageRecipe, MeshRecipe, RunRecipe, load_run_recipe
 from llvscan.collection.runner import CATALOG_NAME, RunSummary, run_collection
 
@@ -22,6 +22,5 @@ __all__ = [
     "discover_assets",
     "load_run_recipe",
     "process_asset",
-    "process_batch",
     "run_collection",
 ]

@@ -24,7 +24,7 @@ from llvscan.collection.discover import Asset
 from llvscan.collection.recipe import RunRecipe
 from llvscan.errors import LlvscanError
 
-__all__ = ["AssetJob", "outputs_intact", "process_asset", "process_batch"]
+__all__ = ["AssetJob", "outputs_intact", "process_asset", "source_files"]
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,3 @@ def process_asset(job: AssetJob) -> AssetRecord:
         events.append(EventRecord("processing", "failure", traceback.format_exc(limit=5)))
     return replace(base, error=message, seconds=round(time.perf_counter() - clock, 3),
                    events=[*events, EventRecord("processing", "failure", message)])
-
-
-def process_batch(jobs: list[AssetJob]) -> list[AssetRecord]:
-    """Several small assets in one task (a cluster's per-task overhead is paid once)."""
-    return [process_asset(job) for job in jobs]

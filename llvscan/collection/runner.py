@@ -205,73 +205,63 @@ def run_collection(
             client = stack.enter_context(connect(scheduler, workers=workers or None))
             sample = next(((a.rel_path, a.files[0].bytes) for a in assets if not a.problem), None)
             workers = check_storage(client, root, out, sample)
-        return _run(root, out, discovery, assets, recipe, workers, only=only, force=force, rehash=rehash,
-                    max_attempts=max_attempts, timeout=timeout, memory_limit=memory_limit, threads=threads,
-                    scheduler=scheduler, client=client, batch_size=batch_size, on_start=on_start, on_record=on_record,
-                    started=started)
+        counts: Counter[str] = Counter()
+        failures: list[dict[str, str]] = []
+        notes = list(discovery.notes)
+        with Catalog(out / CATALOG_NAME) as catalog:
+            options = {"only": only, "force": force, "rehash": rehash, "workers": workers, "max_attempts": max_attempts,
+                       "timeout": timeout, "memory_limit": memory_limit, "threads": threads, "scheduler": scheduler}
+            run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
+            previous = catalog.previous_states()
+            agent = f"llvscan {__version__}"
+            if only is None:
+                notes += _missing(catalog, run_id, previous, {a.asset_id for a in assets}, agent)
+            jobs, settled = [], []
+            for asset in assets:
+                state = previous.get(asset.asset_id)
+                decision = _plan(asset, state, recipe, out, force=force, rehash=rehash)
+                if decision == "run":
+                    jobs.append(AssetJob(asset, str(root), str(out), recipe, state, force))
+                else:
+                    error = state.error if decision == "quarantined" else None
+                    settled.append(_skipped(asset, recipe, decision, error))
+            if on_start:
+                on_start(dict(Counter(a.kind for a in assets)))
+            status = "interrupted"
 
+            def take(record: AssetRecord) -> None:
+                counts[record.status] += 1
+                if record.status in ("failed", "quarantined"):
+                    failures.append({"path": record.rel_path, "error": record.error or "", "status": record.status})
+                if on_record:
+                    on_record(record)
 
-def _run(root: Path, out: Path, discovery: Any, assets: list[Asset], recipe: RunRecipe, workers: int, *,
-         only: str | None, force: bool, rehash: bool, max_attempts: int, timeout: float | None,
-         memory_limit: int | None, threads: int | None, scheduler: str | None, client: Any, batch_size: int | None,
-         on_start: Callable[[dict[str, int]], None] | None, on_record: Callable[[AssetRecord], None] | None,
-         started: float) -> RunSummary:
-    counts: Counter[str] = Counter()
-    failures: list[dict[str, str]] = []
-    notes = list(discovery.notes)
-    with Catalog(out / CATALOG_NAME) as catalog:
-        options = {"only": only, "force": force, "rehash": rehash, "workers": workers, "max_attempts": max_attempts,
-                   "timeout": timeout, "memory_limit": memory_limit, "threads": threads, "scheduler": scheduler}
-        run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
-        previous = catalog.previous_states()
-        agent = f"llvscan {__version__}"
-        if only is None:
-            notes += _missing(catalog, run_id, previous, {a.asset_id for a in assets}, agent)
-        jobs, settled = [], []
-        for asset in assets:
-            state = previous.get(asset.asset_id)
-            decision = _plan(asset, state, recipe, out, force=force, rehash=rehash)
-            if decision == "run":
-                jobs.append(AssetJob(asset, str(root), str(out), recipe, state, force))
-            else:
-                settled.append(_skipped(asset, recipe, decision, state.error if decision == "quarantined" else None))
-        if on_start:
-            on_start(dict(Counter(a.kind for a in assets)))
-        status = "interrupted"
+            def crashed(job: AssetJob, crash: Crash, attempt: int) -> None:
+                started_at = (dt.datetime.fromtimestamp(crash.started_at, dt.UTC).isoformat(timespec="milliseconds")
+                              if crash.started_at else None)
+                catalog.record_attempt(run_id, job.asset.asset_id, number=attempt, outcome=crash.outcome,
+                                       detail=crash.reason, started_at=started_at, seconds=crash.seconds,
+                                       worker=crash.worker)
 
-        def take(record: AssetRecord) -> None:
-            counts[record.status] += 1
-            if record.status in ("failed", "quarantined"):
-                failures.append({"path": record.rel_path, "error": record.error or "", "status": record.status})
-            if on_record:
-                on_record(record)
-
-        def crashed(job: AssetJob, crash: Crash, attempt: int) -> None:
-            started_at = (dt.datetime.fromtimestamp(crash.started_at, dt.UTC).isoformat(timespec="milliseconds")
-                          if crash.started_at else None)
-            catalog.record_attempt(run_id, job.asset.asset_id, number=attempt, outcome=crash.outcome,
-                                   detail=crash.reason, started_at=started_at, seconds=crash.seconds,
-                                   worker=crash.worker)
-
-        try:
-            for record in settled:
-                take(record)
-            for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
-                                   memory_limit=memory_limit, threads=threads, client=client,
-                                   batch_size=batch_size, on_crash=crashed):
-                catalog.record(run_id, record, agent=agent)
-                take(record)
-            status = "completed"
-        finally:
-            catalog.finish_run(run_id, status=status, ok=counts["ok"], failed=counts["failed"],
-                               skipped=counts["skipped"], quarantined=counts["quarantined"])
-        # skipped assets keep their verdict from the run that validated them
-        invalid = catalog.invalid_assets([a.asset_id for a in assets])
-    return RunSummary(run_id=run_id, collection=str(root), out_dir=str(out), catalog=str(out / CATALOG_NAME),
-                      total=len(assets), ok=counts["ok"], failed=counts["failed"], skipped=counts["skipped"],
-                      quarantined=counts["quarantined"], by_kind=dict(Counter(a.kind for a in assets)),
-                      invalid=len(invalid), invalid_assets=invalid, seconds=round(time.perf_counter() - started, 2),
-                      failures=sorted(failures, key=lambda f: f["path"]), notes=notes)
+            try:
+                for record in settled:
+                    take(record)
+                for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
+                                       memory_limit=memory_limit, threads=threads, client=client,
+                                       batch_size=batch_size, on_crash=crashed):
+                    catalog.record(run_id, record, agent=agent)
+                    take(record)
+                status = "completed"
+            finally:
+                catalog.finish_run(run_id, status=status, ok=counts["ok"], failed=counts["failed"],
+                                   skipped=counts["skipped"], quarantined=counts["quarantined"])
+            # skipped assets keep their verdict from the run that validated them
+            invalid = catalog.invalid_assets([a.asset_id for a in assets])
+        return RunSummary(run_id=run_id, collection=str(root), out_dir=str(out), catalog=str(out / CATALOG_NAME),
+                          total=len(assets), ok=counts["ok"], failed=counts["failed"], skipped=counts["skipped"],
+                          quarantined=counts["quarantined"], by_kind=dict(Counter(a.kind for a in assets)),
+                          invalid=len(invalid), invalid_assets=invalid, seconds=round(time.perf_counter() - started, 2),
+                          failures=sorted(failures, key=lambda f: f["path"]), notes=notes)
 
 
 def _missing(catalog: Catalog, run_id: int, previous: dict[str, PreviousState], found: Iterable[str],

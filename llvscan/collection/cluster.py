@@ -25,13 +25,12 @@ import os
 import socket
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from llvscan import __version__
-from llvscan.collection.pool import Crash, WorkerPool, take_batch
+from llvscan.collection.pool import Crash, TaskQueue, WorkerPool
 from llvscan.errors import ClusterError, MissingDependencyError
 
 __all__ = ["DaskPool", "check_storage", "connect", "run_batch"]
@@ -179,35 +178,22 @@ def run_batch(batch: list[Any], work: Callable[[Any], Any], timeout: float | Non
 
 
 # -- on the driver ----------------------------------------------------------------------------------
-class DaskPool:
+class DaskPool(TaskQueue):
     """``WorkerPool``'s interface (``submit``, ``results``, ``close``) over a Dask client."""
 
     def __init__(self, client: Any, work: Callable[[Any], Any], *, workers: int, timeout: float | None = None,
                  memory_limit: int | None = None, threads: int | None = None, batch_items: int = 64,
                  batch_cost: int = 32 << 20, cost: Callable[[Any], int] = lambda task: 1):
+        super().__init__(batch_items=batch_items, batch_cost=batch_cost, cost=cost)
         self._client, self._work, self._workers = client, work, max(1, workers)
         self._options = (timeout, memory_limit, threads)
-        self._batch_items, self._batch_cost, self._cost = batch_items, batch_cost, cost
-        self._queue: deque[Any] = deque()
         self._futures: dict[Any, list[Any]] = {}
         self._completed = _distributed().as_completed()
-
-    def __enter__(self) -> DaskPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._futures:
             self._client.cancel(list(self._futures))
             self._futures.clear()
-
-    def submit(self, task: Any, *, first: bool = False) -> None:
-        if first:
-            self._queue.appendleft(task)
-        else:
-            self._queue.append(task)
 
     def _send(self, batch: list[Any]) -> None:
         future = self._client.submit(run_batch, batch, self._work, *self._options, pure=False)
@@ -216,7 +202,7 @@ class DaskPool:
 
     def _flush(self) -> None:
         while self._queue:
-            self._send(take_batch(self._queue, self._workers, self._batch_items, self._batch_cost, self._cost))
+            self._send(self._next_batch(self._workers))
 
     def results(self) -> Iterator[Any]:
         distributed = _distributed()

@@ -34,7 +34,7 @@ from typing import Any
 
 from llvscan.errors import LlvscanError
 
-__all__ = ["Crash", "WorkerPool", "take_batch"]
+__all__ = ["Crash", "TaskQueue", "WorkerPool", "take_batch"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,34 @@ def take_batch(queue: deque[Any], workers: int, items: int, max_cost: int, cost:
     return batch
 
 
+class TaskQueue:
+    """What every pool shares: a queue of tasks that leave in batches, and ``submit``. A pool adds
+    ``results()`` and ``close()``."""
+
+    def __init__(self, *, batch_items: int, batch_cost: int, cost: Callable[[Any], int]):
+        self._batch_items, self._batch_cost, self._cost = batch_items, batch_cost, cost
+        self._queue: deque[Any] = deque()
+
+    def __enter__(self) -> TaskQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def submit(self, task: Any, *, first: bool = False) -> None:
+        """Queue a task; ``first`` puts it at the head (a retry goes before the rest)."""
+        if first:
+            self._queue.appendleft(task)
+        else:
+            self._queue.append(task)
+
+    def _next_batch(self, workers: int) -> list[Any]:
+        return take_batch(self._queue, workers, self._batch_items, self._batch_cost, self._cost)
+
+
 @dataclass
 class _Worker:
     process: subprocess.Popen
@@ -123,7 +151,7 @@ def _death(exitcode: int | None) -> str:
     return f"exited with status {exitcode}"
 
 
-class WorkerPool:
+class WorkerPool(TaskQueue):
     """``workers`` worker processes (fresh interpreters) running ``work`` (a module-level function) on tasks.
 
     Each worker's libraries (libvips, numba, OpenMP, BLAS) get ``threads`` threads (default: the cores
@@ -139,22 +167,15 @@ class WorkerPool:
                  cost: Callable[[Any], int] = lambda task: 1, threads: int | None = None, quiet: bool = True):
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
+        super().__init__(batch_items=batch_items, batch_cost=batch_cost, cost=cost)
         self._size, self._quiet = workers, quiet
         self._work = f"{work.__module__}:{work.__qualname__}"  # imported by the worker, after its set-up
         self._threads = threads or max(1, (os.cpu_count() or 1) // workers)
         self.timeout, self.memory_limit = timeout, memory_limit
-        self._batch_items, self._batch_cost, self._cost = batch_items, batch_cost, cost
-        self._queue: deque[Any] = deque()
         self._workers: list[_Worker] = []
         self._failed_starts = 0
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _spawn(self) -> _Worker:
         parent, child = Pipe()
         # the worker's libraries read their thread counts at import: N workers × all-core pools would fight
@@ -183,22 +204,12 @@ class WorkerPool:
         self._workers.clear()
 
     # -- tasks --------------------------------------------------------------------------------
-    def submit(self, task: Any, *, first: bool = False) -> None:
-        """Queue a task; ``first`` puts it at the head (a retry goes before the rest)."""
-        if first:
-            self._queue.appendleft(task)
-        else:
-            self._queue.append(task)
-
-    def _next_batch(self) -> list[Any]:
-        return take_batch(self._queue, self._size, self._batch_items, self._batch_cost, self._cost)
-
     def _dispatch(self) -> None:
         for worker in list(self._workers):
             if not self._queue:
                 return
             if not worker.busy:
-                batch = self._next_batch()
+                batch = self._next_batch(self._size)
                 worker.batch, worker.done, worker.current = batch, 0, None
                 try:
                     worker.conn.send(batch)

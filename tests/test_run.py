@@ -458,3 +458,31 @@ def test_run_with_a_recipe_file_from_the_command_line(sample_collection, tmp_pat
     assert result.exit_code == 2 and "bad.toml" in result.output and "tiff" in result.output
     result = CliRunner().invoke(cli, ["run", str(collection), "--out", str(out), "--memory-limit", "lots"])
     assert result.exit_code == 2 and "not a size" in result.output
+
+
+def test_ctrl_c_stops_the_run_and_says_how_to_resume(sample_collection, tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    collection = tmp_path / "c"
+    shutil.copytree(sample_collection / "paintings", collection / "paintings")  # ~3 s of work: time to interrupt
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "llvscan", "run", str(collection), "--out", str(out),
+                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the run has begun once its row is in the catalog
+        if (out / "catalog.sqlite").is_file():
+            with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+                if catalog.runs():
+                    break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "run the same command again to resume" in err
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        assert [r["status"] for r in catalog.runs()] == ["interrupted"]
+    assert run_collection(collection, out, workers=1).ok == 1  # and it resumes

@@ -124,11 +124,16 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
                                    ("max_size", max_size)) if given(k)}
     recipe = recipe.with_image(**overrides)
     progress = _Progress(disable=as_json)
-    with progress.bar:
-        summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
-                                 rehash=rehash, max_attempts=max_attempts, timeout=timeout,
-                                 memory_limit=memory_limit, threads=threads, scheduler=scheduler or cluster,
-                                 batch_size=batch_size, on_start=progress.start, on_record=progress.record)
+    try:
+        with progress.bar:
+            summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
+                                     rehash=rehash, max_attempts=max_attempts, timeout=timeout,
+                                     memory_limit=memory_limit, threads=threads, scheduler=scheduler or cluster,
+                                     batch_size=batch_size, on_start=progress.start, on_record=progress.record)
+    except KeyboardInterrupt:
+        console(stderr=True).print(f"[yellow]interrupted[/] after {sum(progress.done.values())} assets: the catalog "
+                                   "keeps every finished one; run the same command again to resume", soft_wrap=True)
+        raise SystemExit(130) from None
     if as_json:
         echo_json({**summary.__dict__, "exit_code": summary.exit_code})
     else:

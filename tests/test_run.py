@@ -209,21 +209,22 @@ def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_
                 found.append(int(stat.parent.name))
         return found
 
+    out = tmp_path / "out"
+
     def assassin() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed:
+            # an output's temporary exists: the worker is inside an asset (the master first: the biggest)
+            writing = out.is_dir() and any(".tmp-" in p.name for p in out.rglob(".*"))
             pids = children()
-            if pids:
-                time.sleep(1.5)  # the worker has started an asset (the master is first: the biggest)
-                for pid in children():
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                    break
-            time.sleep(0.05)
+            if writing and pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+            time.sleep(0.02)
 
     thread = threading.Thread(target=assassin, daemon=True)
     thread.start()
-    summary = run_collection(collection, tmp_path / "out", workers=1)
+    summary = run_collection(collection, out, workers=1)
     thread.join()
     assert killed
     assert (summary.total, summary.ok, summary.failed, summary.quarantined) == (2, 2, 0, 0)

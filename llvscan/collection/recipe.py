@@ -111,6 +111,8 @@ class RunRecipe:
     mesh: MeshRecipe = field(default_factory=MeshRecipe)
     image: ImageRecipe = field(default_factory=ImageRecipe)
     source: str | None = None  # the TOML file it came from
+    # per-kind hashes, computed once per recipe object (a LOD recipe file is read once, not per asset)
+    _hashes: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def check(self) -> RunRecipe:
         """Build the thresholds and LOD recipe once, so a bad value fails before any asset is touched."""
@@ -131,9 +133,11 @@ class RunRecipe:
         return {}
 
     def sha256(self, kind: str) -> str:
-        payload = json.dumps({"processing": PROCESSING_VERSION, "kind": kind, **self.section(kind)},
-                             sort_keys=True, default=str)
-        return hashlib.sha256(payload.encode()).hexdigest()
+        if kind not in self._hashes:
+            payload = json.dumps({"processing": PROCESSING_VERSION, "kind": kind, **self.section(kind)},
+                                 sort_keys=True, default=str)
+            self._hashes[kind] = hashlib.sha256(payload.encode()).hexdigest()
+        return self._hashes[kind]
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "mesh": self.section("mesh"), "image": self.section("image")}

@@ -215,7 +215,10 @@ def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not killed:
             # an output's temporary exists: the worker is inside an asset (the master first: the biggest)
-            writing = out.is_dir() and any(".tmp-" in p.name for p in out.rglob(".*"))
+            try:
+                writing = out.is_dir() and any(".tmp-" in p.name for p in out.rglob(".*"))
+            except OSError:  # a folder renamed into place under the scan
+                writing = False
             pids = children()
             if writing and pids:
                 os.kill(pids[0], signal.SIGKILL)
@@ -417,8 +420,11 @@ def test_an_asset_that_keeps_timing_out_is_quarantined_until_forced(sample_colle
     shutil.copytree(sample_collection / "paintings", collection / "paintings")
     _cubes(collection, "a")
     out = tmp_path / "out"
+    # the cube is done first, without a limit: a fresh worker's first mesh (imports, numba's cache) can
+    # itself take longer than the 0.4 s the master gets below
+    assert run_collection(collection, out, workers=1, only="mesh").ok == 1
     summary = run_collection(collection, out, workers=1, timeout=0.4, max_attempts=2)
-    assert (summary.ok, summary.quarantined, summary.exit_code) == (1, 1, 1)
+    assert (summary.ok, summary.skipped, summary.quarantined, summary.exit_code) == (0, 1, 1, 1)
     assert summary.failures[0]["status"] == "quarantined"
     assert "quarantined after 2 attempts: still running after 0.4 s" in summary.failures[0]["error"]
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:

@@ -211,22 +211,6 @@ def run_collection(
         with Catalog(out / CATALOG_NAME) as catalog:
             options = {"only": only, "force": force, "rehash": rehash, "workers": workers, "max_attempts": max_attempts,
                        "timeout": timeout, "memory_limit": memory_limit, "threads": threads, "scheduler": scheduler}
-            run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
-            previous = catalog.previous_states()
-            agent = f"llvscan {__version__}"
-            if only is None:
-                notes += _missing(catalog, run_id, previous, {a.asset_id for a in assets}, agent)
-            jobs, settled = [], []
-            for asset in assets:
-                state = previous.get(asset.asset_id)
-                decision = _plan(asset, state, recipe, out, force=force, rehash=rehash)
-                if decision == "run":
-                    jobs.append(AssetJob(asset, str(root), str(out), recipe, state, force))
-                else:
-                    error = state.error if decision == "quarantined" else None
-                    settled.append(_skipped(asset, recipe, decision, error))
-            if on_start:
-                on_start(dict(Counter(a.kind for a in assets)))
             status = "interrupted"
 
             def take(record: AssetRecord) -> None:
@@ -243,7 +227,23 @@ def run_collection(
                                        detail=crash.reason, started_at=started_at, seconds=crash.seconds,
                                        worker=crash.worker)
 
-            try:
+            run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
+            try:  # from here on, whatever stops the run (Ctrl-C included) leaves it marked
+                previous = catalog.previous_states()
+                agent = f"llvscan {__version__}"
+                if only is None:
+                    notes += _missing(catalog, run_id, previous, {a.asset_id for a in assets}, agent)
+                jobs, settled = [], []
+                for asset in assets:
+                    state = previous.get(asset.asset_id)
+                    decision = _plan(asset, state, recipe, out, force=force, rehash=rehash)
+                    if decision == "run":
+                        jobs.append(AssetJob(asset, str(root), str(out), recipe, state, force))
+                    else:
+                        error = state.error if decision == "quarantined" else None
+                        settled.append(_skipped(asset, recipe, decision, error))
+                if on_start:
+                    on_start(dict(Counter(a.kind for a in assets)))
                 for record in settled:
                     take(record)
                 for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,

@@ -15,6 +15,7 @@ from llvscan.catalog import Catalog
 from llvscan.cli import cli
 from llvscan.collection import AssetJob, RunRecipe, discover_assets, process_asset, run_collection
 from llvscan.collection.runner import _execute
+from llvscan.errors import CatalogError
 
 BROKEN = {"broken/truncated.obj", "broken/empty.ply", "broken/garbage.tif"}
 GOOD = {"sculpture/bust.obj", "ceramics/vase.ply", "ceramics/figurine.glb", "tools/bracket.stl",
@@ -479,15 +480,22 @@ def test_ctrl_c_stops_the_run_and_says_how_to_resume(sample_collection, tmp_path
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "llvscan", "run", str(collection), "--out", str(out),
                              "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # the run has begun once its row is in the catalog
-        if (out / "catalog.sqlite").is_file():
-            with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-                if catalog.runs():
-                    break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the run has begun once its row is in the catalog
+            try:
+                with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+                    if catalog.runs():
+                        break
+            except CatalogError:  # not there yet, or still being created
+                pass
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run the same command again to resume" in err
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from llvscan._json import JsonResult
 
 __all__ = ["Finding", "HasFindings"]
 
@@ -18,9 +20,10 @@ class Finding:
     sample: list[int] = field(default_factory=list)
 
 
-class HasFindings:
+class HasFindings(JsonResult):
     """Mixed into report dataclasses with a ``findings`` field: errors make the input invalid."""
 
+    _json_properties: ClassVar[tuple[str, ...]] = ("is_valid",)
     findings: list[Finding]
 
     @property
@@ -34,8 +37,3 @@ class HasFindings:
     @property
     def is_valid(self) -> bool:
         return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)  # type: ignore[call-overload]
-        data["is_valid"] = self.is_valid
-        return data

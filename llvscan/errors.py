@@ -4,7 +4,9 @@ Every error names the file it is about (``.path``) and keeps the upstream diagno
 Each class also inherits the built-in exception it resembles, so ``except OSError`` keeps working.
 
     LlvscanError
-    ├── InvalidParameterError (ValueError)      a caller passed an impossible option
+    ├── InvalidParameterError (ValueError)      a caller passed an impossible option (exit 2: usage)
+    ├── InvalidMeshError (ValueError)           mesh data that cannot be processed: NaN vertices,
+    │                                           face indices out of range, an empty mesh (exit 1: data)
     ├── UnsafePathError (PermissionError)       a path resolves outside the collection root
     ├── ResourceLimitError (ValueError)         an input exceeds a configured guard (pixels, faces)
     ├── MissingDependencyError (ImportError)    an optional library is not installed
@@ -14,6 +16,8 @@ Each class also inherits the built-in exception it resembles, so ``except OSErro
     ├── OutputError (OSError)                   an output cannot be written
     ├── CatalogError (RuntimeError)             the catalog database is unusable
     └── ClusterError (ConnectionError)          a Dask cluster cannot be reached or cannot see the storage
+
+Bad *data* is never a usage error: only ``InvalidParameterError`` maps to exit code 2.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ __all__ = [
     "CatalogError",
     "ClusterError",
     "ImageReadError",
+    "InvalidMeshError",
     "InvalidParameterError",
     "LlvscanError",
     "MeshReadError",
@@ -32,6 +37,7 @@ __all__ = [
     "OutputError",
     "ResourceLimitError",
     "UnsafePathError",
+    "vips_error_text",
 ]
 
 
@@ -53,6 +59,13 @@ class LlvscanError(Exception):
 
 class InvalidParameterError(LlvscanError, ValueError):
     """An option value that cannot work (ratio 0, tile size 3, unknown layout)."""
+
+
+class InvalidMeshError(LlvscanError, ValueError):
+    """Mesh data that cannot be processed (non-finite vertices, face indices out of range, no faces).
+
+    A property of the input, not of the options: the CLI exits 1, as for any asset that fails.
+    """
 
 
 class UnsafePathError(LlvscanError, PermissionError):
@@ -89,3 +102,12 @@ class CatalogError(LlvscanError, RuntimeError):
 
 class ClusterError(LlvscanError, ConnectionError):
     """A Dask scheduler does not answer, has no workers, or its workers cannot see the shared storage."""
+
+
+def vips_error_text(exc: BaseException, *, limit: int = 300) -> str:
+    """libvips' own diagnosis on one line: its last lines, without the "unable to load from file b'…'"
+    preamble, at most ``limit`` characters. The one place libvips error text is cleaned for a message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("unable to ")] or lines
+    text = " ".join(" ".join(useful).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sys
@@ -11,6 +10,7 @@ from typing import Any, ClassVar, TypeVar
 
 import click
 
+from llvscan._json import to_jsonable
 from llvscan.errors import InvalidParameterError, LlvscanError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,16 +54,6 @@ def given(name: str) -> bool:
     """Whether the option ``name`` was set on the command line (not left at its default)."""
     source = click.get_current_context().get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
-def to_jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: to_jsonable(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    return value
 
 
 def echo_json(value: Any) -> None:

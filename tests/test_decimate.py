@@ -11,7 +11,7 @@ from conftest import load_generator, unit_cube
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llvscan.errors import InvalidParameterError
+from llvscan.errors import InvalidMeshError, InvalidParameterError
 from llvscan.mesh import Material, Mesh, build_topology, decimate, flipped_faces, mesh_distance
 
 
@@ -190,7 +190,7 @@ def test_invalid_parameters_are_refused(kwargs, message):
 def test_nan_vertices_are_refused_naming_the_file():
     v, f = grid(4, 4)
     v[3, 1] = np.nan
-    with pytest.raises(InvalidParameterError, match=r"scan\.obj: 1 vertices are NaN"):
+    with pytest.raises(InvalidMeshError, match=r"scan\.obj: 1 vertices are NaN"):
         decimate(Mesh(v, f, path="scan.obj"), ratio=0.5)
 
 
@@ -256,11 +256,11 @@ def test_texel_drift_ground_truth():
 
 def test_mesh_distance_refuses_bad_input():
     v, f = grid(2, 2)
-    with pytest.raises(InvalidParameterError, match="at least one"):
+    with pytest.raises(InvalidMeshError, match="at least one"):
         mesh_distance(Mesh(v, f[:0]), Mesh(v, f))
     bad = v.copy()
     bad[0, 0] = np.inf
-    with pytest.raises(InvalidParameterError, match="NaN or infinite"):
+    with pytest.raises(InvalidMeshError, match="NaN or infinite"):
         mesh_distance(Mesh(v, f), Mesh(bad, f))
 
 

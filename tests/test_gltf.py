@@ -14,10 +14,10 @@ import pytest
 from conftest import ROOT, unit_cube
 from PIL import Image
 
-import llvscan.mesh.gltf as gltf
-from llvscan.errors import ImageReadError, InvalidParameterError
-from llvscan.mesh.gltf import GlbInfo, image_size, write_glb
-from llvscan.mesh.io import Material, Mesh
+import llvscan.mesh.io.glb as gltf
+from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError
+from llvscan.mesh import GlbInfo, Material, Mesh, write_glb
+from llvscan.mesh.core.texture import image_size
 
 VALIDATOR = ROOT / "tools" / "gltf-validate.mjs"
 COMPONENT = {5121: np.uint8, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
@@ -367,7 +367,7 @@ def _with(mesh: Mesh, **changes) -> Mesh:
 ])
 def test_bad_input_is_refused_naming_the_mesh(tmp_path, change, words):
     out = tmp_path / "bad.glb"
-    with pytest.raises(InvalidParameterError, match=words) as err:
+    with pytest.raises(InvalidMeshError, match=words) as err:  # bad data, not a usage error
         write_glb(_with(uv_cube(), **change), out)
     assert err.value.path == "scan.obj" and "scan.obj" in str(err.value)
     assert not out.exists() and list(tmp_path.iterdir()) == []
@@ -375,7 +375,7 @@ def test_bad_input_is_refused_naming_the_mesh(tmp_path, change, words):
 
 def test_bad_input_without_mesh_path_names_the_output(tmp_path):
     out = tmp_path / "bad.glb"
-    with pytest.raises(InvalidParameterError) as err:
+    with pytest.raises(InvalidMeshError) as err:
         write_glb(cube_mesh(path=None, faces=np.array([[0, 1, 99]])), out)
     assert err.value.path == str(out)
 

@@ -13,8 +13,8 @@ from conftest import gradient_image, load_generator
 
 from llvscan.cli import cli
 from llvscan.errors import InvalidParameterError
-from llvscan.mesh import Material, Mesh
-from llvscan.mesh.lods import RECIPES, LodLevel, LodRecipe, build_lods, load_recipe
+from llvscan.mesh import Material, Mesh, build_lods
+from llvscan.mesh.lod.recipe import RECIPES, LodLevel, LodRecipe, load_recipe
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from conftest import ROOT, unit_cube, write_obj
 
 from llvscan.cli import cli
-from llvscan.errors import InvalidParameterError, MeshReadError
+from llvscan.errors import InvalidMeshError, InvalidParameterError, MeshReadError
 from llvscan.mesh import Mesh, ValidationThresholds, build_topology, validate_mesh, weld_vertices
 
 
@@ -118,7 +118,7 @@ def test_interpenetrating_boxes_cross_and_open3d_agrees():
     inside one triangle of either side. open3d also counts the 12 pairs that only touch at a segment's
     end; llvscan counts proper crossings, and with a negative tolerance its kernel finds open3d's 18."""
     from llvscan._open3d import import_open3d
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _validate_kernels
 
     o3d = import_open3d()
     v, f = boxes([0.5, 0.5, 0.5])
@@ -129,7 +129,7 @@ def test_interpenetrating_boxes_cross_and_open3d_agrees():
     assert peer.is_self_intersecting() and len(pairs) == 18
 
     def crossing(a, b, eps):
-        return _kernels.triangles_intersect(*v[f[a]], *v[f[b]], eps)
+        return _validate_kernels.triangles_intersect(*v[f[a]], *v[f[b]], eps)
 
     proper = [(a, b) for a, b in pairs if crossing(a, b, 1e-9)]
     assert len(proper) == 6
@@ -140,7 +140,7 @@ def test_interpenetrating_boxes_cross_and_open3d_agrees():
 
 def test_self_intersections_against_brute_force_on_a_crumpled_sheet():
     """A random height field folded over itself: the grid search must find what all-pairs testing finds."""
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _validate_kernels
 
     rng = np.random.default_rng(11)
     n = 12
@@ -156,7 +156,7 @@ def test_self_intersections_against_brute_force_on_a_crumpled_sheet():
     brute = 0
     for a in range(len(f)):
         for b in range(a + 1, len(f)):
-            if not set(f[a]) & set(f[b]) and _kernels.triangles_intersect(*v[f[a]], *v[f[b]], 1e-9 * 0.2):
+            if not set(f[a]) & set(f[b]) and _validate_kernels.triangles_intersect(*v[f[a]], *v[f[b]], 1e-9 * 0.2):
                 brute += 1
     assert r.self_intersections == brute > 0
 
@@ -278,14 +278,16 @@ def test_uv_checks():
 
 
 def test_topology_and_weld_check_their_input():
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidMeshError):
         build_topology(np.zeros((3, 4), dtype=np.int64), 5)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidMeshError):
         build_topology(np.array([[0, 1, 7]]), 5)
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidMeshError):
         build_topology(np.zeros((2, 3)), 5)  # float faces
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(InvalidMeshError):
         weld_vertices(np.zeros((3, 2)))
+    with pytest.raises(InvalidParameterError):
+        weld_vertices(np.zeros((3, 3)), tolerance=-1.0)
     with pytest.raises(InvalidParameterError):
         ValidationThresholds(sliver_angle=90)
 

@@ -13,10 +13,10 @@ import pytest
 from conftest import load_generator, unit_cube
 from PIL import Image
 
-from llvscan.errors import ImageReadError, InvalidParameterError
-from llvscan.mesh import render
-from llvscan.mesh.io import Material, Mesh
+from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError
+from llvscan.mesh import Material, Mesh
 from llvscan.mesh.render import render_mesh, render_turntable, save_thumbnail
+from llvscan.mesh.render import renderer as render
 
 # the six cube sides: outward axis, sign, colour (distinct hues, so lighting cannot turn one into another)
 SIDES = {
@@ -288,7 +288,7 @@ def test_save_thumbnail_writes_png_atomically(tmp_path):
 
 
 def test_triangles_crossing_the_near_plane_are_skipped():
-    from llvscan.mesh import _render_kernels as rk
+    from llvscan.mesh.render import _kernels as rk
 
     faces = np.array([[0, 1, 2]])
     for w in ([0.5, 0.5, 0.5], [0.5, 0.5, 0.0], [0.5, 0.5, 20.0]):  # in front; behind the camera; nearer than 1/10
@@ -315,27 +315,34 @@ def cube_mesh(**options):
     return Mesh(vertices=v, faces=f, path="scan_42.obj", **options)
 
 
-@pytest.mark.parametrize(("make", "call", "message"), [
+@pytest.mark.parametrize(("make", "call", "message", "error"), [
+    # bad mesh data: a data error (exit 1)
     (lambda: Mesh(vertices=np.zeros((0, 3)), faces=np.zeros((0, 3), dtype=np.int64), path="scan_42.obj"),
-     render_mesh, "empty mesh"),
-    (nan_mesh, render_mesh, "NaN"),
-    (lambda: Mesh(vertices=unit_cube()[0], faces=unit_cube()[1] + 1, path="scan_42.obj"), render_mesh, "vertex 8"),
-    (cube_mesh, lambda m: render_mesh(m, size=15), "size"),
-    (cube_mesh, lambda m: render_mesh(m, size=8193), "size"),
-    (cube_mesh, lambda m: render_mesh(m, size=64.0), "size"),
-    (cube_mesh, lambda m: render_mesh(m, up="x"), "up"),
-    (cube_mesh, lambda m: render_mesh(m, fov=0), "fov"),
-    (cube_mesh, lambda m: render_mesh(m, elevation=95), "elevation"),
-    (cube_mesh, lambda m: render_mesh(m, background=(0, 0, 300)), "background"),
-    (cube_mesh, lambda m: render_mesh(m, texture=np.zeros((4, 4, 3), dtype=np.float32)), "texture"),
-    (cube_mesh, lambda m: render_turntable(m, frames=0), "frames"),
-    (cube_mesh, lambda m: save_thumbnail(m, "never.png", turntable_frames=-1), "turntable_frames"),
-    (lambda: cube_mesh(vertex_colors=np.zeros((3, 4), dtype=np.uint8)), render_mesh, "vertex_colors"),
+     render_mesh, "empty mesh", InvalidMeshError),
+    (nan_mesh, render_mesh, "NaN", InvalidMeshError),
+    (lambda: Mesh(vertices=unit_cube()[0], faces=unit_cube()[1] + 1, path="scan_42.obj"), render_mesh, "vertex 8",
+     InvalidMeshError),
+    (lambda: cube_mesh(vertex_colors=np.zeros((3, 4), dtype=np.uint8)), render_mesh, "vertex_colors",
+     InvalidMeshError),
+    # impossible options: a usage error (exit 2)
+    (cube_mesh, lambda m: render_mesh(m, size=15), "size", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, size=8193), "size", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, size=64.0), "size", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, up="x"), "up", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, fov=0), "fov", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, elevation=95), "elevation", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, background=(0, 0, 300)), "background", InvalidParameterError),
+    (cube_mesh, lambda m: render_mesh(m, texture=np.zeros((4, 4, 3), dtype=np.float32)), "texture",
+     InvalidParameterError),
+    (cube_mesh, lambda m: render_turntable(m, frames=0), "frames", InvalidParameterError),
+    (cube_mesh, lambda m: save_thumbnail(m, "never.png", turntable_frames=-1), "turntable_frames",
+     InvalidParameterError),
 ])
-def test_bad_input_raises_naming_the_mesh(make, call, message, tmp_path, monkeypatch):
+def test_bad_input_raises_naming_the_mesh(make, call, message, error, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(InvalidParameterError, match=message) as info:
+    with pytest.raises(error, match=message) as info:
         call(make())
+    assert type(info.value) is error  # a data error is never a usage error, nor the reverse
     assert "scan_42.obj" in str(info.value)
     assert not list(tmp_path.iterdir())
 

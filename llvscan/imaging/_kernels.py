@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from llvscan.mesh import _kernels as _mesh_kernels  # noqa: F401  (sets numba's threading layer first)
+from llvscan import _numba  # noqa: F401  (numba's configuration, before the first kernel compiles)
 
 LUMA_GREY = 0  # the first band is the luminance (greyscale, greyscale + alpha, multiband)
 LUMA_RGB = 1  # Rec. 709 luma of the encoded R, G, B values

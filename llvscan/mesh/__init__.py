@@ -1,23 +1,22 @@
 """Meshes: load photogrammetry scans, validate them, decimate them with their textures, write them.
 
-Importing this package pulls in numpy only; trimesh and numba load on first use.
+Layers, each importing only the ones above it in this list:
+
+- ``core``: the ``Mesh``/``Material`` types, units, the normal convention, texture helpers;
+- ``topology``: edges and welding (numba, ``_topology_kernels``);
+- ``io``: a registry of readers and writers (OBJ + MTL, PLY/STL/glTF through trimesh, GLB);
+- ``validate``, ``distance``: the inspection report, and the distance between two meshes;
+- ``simplify``: texture-aware decimation;
+- ``render``: a software rasteriser for thumbnails;
+- ``lod``: level-of-detail recipes, building them, the Voyager scene.
+
+Every public name is importable from here; importing this package loads nothing heavy (names load on
+first use), so ``import llvscan.collection.recipe`` stays light.
 """
 
-from llvscan.mesh.decimate import DecimationResult, decimate, decimate_file
-from llvscan.mesh.distance import MeshDistance, flipped_faces, mesh_distance
-from llvscan.mesh.gltf import GlbInfo, write_glb
-from llvscan.mesh.io import MESH_SUFFIXES, Material, Mesh, load_mesh
-from llvscan.mesh.lods import LodLevel, LodRecipe, LodResult, LodSet, build_lods, load_recipe
-from llvscan.mesh.render import render_mesh, render_turntable, save_thumbnail
-from llvscan.mesh.topology import Topology, build_topology, weld_vertices
-from llvscan.mesh.validate import (
-    Finding,
-    TextureCheck,
-    ValidationReport,
-    ValidationThresholds,
-    validate_mesh,
-)
-from llvscan.mesh.write import save_mesh
+from __future__ import annotations
+
+from llvscan._lazy import lazy_exports
 
 __all__ = [
     "MESH_SUFFIXES",
@@ -51,3 +50,17 @@ __all__ = [
     "weld_vertices",
     "write_glb",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "Material": "core.types", "Mesh": "core.types",
+    "Topology": "topology", "build_topology": "topology", "weld_vertices": "topology",
+    "MESH_SUFFIXES": "io.registry", "load_mesh": "io.registry", "save_mesh": "io.registry",
+    "GlbInfo": "io.glb", "write_glb": "io.glb",
+    "Finding": "validate", "TextureCheck": "validate", "ValidationReport": "validate",
+    "ValidationThresholds": "validate", "validate_mesh": "validate",
+    "MeshDistance": "distance", "flipped_faces": "distance", "mesh_distance": "distance",
+    "DecimationResult": "simplify.decimate", "decimate": "simplify.decimate", "decimate_file": "simplify.decimate",
+    "render_mesh": "render.renderer", "render_turntable": "render.renderer", "save_thumbnail": "render.renderer",
+    "LodLevel": "lod.recipe", "LodRecipe": "lod.recipe", "load_recipe": "lod.recipe",
+    "LodResult": "lod.results", "LodSet": "lod.results", "build_lods": "lod.build",
+})

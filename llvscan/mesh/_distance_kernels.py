@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from llvscan.mesh import _kernels  # noqa: F401  (sets numba's threading layer before the first parallel kernel)
+from llvscan import _numba  # noqa: F401  (numba's configuration, before the first kernel compiles)
 
 
 @njit(cache=True)

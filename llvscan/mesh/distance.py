@@ -11,19 +11,21 @@ are equally close, the nearer UV counts.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
-from llvscan.errors import InvalidParameterError
-from llvscan.mesh.io import Mesh
+from llvscan._json import JsonResult
+from llvscan.errors import InvalidMeshError
+from llvscan.mesh.core.geometry import vertex_normals
+from llvscan.mesh.core.texture import texture_sizes
+from llvscan.mesh.core.types import Mesh
 
-__all__ = ["DistanceMeter", "MeshDistance", "flipped_faces", "mesh_distance", "texture_sizes"]
+__all__ = ["DistanceMeter", "MeshDistance", "flipped_faces", "mesh_distance"]
 
 
 @dataclass(frozen=True)
-class MeshDistance:
+class MeshDistance(JsonResult):
     """Distances from ``a`` to ``b`` and back, in mesh units and in % of ``b``'s bounding-box diagonal."""
 
     samples: int  # points sampled on each surface (vertices included)
@@ -42,31 +44,16 @@ class MeshDistance:
     texture_size: tuple[int, int] | None  # the largest texture, for reference
     seconds: float
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def texture_sizes(mesh: Mesh) -> list[tuple[int, int] | None]:
-    """(width, height) of each material's texture, from the mesh or the file's header (None if unknown)."""
-    from llvscan.mesh.validate import _texture_checks
-
-    checks = {c.material: c for c in _texture_checks(mesh)}
-    sizes: list[tuple[int, int] | None] = []
-    for material in mesh.materials:
-        check = checks.get(material.name)
-        sizes.append((check.width, check.height) if check is not None and check.width else None)
-    return sizes
-
 
 def _arrays(mesh: Mesh, name: str) -> tuple[np.ndarray, np.ndarray]:
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
     faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
     if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3 or not len(faces):
-        raise InvalidParameterError(f"mesh {name} needs (N, 3) vertices and at least one (M, 3) face")
+        raise InvalidMeshError(f"mesh {name} needs (N, 3) vertices and at least one (M, 3) face")
     if not np.isfinite(vertices).all():
-        raise InvalidParameterError(f"mesh {name} has NaN or infinite vertices", path=mesh.path)
+        raise InvalidMeshError(f"mesh {name} has NaN or infinite vertices", path=mesh.path)
     if faces.min() < 0 or faces.max() >= len(vertices):
-        raise InvalidParameterError(f"mesh {name} has a face index out of range", path=mesh.path)
+        raise InvalidMeshError(f"mesh {name} has a face index out of range", path=mesh.path)
     return vertices, faces
 
 
@@ -135,7 +122,7 @@ class DistanceMeter:
     def __init__(self, b: Mesh, *, samples: int = 200_000, seed: int = 0,
                  texture_size: tuple[int, int] | None = None) -> None:
         if samples < 0:
-            raise InvalidParameterError(f"samples must be ≥ 0, not {samples}")
+            raise InvalidMeshError(f"samples must be ≥ 0, not {samples}")
         self.samples, self.seed = samples, seed
         self.vb, self.fb = _arrays(b, "b")
         self.uv_b = b.corner_uv
@@ -179,7 +166,8 @@ class DistanceMeter:
             b_to_a_max=float(d_ba.max()), b_to_a_mean=float(d_ba.mean()),
             hausdorff_pct=100.0 * hausdorff / self.diagonal, mean_pct=100.0 * mean / self.diagonal,
             texel_drift_median=med, texel_drift_p95=p95, texel_drift_max=worst,
-            texture_size=tuple(largest) if largest else None, seconds=round(time.perf_counter() - started, 4))
+            texture_size=(int(largest[0]), int(largest[1])) if largest else None,
+            seconds=round(time.perf_counter() - started, 4))
 
 
 def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
@@ -190,7 +178,6 @@ def mesh_distance(a: Mesh, b: Mesh, *, samples: int = 200_000, seed: int = 0,
 
 
 def _flipped(grid: _Grid, a: Mesh) -> int:
-    from llvscan.mesh.decimate import vertex_normals
 
     va, fa = _arrays(a, "a")
     corners = va[fa]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llvscan.errors import InvalidParameterError
+from llvscan.errors import InvalidMeshError, InvalidParameterError
 
 __all__ = ["Topology", "build_topology", "check_faces", "hash_table", "weld_vertices"]
 
@@ -18,9 +18,9 @@ def check_faces(faces: np.ndarray, n_vertices: int) -> np.ndarray:
     """Return ``faces`` as a C-contiguous (M, 3) integer array with indices in [0, n_vertices)."""
     faces = np.asarray(faces)
     if faces.ndim != 2 or faces.shape[1] != 3 or not np.issubdtype(faces.dtype, np.integer):
-        raise InvalidParameterError(f"faces must be an (M, 3) integer array, got shape {faces.shape} {faces.dtype}")
+        raise InvalidMeshError(f"faces must be an (M, 3) integer array, got shape {faces.shape} {faces.dtype}")
     if faces.size and (int(faces.min()) < 0 or int(faces.max()) >= n_vertices):
-        raise InvalidParameterError(f"face indices must lie in [0, {n_vertices})")
+        raise InvalidMeshError(f"face indices must lie in [0, {n_vertices})")
     dtype = np.int32 if n_vertices < 2**31 - 1 else np.int64
     return np.ascontiguousarray(faces, dtype=dtype)
 
@@ -38,14 +38,15 @@ def weld_vertices(vertices: np.ndarray, *, tolerance: float = 0.0) -> tuple[np.n
     """
     vertices = np.asarray(vertices)
     if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.issubdtype(vertices.dtype, np.floating):
-        raise InvalidParameterError(f"vertices must be an (N, 3) float array, got {vertices.shape} {vertices.dtype}")
+        raise InvalidMeshError(f"vertices must be an (N, 3) float array, got {vertices.shape} {vertices.dtype}")
     if tolerance < 0:
         raise InvalidParameterError(f"tolerance must be ≥ 0, not {tolerance}")
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _topology_kernels
 
     n = vertices.shape[0]
     remap = np.empty(n, dtype=np.int32 if n < 2**31 - 1 else np.int64)
-    count = _kernels.weld(np.ascontiguousarray(vertices, dtype=np.float64), float(tolerance), remap, hash_table(n))
+    count = _topology_kernels.weld(np.ascontiguousarray(vertices, dtype=np.float64), float(tolerance), remap,
+                                   hash_table(n))
     return remap, int(count)
 
 
@@ -77,9 +78,9 @@ class Topology:
 
 def build_topology(faces: np.ndarray, n_vertices: int) -> Topology:
     """Build the edge structure of ``faces`` over ``n_vertices`` vertices."""
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _topology_kernels
 
     faces = check_faces(faces, n_vertices)
-    edges, edge_start, edge_he, he_edge = _kernels.build_edges(faces, n_vertices)
-    counts, inconsistent = _kernels.edge_classes(faces, edges, edge_start, edge_he)
+    edges, edge_start, edge_he, he_edge = _topology_kernels.build_edges(faces, n_vertices)
+    counts, inconsistent = _topology_kernels.edge_classes(faces, edges, edge_start, edge_he)
     return Topology(faces, n_vertices, edges, edge_start, edge_he, he_edge, counts, inconsistent)

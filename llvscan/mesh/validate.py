@@ -3,7 +3,7 @@
 Validators *return* a report; they raise only when they cannot read the input. Topology is measured on
 the surface with coincident positions welded, so the vertex splits that UV seams need do not count as
 holes; indices in finding samples are the file's own (0-based). Every per-face and per-edge loop is a
-numba kernel (``_kernels``) behind ``llvscan.mesh.topology``.
+numba kernel (``_validate_kernels``, and ``_topology_kernels`` behind ``llvscan.mesh.topology``).
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from typing import Any
 import numpy as np
 
 from llvscan._report import Finding, HasFindings
-from llvscan.errors import InvalidParameterError
-from llvscan.mesh.io import Mesh, load_mesh
+from llvscan.errors import ImageReadError, InvalidParameterError, ResourceLimitError
+from llvscan.mesh.core.texture import texture_header
+from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.units import guess_units, millimetres_per_unit
+from llvscan.mesh.io.registry import load_mesh
 from llvscan.mesh.topology import build_topology, check_faces, hash_table, weld_vertices
 
-__all__ = ["Finding", "TextureCheck", "ValidationReport", "ValidationThresholds", "validate_mesh"]
+__all__ = ["ComponentSummary", "Finding", "TextureCheck", "ValidationReport", "ValidationThresholds", "validate_mesh"]
 
 log = logging.getLogger(__name__)
 
-_MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "in": 25.4}
 _ANGLE_BINS = [0, 10, 20, 30, 40, 50, 60]
 
 
@@ -145,7 +147,7 @@ def _plural(count: int, noun: str, plural: str | None = None) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {plural or noun + 's'}"
 
 
-def _sample(mask: np.ndarray, k: int) -> list[int]:
+def _sample(mask: np.ndarray | np.bool_, k: int) -> list[int]:
     return [int(i) for i in np.flatnonzero(mask)[:k]]
 
 
@@ -162,24 +164,16 @@ def _texture_checks(mesh: Mesh) -> list[TextureCheck]:
         if not path.is_file():
             checks.append(TextureCheck(material.name, str(path), False, False, error="file not found"))
             continue
-        import pyvips
-
         try:
-            image = pyvips.Image.new_from_file(str(path))
-            checks.append(TextureCheck(material.name, str(path), True, True, image.width, image.height))
-        except pyvips.Error as exc:
-            message = " ".join(str(exc).split())[:200]
-            checks.append(TextureCheck(material.name, str(path), True, False, error=message))
+            width, height = texture_header(path)
+            checks.append(TextureCheck(material.name, str(path), True, True, width, height))
+        except (ImageReadError, ResourceLimitError) as exc:
+            checks.append(TextureCheck(material.name, str(path), True, False, error=exc.detail or exc.message))
     return checks
 
 
-def _units_guess(extent: float) -> str:
-    """A guess for undeclared units from the largest bounding-box side (scans export in mm or m)."""
-    return "m" if extent < 10 else "mm"
-
-
 def _uv_measures(mesh: Mesh, face_area: np.ndarray, textures: list[TextureCheck]) -> dict[str, Any]:
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _validate_kernels
 
     if mesh.uv is None or mesh.uv_faces is None:
         return {"uv_outside_01": 0, "flipped_uv": np.zeros(mesh.n_faces, bool),
@@ -189,19 +183,19 @@ def _uv_measures(mesh: Mesh, face_area: np.ndarray, textures: list[TextureCheck]
     uv_used = mesh.uv[used]
     eps = 1e-6
     outside = int(np.count_nonzero(((uv_used < -eps) | (uv_used > 1 + eps)).any(axis=1)))
-    signed = _kernels.uv_signed_areas(np.ascontiguousarray(mesh.uv, dtype=np.float64), uv_faces)
+    signed = _validate_kernels.uv_signed_areas(np.ascontiguousarray(mesh.uv, dtype=np.float64), uv_faces)
     valid = np.isfinite(signed)
     positive = np.count_nonzero(signed[valid] > 0)
     negative = np.count_nonzero(signed[valid] < 0)
     flipped = (signed < 0) if positive >= negative else (signed > 0)
     zero = valid & (np.abs(signed) < 1e-12)
     density = None
-    readable = [t for t in textures if t.readable and t.width]
-    if readable:
+    sizes = [(t.width, t.height) for t in textures if t.readable and t.width and t.height]
+    if sizes:
         uv_area = float(np.abs(signed[valid]).sum())
         surface = float(face_area[valid].sum())
         if surface > 0:
-            density = float(np.sqrt(uv_area * readable[0].width * readable[0].height / surface))
+            density = float(np.sqrt(uv_area * sizes[0][0] * sizes[0][1] / surface))
     return {"uv_outside_01": outside, "flipped_uv": flipped & valid, "zero_uv": zero, "texel_density": density}
 
 
@@ -220,14 +214,14 @@ def _self_intersections(welded: np.ndarray, faces: np.ndarray, extent: np.ndarra
 def _crossings(welded: np.ndarray, faces: np.ndarray, extent: np.ndarray, floor: float) -> tuple[int, np.ndarray]:
     """One grid level. The cell is twice the median face size (measured fastest on scans); faces larger
     than a cell meet the small ones cell by cell, and each other on a coarser grid (recursively)."""
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _validate_kernels
 
     cell = max(2.0 * float(np.median(extent)), floor, 1e-12)  # floor: at most 2^21 cells a side
     budget = 20 * faces.shape[0] + 1_000_000
     while True:
         big = extent > cell
         found = np.zeros(faces.shape[0], dtype=np.bool_)
-        pairs = _kernels.self_intersections(welded, faces, cell, big, found, budget)
+        pairs = _validate_kernels.self_intersections(welded, faces, cell, big, found, budget)
         if pairs.shape[0] > 1 or pairs[0] >= 0:
             break
         cell *= 2  # the big faces would visit too many cells
@@ -255,20 +249,21 @@ def _welding(vertices: np.ndarray, faces_in: np.ndarray, t: ValidationThresholds
 
 def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: ValidationThresholds):
     """Edges, fans, holes, components, orientation. Returns (fields, samples)."""
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _topology_kernels, _validate_kernels
 
     n_welded = welded.shape[0]
     topo = build_topology(faces, n_welded)
     counts = topo.edge_faces
     non_manifold_edge = counts > 2
-    fans = _kernels.vertex_fans(faces, n_welded, topo.edge_start, topo.edge_he, counts)
+    fans = _topology_kernels.vertex_fans(faces, n_welded, topo.edge_start, topo.edge_he, counts)
     nm_vertex = fans > 1
     nm_vertex[topo.edges[non_manifold_edge].reshape(-1)] = True
     del fans
-    loop_edges, loop_length = _kernels.boundary_loops(welded, topo.edges, counts)
-    labels, n_comp = _kernels.face_components(faces.shape[0], topo.edge_start, topo.edge_he)
-    flip, patch, n_patches, patch_ok = _kernels.orient(faces, topo.he_edge, topo.edge_start, topo.edge_he, counts)
-    c_faces, c_verts, c_edges, c_boundary, c_nonmanifold, c_volume = _kernels.component_stats(
+    loop_edges, loop_length = _validate_kernels.boundary_loops(welded, topo.edges, counts)
+    labels, n_comp = _topology_kernels.face_components(faces.shape[0], topo.edge_start, topo.edge_he)
+    flip, patch, n_patches, patch_ok = _validate_kernels.orient(faces, topo.he_edge, topo.edge_start, topo.edge_he,
+                                                                counts)
+    c_faces, c_verts, c_edges, c_boundary, c_nonmanifold, c_volume = _validate_kernels.component_stats(
         faces, n_welded, labels, n_comp, topo.edges, topo.edge_he, topo.edge_start, counts, welded)
     patch_size = np.bincount(patch, minlength=n_patches)
     patch_flipped = np.bincount(patch, weights=flip, minlength=n_patches).astype(np.int64)
@@ -327,12 +322,12 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
 
 def _geometry(welded: np.ndarray, faces: np.ndarray, diagonal: float, t: ValidationThresholds):
     """Per-face areas and angles, summarised. Returns (fields, samples, area, extent)."""
-    from llvscan.mesh import _kernels
+    from llvscan.mesh import _topology_kernels, _validate_kernels
 
-    area, min_angle, quality, extent = _kernels.face_geometry(welded, faces)
+    area, min_angle, quality, extent = _validate_kernels.face_geometry(welded, faces)
     repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
     degenerate = repeated | ~(area > 1e-12 * diagonal * diagonal)
-    n_distinct = _kernels.distinct_faces(faces, hash_table(faces.shape[0]))
+    n_distinct = _topology_kernels.distinct_faces(faces, hash_table(faces.shape[0]))
     angles = min_angle[np.isfinite(min_angle)]
     qualities = quality[np.isfinite(quality)]
     del quality
@@ -384,7 +379,7 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
     }
     fields: dict[str, Any] = {
         "path": mesh.path, "format": mesh.format, "units": mesh.units,
-        "units_guess": None if mesh.units else _units_guess(float((hi - lo).max())),
+        "units_guess": None if mesh.units else guess_units(float((hi - lo).max())),
         "vertices": n, "faces": mesh.n_faces,
         "unreferenced_vertices": int(np.count_nonzero(~referenced)),
         "non_finite_vertices": int(np.count_nonzero(~finite)),
@@ -425,7 +420,7 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
         "has_vertex_colors": mesh.vertex_colors is not None, "has_normals": mesh.normals is not None,
         "materials": len(mesh.materials),
     })
-    size_mm = float((hi - lo).max()) * _MM_PER_UNIT[mesh.units or fields["units_guess"]]
+    size_mm = float((hi - lo).max()) * millimetres_per_unit(mesh.units or fields["units_guess"])
     findings = _findings(fields, samples, t, size_mm)
     report = {f.name: fields[f.name] for f in dataclasses.fields(ValidationReport)
               if f.name not in ("findings", "seconds")}

@@ -1,27 +1,21 @@
-"""Writing meshes: OBJ + MTL + textures, and binary glTF (GLB, through ``llvscan.mesh.gltf``).
+"""Wavefront OBJ + MTL writer; textures that are files are copied next to the OBJ (same name).
 
 Every file is written under a temporary name and renamed into place, so an interrupted write never
-leaves a complete-looking mesh. Textures that are files are copied next to the OBJ (same name); a
-texture embedded in a GLB input has no file to copy, and the MTL says so in a comment.
+leaves a complete-looking mesh. A texture embedded in a GLB input has no file to copy, and the MTL says
+so in a comment.
 """
 
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from llvscan._publish import write_bytes_atomic
-from llvscan.errors import InvalidParameterError, OutputError
-from llvscan.mesh.io import Mesh
+from llvscan.mesh.core.types import Mesh
 
-__all__ = ["WRITE_SUFFIXES", "save_mesh"]
-
-log = logging.getLogger(__name__)
-
-WRITE_SUFFIXES = frozenset({".obj", ".glb"})
+__all__ = ["write_obj"]
 
 
 def _rows(fmt: str, values: np.ndarray) -> str:
@@ -36,17 +30,18 @@ def _obj_text(mesh: Mesh, mtl_name: str | None, material_names: list[str]) -> st
     if mtl_name:
         parts.append(f"mtllib {mtl_name}\n")
     parts.append(_rows("v %.9g %.9g %.9g\n", mesh.vertices))
-    has_uv = mesh.uv is not None and mesh.uv_faces is not None
-    has_n = mesh.normals is not None and mesh.normal_faces is not None
-    if has_uv:
-        parts.append(_rows("vt %.9g %.9g\n", mesh.uv))
-    if has_n:
-        parts.append(_rows("vn %.6g %.6g %.6g\n", mesh.normals))
+    uv, uv_faces, normals, normal_faces = mesh.uv, mesh.uv_faces, mesh.normals, mesh.normal_faces
+    has_uv = uv is not None and uv_faces is not None
+    has_n = normals is not None and normal_faces is not None
+    if uv is not None and uv_faces is not None:
+        parts.append(_rows("vt %.9g %.9g\n", uv))
+    if normals is not None and normal_faces is not None:
+        parts.append(_rows("vn %.6g %.6g %.6g\n", normals))
     material = mesh.face_material if mesh.face_material is not None else np.full(mesh.n_faces, -1)
     order = np.argsort(material, kind="stable")
     faces = np.asarray(mesh.faces)[order] + 1
-    uvf = np.asarray(mesh.uv_faces)[order] + 1 if has_uv else None
-    nf = np.asarray(mesh.normal_faces)[order] + 1 if has_n else None
+    uvf = np.asarray(uv_faces)[order] + 1 if has_uv else np.zeros_like(faces)
+    nf = np.asarray(normal_faces)[order] + 1 if has_n else np.zeros_like(faces)
     mat_sorted = np.asarray(material)[order]
     starts = np.flatnonzero(np.r_[True, mat_sorted[1:] != mat_sorted[:-1]]) if len(order) else np.array([], int)
     bounds = [*starts.tolist(), len(order)]
@@ -72,7 +67,8 @@ def _obj_text(mesh: Mesh, mtl_name: str | None, material_names: list[str]) -> st
     return "".join(parts)
 
 
-def _save_obj(mesh: Mesh, path: Path) -> list[Path]:
+def write_obj(mesh: Mesh, path: Path) -> list[Path]:
+    """Write ``mesh`` as ``path`` (.obj), its .mtl and its texture files; return the files written."""
     written = [path]
     names = [m.name.replace(" ", "_") or f"material{i}" for i, m in enumerate(mesh.materials)]
     mtl_name = None
@@ -99,25 +95,3 @@ def _save_obj(mesh: Mesh, path: Path) -> list[Path]:
         written.insert(1, mtl_path)
     write_bytes_atomic(path, _obj_text(mesh, mtl_name, names).encode("utf-8"))
     return written
-
-
-def _save_glb(mesh: Mesh, path: Path) -> list[Path]:
-    """GLB through llvscan's own glTF writer (positions in metres, textures embedded)."""
-    from llvscan.mesh.gltf import write_glb
-
-    write_glb(mesh, path)
-    return [path]
-
-
-def save_mesh(mesh: Mesh, path: str | Path) -> list[Path]:
-    """Write ``mesh`` to ``path`` (.obj with its .mtl and textures, or .glb); return the files written."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITE_SUFFIXES:
-        raise InvalidParameterError(f"cannot write {suffix or 'a file without suffix'}: "
-                                    f"use one of {', '.join(sorted(WRITE_SUFFIXES))}", path=path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return _save_obj(mesh, path) if suffix == ".obj" else _save_glb(mesh, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write the mesh: {exc.strerror or exc}", path=path) from exc

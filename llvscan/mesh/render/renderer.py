@@ -33,8 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from llvscan.errors import ImageReadError, InvalidParameterError
-from llvscan.mesh.io import Mesh
+from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, vips_error_text
+from llvscan.mesh.core.geometry import vertex_normals
+from llvscan.mesh.core.texture import resample_texture
+from llvscan.mesh.core.types import Mesh
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "render_mesh", "render_turntable", "save_thumbnail"]
 
@@ -66,7 +68,13 @@ class _Scene:
 
 
 def _fail(mesh: Mesh, message: str) -> InvalidParameterError:
+    """An impossible option (size, view, texture array): a usage error."""
     return InvalidParameterError(message, path=mesh.path or "<mesh>")
+
+
+def _bad_mesh(mesh: Mesh, message: str) -> InvalidMeshError:
+    """Mesh data that cannot be rendered (NaN vertices, indices out of range): a data error."""
+    return InvalidMeshError(message, path=mesh.path or "<mesh>")
 
 
 def _check_size(mesh: Mesh, name: str, value: Any, lo: int, hi: int) -> int:
@@ -98,18 +106,18 @@ def _geometry(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float64)
     faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
     if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
-        raise _fail(mesh, f"cannot render: vertices must be (N, 3) and faces (M, 3), got {vertices.shape} and "
+        raise _bad_mesh(mesh, f"cannot render: vertices must be (N, 3) and faces (M, 3), got {vertices.shape} and "
                           f"{faces.shape}")
     if faces.shape[0] == 0 or vertices.shape[0] == 0:
-        raise _fail(mesh, f"cannot render an empty mesh ({vertices.shape[0]} vertices, {faces.shape[0]} faces)")
+        raise _bad_mesh(mesh, f"cannot render an empty mesh ({vertices.shape[0]} vertices, {faces.shape[0]} faces)")
     if faces.shape[0] >= 2**31:
-        raise _fail(mesh, f"cannot render {faces.shape[0]:,} faces: the limit is 2³¹ - 1")
+        raise _bad_mesh(mesh, f"cannot render {faces.shape[0]:,} faces: the limit is 2³¹ - 1")
     if faces.min() < 0 or faces.max() >= vertices.shape[0]:
-        raise _fail(mesh, f"a face refers to vertex {int(faces.max())} but the mesh has {vertices.shape[0]} "
+        raise _bad_mesh(mesh, f"a face refers to vertex {int(faces.max())} but the mesh has {vertices.shape[0]} "
                           "vertices")
     if not np.isfinite(vertices).all():
         bad = int(np.count_nonzero(~np.isfinite(vertices).all(axis=1)))
-        raise _fail(mesh, f"cannot render: {bad} vertices have NaN or infinite coordinates (repair the mesh first)")
+        raise _bad_mesh(mesh, f"cannot render: {bad} vertices have NaN or infinite coordinates (repair the mesh first)")
     return vertices, faces
 
 
@@ -124,8 +132,9 @@ def _load_texture(source: str | None, mesh: Mesh, max_texture: int) -> np.ndarra
         return None
     import pyvips
 
-    try:  # thumbnail shrinks on load (JPEG, WebP, pyramids): a 16k texture is never decoded at full size
-        image = pyvips.Image.thumbnail(str(path), max_texture, height=max_texture, size="down")
+    # under the pixel limit of image masters; never decoded at full size
+    image = resample_texture(path, max_texture, owner=mesh.path or "the mesh")
+    try:
         if image.hasalpha():
             image = image.extract_band(0, n=image.bands - 1)
         if image.interpretation != "srgb" or image.format != "uchar":
@@ -135,7 +144,7 @@ def _load_texture(source: str | None, mesh: Mesh, max_texture: int) -> np.ndarra
         array = np.ascontiguousarray(image.cast("uchar").numpy()[:, :, :3])
     except pyvips.Error as exc:
         raise ImageReadError(f"cannot decode the texture of {mesh.path or 'the mesh'}", path=path,
-                             detail=" ".join(str(exc).split())[:300]) from exc
+                             detail=vips_error_text(exc)) from exc
     if array.ndim != 3 or array.shape[2] != 3:
         raise ImageReadError(f"texture of {mesh.path or 'the mesh'} has {image.bands} bands, not RGB", path=path)
     return array
@@ -158,7 +167,7 @@ def _colour_tables(mesh: Mesh, n_faces: int, texture: Any, max_texture: int):
     else:
         material = np.asarray(mesh.face_material, dtype=np.int64).reshape(-1)
         if material.shape[0] != n_faces:
-            raise _fail(mesh, f"face_material has {material.shape[0]} entries for {n_faces} faces")
+            raise _bad_mesh(mesh, f"face_material has {material.shape[0]} entries for {n_faces} faces")
         face_slot = np.where((material >= 0) & (material < n_materials), material, n_materials)
     slot_color = np.full((slots, 3), np.nan)
     for s, m in enumerate(mesh.materials):
@@ -189,7 +198,6 @@ def _colour_tables(mesh: Mesh, n_faces: int, texture: Any, max_texture: int):
 
 
 def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Scene:
-    from llvscan.mesh import _render_kernels as rk
 
     vertices, faces = _geometry(mesh)
     n, m = vertices.shape[0], faces.shape[0]
@@ -201,21 +209,20 @@ def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Sc
         uv = np.ascontiguousarray(mesh.uv, dtype=np.float64)
         uv_faces = np.ascontiguousarray(mesh.uv_faces, dtype=np.int64)
         if uv.ndim != 2 or uv.shape[1] != 2 or uv_faces.shape != (m, 3):
-            raise _fail(mesh, f"uv must be (K, 2) and uv_faces (M, 3) = ({m}, 3), got {uv.shape} and "
+            raise _bad_mesh(mesh, f"uv must be (K, 2) and uv_faces (M, 3) = ({m}, 3), got {uv.shape} and "
                               f"{uv_faces.shape}")
         if uv_faces.max(initial=-1) >= uv.shape[0]:
-            raise _fail(mesh, f"a face corner refers to UV {int(uv_faces.max())} but the mesh has {uv.shape[0]}")
+            raise _bad_mesh(mesh, f"a face corner refers to UV {int(uv_faces.max())} but the mesh has {uv.shape[0]}")
     colors = np.zeros((0, 3), dtype=np.uint8)
     if mesh.vertex_colors is not None:
         colors = np.ascontiguousarray(mesh.vertex_colors)
         if colors.dtype != np.uint8 or colors.ndim != 2 or colors.shape[0] != n or colors.shape[1] not in (3, 4):
-            raise _fail(mesh, f"vertex_colors must be (N, 3|4) uint8 with N = {n}, got {colors.dtype} "
+            raise _bad_mesh(mesh, f"vertex_colors must be (N, 3|4) uint8 with N = {n}, got {colors.dtype} "
                               f"{colors.shape}")
     face_slot, slot_texture, slot_color, tex_data = _colour_tables(mesh, m, texture, max_texture)
     normals = np.zeros((0, 3))
     if smooth:
-        normals = np.empty((n, 3))
-        rk.vertex_normals(vertices, faces, normals)
+        normals = vertex_normals(vertices, faces)
     used = np.zeros(n, dtype=bool)
     used[faces.reshape(-1)] = True
     points = vertices[used]
@@ -241,7 +248,7 @@ def _camera(azimuth: float, elevation: float, up: str) -> tuple[np.ndarray, np.n
 
 def _draw(scene: _Scene, size: int, azimuth: float, elevation: float, fov: float, up: str,
           background: np.ndarray, supersample: int) -> np.ndarray:
-    from llvscan.mesh import _render_kernels as rk
+    from llvscan.mesh.render import _kernels as rk
 
     ss = max(1, min(supersample, MAX_SIZE // size))
     full = size * ss
@@ -320,7 +327,7 @@ def save_thumbnail(mesh: Mesh | str | os.PathLike[str], path: str | os.PathLike[
     from PIL import Image
 
     from llvscan._publish import write_bytes_atomic
-    from llvscan.mesh.io import load_mesh
+    from llvscan.mesh.io.registry import load_mesh
 
     if not isinstance(mesh, Mesh):
         mesh = load_mesh(mesh)

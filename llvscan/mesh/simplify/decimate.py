@@ -4,7 +4,7 @@
 materials carried through every collapse, and what was achieved, measured against the input
 (``mesh_distance``: Hausdorff and mean distance, texel drift).
 
-What it keeps, and how (the kernels are in ``_qem_kernels``):
+What it keeps, and how (the kernels are in ``_kernels``, their packed rows in ``layout``):
 
 * **Texture**: positions are welded, so seams do not look like holes; each face corner keeps a *wedge*
   (its UV, colour and material). A vertex off the seams collapses to the optimal point and UV of its
@@ -28,26 +28,30 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from llvscan.errors import InvalidParameterError
-from llvscan.mesh.io import Mesh
+from llvscan._json import NOT_IN_JSON, JsonResult
+from llvscan.errors import InvalidMeshError, InvalidParameterError
+from llvscan.mesh.core.geometry import vertex_normals
+from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.distance import MeshDistance
+from llvscan.mesh.simplify import layout as L
 from llvscan.mesh.topology import build_topology, hash_table, weld_vertices
 
-__all__ = ["DecimationResult", "decimate", "decimate_file", "vertex_normals"]
+__all__ = ["DecimationResult", "decimate", "decimate_file"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DecimationResult:
-    """A decimated mesh and what was achieved. ``as_dict`` leaves the arrays out (JSON-ready)."""
+class DecimationResult(JsonResult):
+    """A decimated mesh and what was achieved. ``to_dict`` leaves the mesh out (JSON-ready)."""
 
-    mesh: Mesh
+    mesh: Mesh = field(metadata=NOT_IN_JSON)
     faces_in: int
     faces_out: int
     vertices_out: int
@@ -59,13 +63,8 @@ class DecimationResult:
     seconds: float  # decimation wall time (measurement excluded)
     dropped_faces: int  # input faces with a repeated vertex after welding: left out
     locked_vertices: int  # non-manifold vertices and others never removed
-    distance: Any = None  # MeshDistance of the result against the input, when measured
+    distance: MeshDistance | None = None  # the result against the input, when measured
     flipped_faces: int | None = None  # faces facing against the input surface, when measured
-
-    def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k not in {"mesh", "distance"}}
-        data["distance"] = self.distance.as_dict() if self.distance is not None else None
-        return data
 
 
 def _target(faces_in: int, target_faces: int | None, ratio: float | None, max_error: float | None) -> int:
@@ -106,7 +105,7 @@ class _Prepared:
 
 def _wedges(mesh: Mesh, vid: np.ndarray, faces_in: np.ndarray, keep: np.ndarray) -> tuple:
     """Corner wedges: one per distinct (vertex, UV value, material, colour) over the kept faces."""
-    from llvscan.mesh import _qem_kernels as qk
+    from llvscan.mesh.simplify import _kernels as qk
 
     m = len(keep)
     corners = np.ascontiguousarray(faces_in[keep])  # input vertex of each kept corner
@@ -140,16 +139,16 @@ def _wedges(mesh: Mesh, vid: np.ndarray, faces_in: np.ndarray, keep: np.ndarray)
 
 
 def _prepare(mesh: Mesh, uv_weight: float, color_weight: float) -> _Prepared:
-    from llvscan.mesh import _qem_kernels as qk
+    from llvscan.mesh.simplify import _kernels as qk
 
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces_in = np.asarray(mesh.faces)
     if not np.isfinite(vertices).all():
         bad = int((~np.isfinite(vertices).all(axis=1)).sum())
-        raise InvalidParameterError(f"{bad} vertices are NaN or infinite: repair the mesh before decimating",
+        raise InvalidMeshError(f"{bad} vertices are NaN or infinite: repair the mesh before decimating",
                                     path=mesh.path)
     if faces_in.size and (faces_in.min() < 0 or faces_in.max() >= len(vertices)):
-        raise InvalidParameterError("a face refers to a vertex that does not exist", path=mesh.path)
+        raise InvalidMeshError("a face refers to a vertex that does not exist", path=mesh.path)
     vid, count = weld_vertices(vertices)
     first = np.full(count, -1, dtype=np.int64)
     first[vid[::-1]] = np.arange(len(vid))[::-1]  # first input vertex of each welded id
@@ -178,8 +177,8 @@ def _prepare(mesh: Mesh, uv_weight: float, color_weight: float) -> _Prepared:
 
 def _classify(p: _Prepared, lock_boundary: bool) -> tuple[np.ndarray, ...]:
     """Vertex flags, a wedge of each vertex, edges, and the half-edges that carry constraint planes."""
-    from llvscan.mesh import _kernels
-    from llvscan.mesh import _qem_kernels as qk
+    from llvscan.mesh import _topology_kernels
+    from llvscan.mesh.simplify import _kernels as qk
 
     n = len(p.pos)
     topo = build_topology(p.faces, n)
@@ -191,7 +190,7 @@ def _classify(p: _Prepared, lock_boundary: bool) -> tuple[np.ndarray, ...]:
     flags[boundary] |= qk.BOUNDARY
     locked = np.zeros(n, dtype=bool)
     locked[topo.edges[(counts > 2) | topo.inconsistent].reshape(-1)] = True
-    fans = _kernels.vertex_fans(topo.faces, n, es, eh, counts)
+    fans = _topology_kernels.vertex_fans(topo.faces, n, es, eh, counts)
     locked |= fans > 1
     nw = np.bincount(p.wvertex, minlength=n)
     locked |= nw > qk.MAXW
@@ -208,17 +207,6 @@ def _classify(p: _Prepared, lock_boundary: bool) -> tuple[np.ndarray, ...]:
     seam = (p.cw[f1, k1] != p.cw[f2, (k2 + 1) % 3]) | (p.cw[f1, (k1 + 1) % 3] != p.cw[f2, k2])
     seam_he = np.concatenate([h1[seam], h2[seam]])
     return flags, vwedge, np.ascontiguousarray(topo.edges), boundary_he, seam_he
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals ((0, 0, 0) for a vertex on no face of any area)."""
-    a, b, c = (vertices[faces[:, k]] for k in range(3))
-    fn = np.cross(b - a, c - a)
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], fn)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    return np.divide(normals, length, out=np.zeros_like(normals), where=length > 0)
 
 
 def _output(mesh: Mesh, p: _Prepared, face_alive: np.ndarray) -> Mesh:
@@ -239,7 +227,8 @@ def _output(mesh: Mesh, p: _Prepared, face_alive: np.ndarray) -> Mesh:
             rgb = np.clip(np.rint(p.wattr[corner_w.reshape(-1), k0:k0 + 3] / p.color_scale * 255.0), 0, 255)
             colors = np.zeros((len(vertices), 4), dtype=np.uint8)
             colors[new_faces.reshape(-1), :3] = rgb.astype(np.uint8)
-            colors[new_faces.reshape(-1), 3] = p.walpha[corner_w.reshape(-1)]
+            if p.walpha is not None:
+                colors[new_faces.reshape(-1), 3] = p.walpha[corner_w.reshape(-1)]
     face_material = None
     if mesh.face_material is not None:
         face_material = np.asarray(mesh.face_material)[p.keep][face_alive]
@@ -272,7 +261,7 @@ def decimate(
     ``preserve_topology=False`` lets small disconnected pieces collapse away; the surface stays
     manifold either way. With ``measure`` the result carries ``mesh_distance(result, mesh)``.
     """
-    from llvscan.mesh import _qem_kernels as qk
+    from llvscan.mesh.simplify import _kernels as qk
 
     for name, value in (("uv_weight", uv_weight), ("color_weight", color_weight)):
         if not value > 0:
@@ -281,22 +270,22 @@ def decimate(
         raise InvalidParameterError("boundary_weight ≥ 0, min_quality in [0, 1) and max_normal_turn in (0, 180)")
     faces_in = mesh.n_faces
     if faces_in == 0:
-        raise InvalidParameterError("the mesh has no faces", path=mesh.path)
+        raise InvalidMeshError("the mesh has no faces", path=mesh.path)
     target = _target(faces_in, target_faces, ratio, max_error)
     started = time.perf_counter()
     p = _prepare(mesh, uv_weight, color_weight)
     flags, vwedge, edges, boundary_he, seam_he = _classify(p, lock_boundary)
     n, k_attr = len(p.pos), p.wattr.shape[1]
-    vq = np.zeros((n, 16))
+    vq = np.zeros((n, L.VQ_COLUMNS))
     vq[:, :3] = p.pos
-    fc = np.zeros((len(p.faces), 8), dtype=np.int32)
-    fc[:, :3] = p.faces
-    fc[:, 3:6] = p.cw
-    wq = np.zeros((len(p.wvertex), 11 + 5 * k_attr))
-    wq[:, 11 + 4 * k_attr:] = p.wattr
-    vi = np.zeros((n, 8), dtype=np.int32)
-    vi[:, qk.V_FLAGS] = flags
-    vi[:, qk.V_WEDGE] = vwedge
+    fc = np.zeros((len(p.faces), L.FC_COLUMNS), dtype=np.int32)
+    fc[:, L.F_VERTICES:L.F_VERTICES + 3] = p.faces
+    fc[:, L.F_WEDGES:L.F_WEDGES + 3] = p.cw
+    wq = np.zeros((len(p.wvertex), L.wq_columns(k_attr)))
+    wq[:, L.wq_attributes(k_attr):] = p.wattr
+    vi = np.zeros((n, L.VI_COLUMNS), dtype=np.int32)
+    vi[:, L.V_FLAGS] = flags
+    vi[:, L.V_WEDGE] = vwedge
     qk.init_quadrics(vq, fc, wq, k_attr)
     if boundary_weight > 0:
         qk.add_edge_planes(vq, fc, boundary_he, boundary_weight)
@@ -308,8 +297,9 @@ def decimate(
         vq, fc, wq, vi, edges, k_attr, kernel_target, max_cost, math.cos(math.radians(max_normal_turn)),
         min_quality, preserve_boundary, not preserve_topology, p.has_uv)
     log.debug("decimate: pops, stale, refused, link, shape, parity, compactions: %s", stats.tolist())
-    face_alive = fc[:, qk.F_ALIVE].astype(bool)
-    p.pos, p.faces, p.cw, p.wattr = vq[:, :3], fc[:, :3], fc[:, 3:6], wq[:, 11 + 4 * k_attr:]
+    face_alive = fc[:, L.F_ALIVE].astype(bool)
+    p.pos, p.faces = vq[:, :3], fc[:, L.F_VERTICES:L.F_VERTICES + 3]
+    p.cw, p.wattr = fc[:, L.F_WEDGES:L.F_WEDGES + 3], wq[:, L.wq_attributes(k_attr):]
     out = _output(mesh, p, face_alive)
     seconds = time.perf_counter() - started
     reached = faces_left == kernel_target or (max_error is not None and target_faces is None and ratio is None)
@@ -340,8 +330,7 @@ def decimate(
 def decimate_file(src: str | Path, dst: str | Path, **options: Any) -> tuple[DecimationResult, list[Path]]:
     """Load ``src``, ``decimate`` it with ``options``, write ``dst`` (.obj + .mtl + texture, or .glb).
     Returns the result and the files written."""
-    from llvscan.mesh.io import load_mesh
-    from llvscan.mesh.write import WRITE_SUFFIXES, save_mesh
+    from llvscan.mesh.io.registry import WRITE_SUFFIXES, load_mesh, save_mesh
 
     dst = Path(dst)
     if dst.suffix.lower() not in WRITE_SUFFIXES:  # refuse before the work, not after

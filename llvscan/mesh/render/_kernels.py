@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from llvscan.mesh import _kernels  # noqa: F401  (sets numba's threading layer before the first parallel kernel)
+from llvscan import _numba  # noqa: F401  (numba's configuration, before the first kernel compiles)
 
 SUBPIXEL = 256  # fixed-point steps per pixel
 GUARD = float(1 << 22)  # |screen coordinate| limit in pixels, so that edge products fit int64
@@ -62,20 +62,6 @@ def _face_normal(vertices, a, b, c):
     vy = vertices[c, 1] - vertices[a, 1]
     vz = vertices[c, 2] - vertices[a, 2]
     return uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
-
-
-@njit(cache=True)
-def vertex_normals(vertices, faces, out):
-    """Area-weighted vertex normals (not normalised; zero where the faces around a vertex cancel)."""
-    out[:] = 0.0
-    for f in range(faces.shape[0]):
-        a, b, c = faces[f, 0], faces[f, 1], faces[f, 2]
-        nx, ny, nz = _face_normal(vertices, a, b, c)
-        for k in range(3):
-            v = faces[f, k]
-            out[v, 0] += nx
-            out[v, 1] += ny
-            out[v, 2] += nz
 
 
 @njit(cache=True, inline="always")

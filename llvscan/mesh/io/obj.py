@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from llvscan.errors import MeshReadError, ResourceLimitError
-from llvscan.mesh.io import Material, Mesh, declared_units
+from llvscan.mesh.core.types import Material, Mesh
+from llvscan.mesh.core.units import declared_units
 
 __all__ = ["read_mtl", "read_obj"]
 
@@ -65,7 +66,7 @@ def _materials(path: Path, data: mmap.mmap) -> tuple[list[Material], list[str]]:
 
 
 def read_obj(path: str | Path, *, max_faces: int) -> Mesh:
-    from llvscan.mesh import _obj_kernels as k
+    from llvscan.mesh.io import _obj_kernels as k
 
     path = Path(path)
     with path.open("rb") as fh:

@@ -1,4 +1,6 @@
-"""numba kernels of the quadric edge-collapse decimator. Private: call ``llvscan.mesh.decimate``.
+"""numba kernels of the quadric edge-collapse decimator. Private: call ``llvscan.mesh.simplify.decimate``.
+
+The packed rows ``vi``, ``vq``, ``fc`` and ``wq`` are laid out in ``llvscan.mesh.simplify.layout``.
 
 Data model (see ``decimate.py``): positions are welded, so a vertex is a point of the surface; every
 face corner also names a *wedge*, one per distinct (vertex, UV, colour, material) of the input, so UV
@@ -29,7 +31,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from llvscan.mesh._kernels import _mix
+from llvscan import _numba  # noqa: F401  (numba's configuration, before the first kernel compiles)
+from llvscan.mesh._topology_kernels import _mix
+from llvscan.mesh.simplify.layout import (
+    AREA,
+    F_ALIVE,
+    F_WEDGES,
+    V_COUNT,
+    V_FLAGS,
+    V_LAST,
+    V_MARK,
+    V_START,
+    V_WEDGE,
+    WQ_FIXED,
+)
 
 BOUNDARY = 1  # vertex flag: on an open boundary
 LOCKED = 2  # vertex flag: never removed (non-manifold, too many wedges, or boundary locking)
@@ -37,16 +52,6 @@ MULTI = 4  # vertex flag: more than one wedge (on a UV seam or a material border
 MAXW = 16  # a vertex with more wedges than this is locked
 _SQRT3x4 = 6.928203230275509
 
-# Packed rows, so that one vertex or one face is one or two cache lines (the heap visits the surface in
-# cost order, i.e. at random: memory latency, not arithmetic, is what a collapse costs):
-#   vi (N, 8) int32  : face-list start, face-list count, last change (-1: removed), flags, a wedge, mark
-#   vq (N, 16) float : position (3), plane quadric A00 A01 A02 A11 A12 A22 b0 b1 b2 c (10), face area
-#   fc (M, 8) int32  : vertices (3), wedges (3), alive
-#   wq (W, 11 + 5K)  : attribute quadric (11 + 4K, layout above), then the wedge's attributes (K)
-V_START, V_COUNT, V_LAST, V_FLAGS, V_WEDGE, V_MARK = 0, 1, 2, 3, 4, 5
-Q0 = 3  # first quadric column of vq
-AREA = 13
-F_ALIVE = 6
 
 # -- quadrics ------------------------------------------------------------------------------------
 
@@ -68,7 +73,7 @@ def _q_add(vq, v, w, nx, ny, nz, d):
 @njit(cache=True)
 def init_quadrics(vq, fc, wq, k_attr):
     """Face-plane quadrics and face areas into ``vq``; attribute quadrics into ``wq`` (per wedge)."""
-    a0 = 11 + 4 * k_attr
+    a0 = WQ_FIXED + 4 * k_attr
     for f in range(fc.shape[0]):
         i0, i1, i2 = fc[f, 0], fc[f, 1], fc[f, 2]
         e1x, e1y, e1z = vq[i1, 0] - vq[i0, 0], vq[i1, 1] - vq[i0, 1], vq[i1, 2] - vq[i0, 2]
@@ -92,7 +97,7 @@ def init_quadrics(vq, fc, wq, k_attr):
         det = a11 * a22 - a12 * a12
         if det <= 1e-12 * a11 * a22:
             continue
-        w0, w1, w2 = fc[f, 3], fc[f, 4], fc[f, 5]
+        w0, w1, w2 = fc[f, F_WEDGES], fc[f, F_WEDGES + 1], fc[f, F_WEDGES + 2]
         for j in range(k_attr):
             r1 = wq[w1, a0 + j] - wq[w0, a0 + j]
             r2 = wq[w2, a0 + j] - wq[w0, a0 + j]
@@ -101,7 +106,7 @@ def init_quadrics(vq, fc, wq, k_attr):
             gx, gy, gz = al * e1x + be * e2x, al * e1y + be * e2y, al * e1z + be * e2z
             dj = wq[w0, a0 + j] - (gx * vq[i0, 0] + gy * vq[i0, 1] + gz * vq[i0, 2])
             for k in range(3):
-                w = fc[f, 3 + k]
+                w = fc[f, F_WEDGES + k]
                 wq[w, 0] += area * gx * gx
                 wq[w, 1] += area * gx * gy
                 wq[w, 2] += area * gx * gz
@@ -117,7 +122,7 @@ def init_quadrics(vq, fc, wq, k_attr):
                 wq[w, 10 + 3 * k_attr + j] -= area * dj
                 wq[w, 10 + 4 * k_attr] += area * dj * dj
         for k in range(3):
-            wq[fc[f, 3 + k], 6 + 3 * k_attr] += area
+            wq[fc[f, F_WEDGES + k], 6 + 3 * k_attr] += area
 
 
 @njit(cache=True)
@@ -178,7 +183,7 @@ def _best_s(q, r, px, py, pz, out, orow, ooff, k_attr):
 def _full_collapse(vq, wq, u, v, wu, wv, k_attr, tmp):
     """Optimal point of the summed quadrics of two free vertices: (cost, x, y, z); the attributes go to
     ``tmp[1, a0:a0+K]``. ``tmp`` (2, 11 + 5K) is scratch: row 0 holds the summed attribute quadric."""
-    a0 = 11 + 4 * k_attr
+    a0 = WQ_FIXED + 4 * k_attr
     for i in range(a0):
         tmp[0, i] = wq[wu, i] + wq[wv, i]
     a00 = vq[u, 3] + vq[v, 3] + tmp[0, 0]
@@ -303,8 +308,8 @@ def _wedge_map(u, v, fc, refs, vi, ma, mb):
         if kv < 0:
             continue
         shared += 1
-        wa = fc[f, 3 + _corner(fc, f, u)]
-        wb = fc[f, 3 + kv]
+        wa = fc[f, F_WEDGES + _corner(fc, f, u)]
+        wb = fc[f, F_WEDGES + kv]
         j = _index(ma, n, wa)
         if j >= 0:
             if mb[j] != wb:
@@ -317,7 +322,7 @@ def _wedge_map(u, v, fc, refs, vi, ma, mb):
             n += 1
     for i in range(vi[u, V_COUNT]):
         f = refs[start + i]
-        if _index(ma, n, fc[f, 3 + _corner(fc, f, u)]) < 0:
+        if _index(ma, n, fc[f, F_WEDGES + _corner(fc, f, u)]) < 0:
             return -1, shared
     return n, shared
 
@@ -335,7 +340,7 @@ def _half_cost(u, v, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl
         return np.inf  # an interior edge between two boundary vertices: collapsing it pinches the surface
     if preserve_boundary and (fu & BOUNDARY) and shared != 1:
         return np.inf  # a boundary vertex only slides along its boundary
-    a0 = 11 + 4 * k_attr
+    a0 = WQ_FIXED + 4 * k_attr
     px, py, pz = vq[v, 0], vq[v, 1], vq[v, 2]
     cost = _q_eval(vq, u, px, py, pz) + _q_eval(vq, v, px, py, pz)
     for j in range(n):
@@ -344,7 +349,7 @@ def _half_cost(u, v, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl
     start = vi[v, V_START]
     for i in range(vi[v, V_COUNT]):
         f = refs[start + i]
-        w = fc[f, 3 + _corner(fc, f, v)]
+        w = fc[f, F_WEDGES + _corner(fc, f, v)]
         if _index(wl, nw, w) < 0:
             if nw == MAXW:
                 return np.inf
@@ -488,7 +493,7 @@ def _faces_ok(x, other, px, py, pz, fc, refs, vi, vq, wq, k_attr, has_uv, ma, mb
               min_quality):
     """Do the faces of ``x`` that survive (those without ``other``) keep their orientation, their UV
     orientation and an acceptable shape when ``x`` moves to p (and its wedges change as mapped)?"""
-    a0 = 11 + 4 * k_attr
+    a0 = WQ_FIXED + 4 * k_attr
     start = vi[x, V_START]
     for i in range(vi[x, V_COUNT]):
         f = refs[start + i]
@@ -508,13 +513,13 @@ def _faces_ok(x, other, px, py, pz, fc, refs, vi, vq, wq, k_attr, has_uv, ma, mb
         if q_new < min_quality and q_new < _SQRT3x4 * 0.5 * olen / max(osq, 1e-300):
             return False  # a sliver or spike where there was none
         if has_uv:
-            w0, w1, w2 = fc[f, 3], fc[f, 4], fc[f, 5]
+            w0, w1, w2 = fc[f, F_WEDGES], fc[f, F_WEDGES + 1], fc[f, F_WEDGES + 2]
             u0, v0, u1, v1 = wq[w0, a0], wq[w0, a0 + 1], wq[w1, a0], wq[w1, a0 + 1]
             u2, v2 = wq[w2, a0], wq[w2, a0 + 1]
             old = (u1 - u0) * (v2 - v0) - (u2 - u0) * (v1 - v0)
             if old == 0.0:
                 continue
-            wk = fc[f, 3 + k]
+            wk = fc[f, F_WEDGES + k]
             su, sv = wq[wk, a0], wq[wk, a0 + 1]
             if full:
                 su, sv = tmp[1, a0], tmp[1, a0 + 1]
@@ -599,7 +604,7 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
     """
     n_vertices = vq.shape[0]
     m = fc.shape[0]
-    a0 = 11 + 4 * k_attr
+    a0 = WQ_FIXED + 4 * k_attr
     for f in range(m):
         fc[f, F_ALIVE] = 1
     for x in range(n_vertices):
@@ -771,9 +776,9 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
                 continue
             k = _corner(fc, f, u)
             fc[f, k] = v
-            j = _index(ma, n_map, fc[f, 3 + k])
+            j = _index(ma, n_map, fc[f, F_WEDGES + k])
             if j >= 0:
-                fc[f, 3 + k] = mb[j]
+                fc[f, F_WEDGES + k] = mb[j]
             refs[top] = f
             top += 1
         s0 = vi[v, V_START]
@@ -796,7 +801,7 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
         for i in range(vi[v, V_COUNT]):
             f = refs[s0 + i]
             k = _corner(fc, f, v)
-            w = fc[f, 3 + k]
+            w = fc[f, F_WEDGES + k]
             if _index(wl, nw, w) < 0 and nw < MAXW:
                 wl[nw] = w
                 nw += 1

@@ -30,20 +30,22 @@ import hashlib
 import json
 import logging
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from llvscan._publish import write_bytes_atomic
-from llvscan.errors import ImageReadError, InvalidParameterError, OutputError
-from llvscan.mesh.io import Mesh
+from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, OutputError
+from llvscan.mesh.core.geometry import unit_rows, vertex_normals
+from llvscan.mesh.core.texture import image_size
+from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.units import METRES_PER_UNIT
 
-__all__ = ["METRES_PER_UNIT", "GlbInfo", "image_size", "srgb_to_linear16", "write_glb"]
+__all__ = ["GlbInfo", "srgb_to_linear16", "write_glb", "write_glb_files"]
 
 log = logging.getLogger(__name__)
-
-METRES_PER_UNIT = {"mm": 0.001, "cm": 0.01, "m": 1.0, "in": 0.0254}
 
 _GLB_MAGIC = 0x46546C67  # "glTF"
 _CHUNK_JSON = 0x4E4F534A
@@ -54,8 +56,6 @@ _FLOAT, _UNSIGNED_BYTE, _UNSIGNED_SHORT, _UNSIGNED_INT = 5126, 5121, 5123, 5125
 _LINEAR, _LINEAR_MIPMAP_LINEAR, _REPEAT = 9729, 9987, 10497
 _MAX_GLB_BYTES = 2**32 - 1  # the GLB header stores the length as uint32
 _Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # row vectors: p @ R.T
-# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4/C8/CC are not frames
-_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
 @dataclass(frozen=True)
@@ -72,72 +72,6 @@ class GlbInfo:
 
 
 # --- images -------------------------------------------------------------------------------------
-
-def _mime_type(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    pos = 2
-    while pos + 4 <= len(data):
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
-            pos += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
-            return None
-        (length,) = struct.unpack_from(">H", data, pos + 2)
-        if marker in _JPEG_SOF:
-            if pos + 9 > len(data):
-                return None
-            height, width = struct.unpack_from(">HH", data, pos + 5)
-            return width, height
-        pos += 2 + length
-    return None
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    chunk = data[12:16]
-    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
-        width, height = struct.unpack_from("<HH", data, 26)
-        return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
-        (bits,) = struct.unpack_from("<I", data, 21)
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X" and len(data) >= 30:
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    return None
-
-
-def image_size(data: bytes) -> tuple[int, int, str] | None:
-    """(width, height, mime type) of a JPEG, PNG or WebP from its header, or None if it is none of them
-    or the header is truncated. Reads a few bytes only: nothing is decoded."""
-    mime = _mime_type(data)
-    size: tuple[int, int] | None = None
-    if mime == "image/png":
-        if len(data) >= 24 and data[12:16] == b"IHDR":
-            size = struct.unpack_from(">II", data, 16)
-    elif mime == "image/jpeg":
-        size = _jpeg_size(data)
-    elif mime == "image/webp":
-        size = _webp_size(data)
-    if mime is None or size is None or min(size) <= 0:
-        return None
-    return int(size[0]), int(size[1]), mime
-
 
 def _texture_bytes(mesh: Mesh, index: int, source: str | Path | bytes | None, where: str) -> bytes | None:
     """The image bytes of material ``index``: ``source`` (path or bytes), else the material's texture file."""
@@ -166,36 +100,16 @@ def _checked_index_array(name: str, array: np.ndarray, n_faces: int, limit: int,
     """``array`` as (n_faces, 3) int64 with every entry in [lowest, limit); -1 means "none" for UVs/normals."""
     array = np.asarray(array)
     if array.shape != (n_faces, 3) or not np.issubdtype(array.dtype, np.integer):
-        raise InvalidParameterError(f"{name} must be an ({n_faces}, 3) integer array, got {array.shape} "
+        raise InvalidMeshError(f"{name} must be an ({n_faces}, 3) integer array, got {array.shape} "
                                     f"{array.dtype}", path=where)
     bad = np.flatnonzero((array >= limit).any(axis=1) | (array < lowest).any(axis=1))
     if bad.size:
         f = int(bad[0])
         what = {"faces": "vertices", "uv_faces": "UVs", "normal_faces": "normals"}[name]
-        raise InvalidParameterError(f"{name}: face {f} refers to {array[f].tolist()} but the mesh has {limit} {what} "
+        raise InvalidMeshError(f"{name}: face {f} refers to {array[f].tolist()} but the mesh has {limit} {what} "
                                     f"(indices {lowest}..{limit - 1}; {bad.size} such faces): fix or drop them "
                                     "before writing", path=where)
     return array.astype(np.int64, copy=False)
-
-
-def _vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted vertex normals (unit; (0, 0, 1) where a vertex touches no face of non-zero area)."""
-    tri = vertices[faces]
-    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length: twice the area
-    normals = np.zeros_like(vertices)
-    for axis in range(3):  # bincount: a scatter-add several times faster than np.add.at
-        for k in range(3):
-            normals[:, axis] += np.bincount(faces[:, k], weights=cross[:, axis], minlength=len(vertices))
-    return _unit(normals)
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; zero or non-finite rows become (0, 0, 1)."""
-    length = np.linalg.norm(vectors, axis=1)
-    good = np.isfinite(length) & (length > 1e-30)
-    out = np.tile(np.array([0.0, 0.0, 1.0]), (len(vectors), 1))
-    out[good] = vectors[good] / length[good, None]
-    return out
 
 
 def _split_corners(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -278,20 +192,20 @@ class _Arrays:
 def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) -> _Arrays:
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     if vertices.ndim != 2 or vertices.shape[1] != 3:
-        raise InvalidParameterError(f"vertices must be an (N, 3) array, got {vertices.shape}", path=where)
+        raise InvalidMeshError(f"vertices must be an (N, 3) array, got {vertices.shape}", path=where)
     faces = np.asarray(mesh.faces)
     n_faces = int(faces.shape[0]) if faces.ndim == 2 else 0
     if n_faces == 0 or len(vertices) == 0:
-        raise InvalidParameterError(f"empty mesh ({len(vertices)} vertices, {n_faces} faces): nothing to write "
+        raise InvalidMeshError(f"empty mesh ({len(vertices)} vertices, {n_faces} faces): nothing to write "
                                     "as glTF", path=where)
     faces = _checked_index_array("faces", faces, n_faces, len(vertices), where, lowest=0)
     bad = np.flatnonzero(~np.isfinite(vertices).all(axis=1))
     if bad.size:
-        raise InvalidParameterError(f"vertex {int(bad[0])} is {vertices[bad[0]].tolist()} ({bad.size} non-finite "
+        raise InvalidMeshError(f"vertex {int(bad[0])} is {vertices[bad[0]].tolist()} ({bad.size} non-finite "
                                     "vertices): glTF positions must be finite", path=where)
     positions = vertices @ rotation.T * scale
     if np.abs(positions).max() > np.finfo(np.float32).max:
-        raise InvalidParameterError("vertex coordinates overflow float32 after scaling to metres", path=where)
+        raise InvalidMeshError("vertex coordinates overflow float32 after scaling to metres", path=where)
 
     uv, uv_faces = None, np.full((n_faces, 3), -1, dtype=np.int64)
     if mesh.uv is not None and mesh.uv_faces is not None:
@@ -301,7 +215,7 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
         referenced[uv_faces[uv_faces >= 0]] = True
         bad = np.flatnonzero(referenced & ~np.isfinite(uv).all(axis=1))
         if bad.size:
-            raise InvalidParameterError(f"UV {int(bad[0])} is {uv[bad[0]].tolist()} ({bad.size} non-finite UVs)",
+            raise InvalidMeshError(f"UV {int(bad[0])} is {uv[bad[0]].tolist()} ({bad.size} non-finite UVs)",
                                         path=where)
         if not referenced.any():
             uv = None
@@ -313,16 +227,16 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
         length = np.linalg.norm(raw, axis=1)
         valid = np.isfinite(length) & (length > 1e-30)  # a zero or non-finite normal counts as none
         normal_faces = np.where((normal_faces >= 0) & valid[np.clip(normal_faces, 0, None)], normal_faces, -1)
-        normals = _unit(raw @ rotation.T)
-    vertex_normals = None
+        normals = unit_rows(raw @ rotation.T)
+    per_vertex = None
     if (normal_faces < 0).any():
-        vertex_normals = _unit(_vertex_normals(vertices, faces) @ rotation.T)
+        per_vertex = unit_rows(vertex_normals(vertices, faces) @ rotation.T)
 
     colors = None
     if mesh.vertex_colors is not None:
         colors = np.asarray(mesh.vertex_colors)
         if colors.ndim != 2 or colors.shape[0] != len(vertices) or colors.shape[1] not in (3, 4):
-            raise InvalidParameterError(f"vertex_colors must be ({len(vertices)}, 4) bytes, got {colors.shape}",
+            raise InvalidMeshError(f"vertex_colors must be ({len(vertices)}, 4) bytes, got {colors.shape}",
                                         path=where)
         colors = colors.astype(np.uint8)
         if colors.shape[1] == 3:
@@ -333,13 +247,13 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
     if mesh.face_material is not None and len(mesh.materials):
         face_material = np.asarray(mesh.face_material, dtype=np.int64).reshape(-1)
         if face_material.shape != (n_faces,):
-            raise InvalidParameterError(f"face_material must have {n_faces} entries, got {face_material.shape}",
+            raise InvalidMeshError(f"face_material must have {n_faces} entries, got {face_material.shape}",
                                         path=where)
         if face_material.max() >= len(mesh.materials):
-            raise InvalidParameterError(f"face_material refers to material {int(face_material.max())} but the "
+            raise InvalidMeshError(f"face_material refers to material {int(face_material.max())} but the "
                                         f"mesh has {len(mesh.materials)}", path=where)
         face_material = np.maximum(face_material, -1)
-    return _Arrays(positions, faces, uv, uv_faces, normals, normal_faces, vertex_normals, colors, face_material)
+    return _Arrays(positions, faces, uv, uv_faces, normals, normal_faces, per_vertex, colors, face_material)
 
 
 def _add_materials(mesh: Mesh, used: list[int], textures: dict, has_uv: bool, buffer: _Bin,
@@ -405,7 +319,7 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dic
     attributes = {
         "POSITION": buffer.accessor(position, _FLOAT, "VEC3", _ARRAY_BUFFER, min=position.min(axis=0).tolist(),
                                     max=position.max(axis=0).tolist()),
-        "NORMAL": buffer.accessor(_unit(normal).astype(np.float32), _FLOAT, "VEC3", _ARRAY_BUFFER),
+        "NORMAL": buffer.accessor(unit_rows(normal).astype(np.float32), _FLOAT, "VEC3", _ARRAY_BUFFER),
     }
     if arrays.uv is not None:
         texcoord = np.where((t >= 0)[:, None], arrays.uv[np.clip(t, 0, None)], 0.0)
@@ -420,7 +334,7 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dic
     return {"attributes": attributes, "indices": indices, "mode": 4}, len(unique)
 
 
-def write_glb(mesh: Mesh, path: str | Path, *, textures: dict[int, str | Path | bytes] | None = None,
+def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path | bytes] | None = None,
               generator: str = "llvscan", up_axis: str = "y") -> GlbInfo:
     """Write ``mesh`` as a binary glTF 2.0 file at ``path`` (atomically) and describe what was written.
 
@@ -428,9 +342,10 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: dict[int, str | Path | 
     PNG or WebP); materials without an entry use ``Material.texture`` when that is a readable file.
     ``up_axis`` is the mesh's up axis, ``"y"`` (written as is) or ``"z"`` (rotated into glTF's Y-up).
 
-    Raises ``InvalidParameterError`` (naming the mesh's path) for an empty mesh, non-finite vertices or
-    UVs, out-of-range indices, unknown units or options; ``ImageReadError`` for a texture that cannot be
-    read or is not JPEG/PNG/WebP; ``OutputError`` when the file cannot be written.
+    Raises ``InvalidMeshError`` (naming the mesh's path) for an empty mesh, non-finite vertices or
+    UVs, out-of-range indices or unknown units; ``InvalidParameterError`` for impossible options;
+    ``ImageReadError`` for a texture that cannot be read or is not JPEG/PNG/WebP; ``OutputError`` when
+    the file cannot be written.
     """
     path = Path(path)
     where = mesh.path or str(path)
@@ -438,7 +353,7 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: dict[int, str | Path | 
     if up_axis not in ("y", "z"):
         raise InvalidParameterError(f"up_axis must be 'y' or 'z', got {up_axis!r}", path=where)
     if mesh.units is not None and mesh.units not in METRES_PER_UNIT:
-        raise InvalidParameterError(f"unknown units {mesh.units!r}: use one of {', '.join(METRES_PER_UNIT)} "
+        raise InvalidMeshError(f"unknown units {mesh.units!r}: use one of {', '.join(METRES_PER_UNIT)} "
                                     "or None", path=where)
     for key in textures:
         if not 0 <= key < len(mesh.materials):
@@ -484,3 +399,9 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: dict[int, str | Path | 
         raise OutputError("cannot write the GLB", path=path, detail=exc.strerror or str(exc)) from exc
     return GlbInfo(path=str(path), bytes=len(data), faces=len(arrays.faces), vertices=n_vertices,
                    primitives=len(primitives), textures=sizes, scale_to_metres=scale)
+
+
+def write_glb_files(mesh: Mesh, path: Path) -> list[Path]:
+    """``write_glb`` for the writer registry: a GLB is one file, textures inside."""
+    write_glb(mesh, path)
+    return [path]

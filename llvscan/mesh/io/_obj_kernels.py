@@ -1,4 +1,4 @@
-"""numba kernels that parse Wavefront OBJ text. Private: ``llvscan.mesh.obj`` wraps them.
+"""numba kernels that parse Wavefront OBJ text. Private: ``llvscan.mesh.io.obj`` wraps them.
 
 Two passes over the raw bytes: ``count`` sizes every array, ``fill`` parses into them. Polygons are
 fan-triangulated; negative (relative) indices are resolved; faces naming an element that does not
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from llvscan import _numba  # noqa: F401  (numba's configuration, before the first kernel compiles)
 
 # status codes returned in ``info[0]``
 OK = 0

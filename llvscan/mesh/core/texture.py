@@ -1,0 +1,148 @@
+"""Texture helpers every layer shares: image sizes from headers, reading under the pixel limit, resampling.
+
+Textures referenced by meshes are opened under the same pixel limit as image masters
+(``DEFAULT_PIXEL_LIMIT``, from ``llvscan._constants``): a header that claims more pixels is refused before anything
+is decoded. Resampling goes through libvips' ``thumbnail`` (shrink-on-load), so a 16k texture is never
+held whole in memory.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llvscan._constants import DEFAULT_PIXEL_LIMIT
+from llvscan.errors import ImageReadError, ResourceLimitError, vips_error_text
+from llvscan.mesh.core.types import Mesh
+
+if TYPE_CHECKING:
+    import pyvips
+
+__all__ = ["DEFAULT_PIXEL_LIMIT", "image_size", "resample_texture", "texture_header", "texture_sizes"]
+
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4/C8/CC are not frames
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _mime_type(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        if marker in _JPEG_SOF:
+            if pos + 9 > len(data):
+                return None
+            height, width = struct.unpack_from(">HH", data, pos + 5)
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack_from("<HH", data, 26)
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        (bits,) = struct.unpack_from("<I", data, 21)
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    return None
+
+
+def image_size(data: bytes) -> tuple[int, int, str] | None:
+    """(width, height, mime type) of a JPEG, PNG or WebP from its header, or None if it is none of them
+    or the header is truncated. Reads a few bytes only: nothing is decoded."""
+    mime = _mime_type(data)
+    size: tuple[int, int] | None = None
+    if mime == "image/png":
+        if len(data) >= 24 and data[12:16] == b"IHDR":
+            size = struct.unpack_from(">II", data, 16)
+    elif mime == "image/jpeg":
+        size = _jpeg_size(data)
+    elif mime == "image/webp":
+        size = _webp_size(data)
+    if mime is None or size is None or min(size) <= 0:
+        return None
+    return int(size[0]), int(size[1]), mime
+
+
+def texture_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+                   owner: str | None = None) -> tuple[int, int]:
+    """(width, height) of a texture file from its header, refused above ``pixel_limit`` pixels.
+
+    Raises ``ImageReadError`` when the file is missing or not an image libvips reads, and
+    ``ResourceLimitError`` when its header claims more than ``pixel_limit`` pixels; the messages name
+    the texture (``.path``) and the mesh that uses it (``owner``) when given.
+    """
+    import pyvips
+
+    path = Path(path)
+    what = f"texture of {owner}" if owner else "texture"
+    if not path.is_file():
+        raise ImageReadError(f"the {what} is not found", path=path)
+    try:
+        image = pyvips.Image.new_from_file(str(path))  # header only: pixels are decoded on demand
+    except pyvips.Error as exc:
+        raise ImageReadError(f"the {what} is not a readable image", path=path, detail=vips_error_text(exc)) from exc
+    if image.width * image.height > pixel_limit:
+        raise ResourceLimitError(f"the {what} has {image.width}×{image.height} pixels, above the pixel limit "
+                                 f"{pixel_limit:,}", path=path)
+    return int(image.width), int(image.height)
+
+
+def texture_sizes(mesh: Mesh, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> list[tuple[int, int] | None]:
+    """(width, height) of each material's texture, from the mesh or the file's header (None if unknown)."""
+    sizes: list[tuple[int, int] | None] = []
+    for material in mesh.materials:
+        size = None
+        if material.texture == "embedded":
+            size = material.texture_size
+        elif material.texture:
+            try:
+                size = texture_header(material.texture, pixel_limit=pixel_limit)
+            except (ImageReadError, ResourceLimitError):
+                size = None
+        sizes.append(size)
+    return sizes
+
+
+def resample_texture(path: str | Path, size: int, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+                     owner: str | None = None, **options: Any) -> pyvips.Image:
+    """The texture at ``path`` shrunk (never enlarged) so that its longer side is at most ``size``.
+
+    Checked against ``pixel_limit`` first; ``options`` go to ``pyvips.Image.thumbnail``. The image is
+    lazy: errors while decoding its pixels surface when the caller reads them (``pyvips.Error``).
+    """
+    import pyvips
+
+    texture_header(path, pixel_limit=pixel_limit, owner=owner)
+    try:  # thumbnail shrinks on load (JPEG, WebP, pyramids): a 16k texture is never decoded at full size
+        return pyvips.Image.thumbnail(str(path), size, height=size, size="down", **options)
+    except pyvips.Error as exc:
+        what = f"texture of {owner}" if owner else "texture"
+        raise ImageReadError(f"cannot read the {what}", path=path, detail=vips_error_text(exc)) from exc

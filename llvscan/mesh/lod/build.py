@@ -1,0 +1,203 @@
+"""Levels of detail for the web and the archive: decimated meshes, resampled textures, GLB, a Voyager scene.
+
+``build_lods(mesh, recipe, out_dir)`` writes one file per level (GLB with its texture embedded, or OBJ +
+MTL + texture), a thumbnail rendered without a GPU, and ``scene.svx.json``: a Smithsonian Voyager
+document listing every derivative by usage and quality with sizes *measured from the written files*,
+and, in its ``process`` meta, llvscan's measured error of each level (Hausdorff and mean distance to
+the input, texel drift), where Voyager's own pipeline records only the target face count.
+
+Recipes (``llvscan.mesh.lod.recipe``) are lists of levels. Levels sharing a face count share one
+decimation; each decimation starts from the nearest finer level (faster, and measured against the input
+all the same); a level at or above the input's face count keeps the input mesh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from llvscan._publish import atomic_dir
+from llvscan.errors import ImageReadError, vips_error_text
+from llvscan.mesh.core.texture import resample_texture
+from llvscan.mesh.core.types import Material, Mesh
+from llvscan.mesh.distance import DistanceMeter, MeshDistance
+from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
+from llvscan.mesh.lod.results import LodResult, LodSet
+from llvscan.mesh.lod.voyager import voyager_scene
+
+__all__ = ["build_lods"]
+
+log = logging.getLogger(__name__)
+
+
+def _resolve_targets(recipe: LodRecipe, faces_in: int) -> dict[str, int]:
+    targets = {}
+    for level in recipe.levels:
+        faces = level.faces if level.ratio is None else max(4, round(level.ratio * faces_in))
+        targets[level.name] = min(faces, faces_in)
+    return targets
+
+
+def _texture_bytes(source: Path, size: int, fmt: str, quality: int) -> tuple[bytes, tuple[int, int]]:
+    """The texture resampled (never upscaled) so its longer side is at most ``size``, in sRGB, encoded.
+    pyvips streams it with shrink-on-load: a 16k texture is never held whole in Python memory."""
+    import pyvips
+
+    image = resample_texture(source, size)  # under the pixel limit of image masters
+    try:
+        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+            image = image.colourspace("srgb").cast("uchar")
+        if fmt == "jpg" and image.hasalpha():
+            image = image.flatten(background=[255, 255, 255])
+        options: dict[str, Any] = {"strip": True}
+        if fmt in ("jpg", "webp"):
+            options["Q"] = quality
+        data = image.write_to_buffer(TEXTURE_FORMATS[fmt][1], **options)
+    except pyvips.Error as exc:
+        raise ImageReadError("cannot read the texture", path=source, detail=vips_error_text(exc)) from exc
+    return data, (image.width, image.height)
+
+
+def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir: str | Path, *,
+               name: str | None = None, samples: int = 100_000) -> LodSet:
+    """Write every level of ``recipe`` for ``mesh`` (a ``Mesh`` or a file to load) into ``out_dir``
+    (replaced atomically), with a thumbnail and ``scene.svx.json``; return what was written and measured."""
+    from llvscan.mesh.io.registry import load_mesh
+    from llvscan.mesh.simplify.decimate import decimate
+
+    started = time.perf_counter()
+    recipe = load_recipe(recipe)  # a bad recipe is refused before the mesh is read
+    if not isinstance(mesh, Mesh):
+        mesh = load_mesh(mesh)
+    out_dir = Path(out_dir)
+    stem = name or (Path(mesh.path).stem if mesh.path else "model")
+    targets = _resolve_targets(recipe, mesh.n_faces)
+    notes: list[str] = []
+    textures = [Path(m.texture) if m.texture and m.texture != "embedded" and Path(m.texture).is_file() else None
+                for m in mesh.materials]
+    for material, path in zip(mesh.materials, textures, strict=True):
+        if material.texture and path is None:
+            notes.append(f"material {material.name!r}: texture {material.texture} is not a readable file; "
+                         "levels are written without it")
+
+    # one decimation per distinct face count, finest first, each from the nearest finer result
+    meshes: dict[int, tuple[Mesh, str | None, bool]] = {}
+    decimate_seconds: dict[str, float] = {}
+    previous, previous_name = mesh, None
+    for target in sorted(set(targets.values()), reverse=True):
+        owner = next(lvl.name for lvl in recipe.levels if targets[lvl.name] == target)
+        if target >= previous.n_faces:
+            meshes[target] = (previous, previous_name, True)
+            continue
+        result = decimate(previous, target_faces=target, measure=False)
+        decimate_seconds[owner] = round(result.seconds, 3)
+        if result.note and not result.reached:
+            notes.append(f"level {owner!r}: {result.note}")
+        meshes[target] = (result.mesh, previous_name or "input", result.reached)
+        previous, previous_name = result.mesh, owner
+
+    meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
+    distances: dict[int, MeshDistance] = {}
+    encoded: dict[tuple[int, int, str, int], tuple[bytes, tuple[int, int]]] = {}
+    results: list[LodResult] = []
+    thumbnail = None
+    with atomic_dir(out_dir) as tmp:
+        for level in recipe.levels:
+            t0 = time.perf_counter()
+            target = targets[level.name]
+            level_mesh, source, reached = meshes[target]
+            if target not in distances:
+                distances[target] = meter.measure(level_mesh)
+            d = distances[target]
+            level_textures: dict[int, bytes] = {}
+            size = None
+            for mi, path in enumerate(textures):
+                if path is None:
+                    continue
+                key = (mi, level.texture_size, level.texture_format, level.texture_quality)
+                if key not in encoded:
+                    encoded[key] = _texture_bytes(path, level.texture_size, level.texture_format,
+                                                  level.texture_quality)
+                level_textures[mi], tex_size = encoded[key]
+                size = size or tex_size
+            uri, texture_uri = _write_level(level, level_mesh, level_textures, tmp, stem)
+            written = tmp / uri
+            data = written.read_bytes()
+            results.append(LodResult(
+                name=level.name, usage=level.usage, quality=level.quality, uri=uri,
+                mime_type=MESH_FORMATS[level.format], bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                target_faces=target, faces=_count_faces(written.suffix, data), vertices=level_mesh.n_vertices,
+                reached=reached, texture_uri=texture_uri, texture_size=size,
+                hausdorff_pct=round(d.hausdorff_pct, 6), mean_pct=round(d.mean_pct, 6),
+                texel_drift_median=d.texel_drift_median, texel_drift_p95=d.texel_drift_p95,
+                decimated_from=source, decimate_seconds=decimate_seconds.get(level.name, 0.0),
+                seconds=round(time.perf_counter() - t0, 3)))
+        t_thumb = time.perf_counter()
+        if recipe.thumbnail_size:
+            thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes)
+        t_thumb = time.perf_counter() - t_thumb
+        lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
+        lod_set = LodSet(source=mesh.path, recipe=recipe.name, out_dir=str(out_dir), units=mesh.units,
+                         faces_in=mesh.n_faces, bbox_min=lo.tolist(), bbox_max=hi.tolist(), levels=results,
+                         scene="scene.svx.json", thumbnail=thumbnail, notes=notes,
+                         thumbnail_seconds=round(t_thumb, 3))
+        svx = voyager_scene(lod_set, tmp, stem)
+        (tmp / "scene.svx.json").write_text(json.dumps(svx, indent=2) + "\n", encoding="utf-8")
+    return replace(lod_set, seconds=round(time.perf_counter() - started, 3))
+
+
+def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, bytes], folder: Path,
+                 stem: str) -> tuple[str, str | None]:
+    base = f"{stem}-{level.name}"
+    if level.format == "glb":
+        from llvscan.mesh.io.glb import write_glb
+
+        write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures)
+        return f"{base}.glb", None
+    from llvscan.mesh.io.registry import save_mesh
+
+    ext = TEXTURE_FORMATS[level.texture_format][1]
+    materials = list(level_mesh.materials)
+    texture_uri = None
+    for mi, data in level_textures.items():
+        texture_name = f"{base}-{mi}{ext}" if len(level_textures) > 1 else f"{base}{ext}"
+        (folder / texture_name).write_bytes(data)
+        materials[mi] = replace(materials[mi], texture=str(folder / texture_name))
+        texture_uri = texture_uri or texture_name
+    for mi, material in enumerate(materials):  # a texture not re-encoded is not referenced from elsewhere
+        if mi not in level_textures and material.texture:
+            materials[mi] = Material(material.name, None, None, material.color)
+    save_mesh(replace(level_mesh, materials=tuple(materials)), folder / f"{base}.obj")
+    return f"{base}.obj", texture_uri
+
+
+def _count_faces(suffix: str, data: bytes) -> int:
+    """Faces in a written file's bytes (glTF: index count / 3 over every primitive; OBJ: its ``f`` lines)."""
+    if suffix == ".glb":
+        length = int.from_bytes(data[12:16], "little")
+        doc = json.loads(data[20:20 + length])
+        return sum(doc["accessors"][primitive["indices"]]["count"] // 3
+                   for gmesh in doc.get("meshes", []) for primitive in gmesh.get("primitives", []))
+    return sum(1 for line in data.splitlines() if line.startswith(b"f "))
+
+
+def _thumbnail(recipe: LodRecipe, results: list[LodResult], meshes: dict, targets: dict, folder: Path, stem: str,
+               notes: list[str]) -> str | None:
+    """Render the finest Web3D level at most 1M faces (the input if none) to PNG."""
+    from llvscan.mesh.render.renderer import save_thumbnail
+
+    candidates = sorted((r for r in results if r.faces <= 1_000_000), key=lambda r: -r.faces)
+    level = candidates[0] if candidates else results[-1]
+    level_mesh = meshes[targets[level.name]][0]
+    uri = f"{stem}-thumbnail.png"
+    try:
+        save_thumbnail(level_mesh, folder / uri, size=recipe.thumbnail_size)
+    except Exception as exc:  # a thumbnail is a nicety: never lose the levels over it
+        notes.append(f"thumbnail not rendered: {exc}")
+        return None
+    return uri

@@ -1,0 +1,147 @@
+"""Level-of-detail recipes: the level model, the built-in recipes (``voyager``, ``archive``) and TOML loading.
+
+``voyager`` follows Smithsonian Voyager's recipe (Thumb 20k faces with a 512 texture; Low/Medium/High
+sharing one 150k mesh with 1024/2048/4096 textures; AR 100k with 2048; Highest, the download, up to 1M
+with 8192); ``archive`` keeps the full mesh plus a 10 % and a 1 % level. A recipe may also be read from
+TOML (``load_recipe(path)``), see the README.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from llvscan.errors import InvalidParameterError
+
+__all__ = ["MESH_FORMATS", "QUALITIES", "RECIPES", "TEXTURE_FORMATS", "USAGES", "LodLevel", "LodRecipe",
+           "load_recipe"]
+
+USAGES = ("Web3D", "App3D", "iOSApp3D", "Print3D", "Editorial3D", "Image2D")
+QUALITIES = ("Thumb", "Low", "Medium", "High", "Highest", "AR", "LOD", "Stream")
+TEXTURE_FORMATS = {"jpg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "webp": ("image/webp", ".webp")}
+MESH_FORMATS = {"glb": "model/gltf-binary", "obj": "model/obj"}
+
+
+@dataclass(frozen=True)
+class LodLevel:
+    """One derivative: what to decimate to, which texture to make, how to write it."""
+
+    name: str
+    usage: str  # Voyager derivative usage: Web3D, App3D, ...
+    quality: str  # Voyager derivative quality: Thumb, Low, Medium, High, Highest, AR
+    faces: int  # target face count (0 with a ratio); at or above the input's, the input mesh is kept
+    texture_size: int  # longer side of the texture in pixels (never upscaled)
+    texture_quality: int = 85  # JPEG/WebP quality (PNG ignores it)
+    texture_format: str = "jpg"  # jpg | png | webp
+    format: str = "glb"  # glb | obj
+    ratio: float | None = None  # instead of faces: this fraction of the input's faces
+
+    def __post_init__(self) -> None:
+        where = f"level {self.name!r}"
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            raise InvalidParameterError(f"{where}: a level name is letters, digits, '-' and '_'")
+        if self.usage not in USAGES:
+            raise InvalidParameterError(f"{where}: usage {self.usage!r} is not one of {', '.join(USAGES)}")
+        if self.quality not in QUALITIES:
+            raise InvalidParameterError(f"{where}: quality {self.quality!r} is not one of {', '.join(QUALITIES)}")
+        if self.ratio is not None:
+            if not (isinstance(self.ratio, int | float) and 0 < self.ratio <= 1) or self.faces:
+                raise InvalidParameterError(f"{where}: give faces or a ratio in (0, 1], not both")
+        elif not isinstance(self.faces, int) or self.faces < 4:
+            raise InvalidParameterError(f"{where}: {self.faces} faces — a level needs at least 4")
+        if not isinstance(self.texture_size, int) or not 16 <= self.texture_size <= 16384:
+            raise InvalidParameterError(f"{where}: texture size {self.texture_size} is outside 16–16384 pixels")
+        if not 1 <= self.texture_quality <= 100:
+            raise InvalidParameterError(f"{where}: texture quality {self.texture_quality} is outside 1–100")
+        if self.texture_format not in TEXTURE_FORMATS:
+            raise InvalidParameterError(f"{where}: texture format {self.texture_format!r} is not jpg, png or webp")
+        if self.format not in MESH_FORMATS:
+            raise InvalidParameterError(f"{where}: format {self.format!r} is not glb or obj")
+
+
+@dataclass(frozen=True)
+class LodRecipe:
+    name: str
+    levels: tuple[LodLevel, ...]
+    thumbnail_size: int = 512  # 0: no thumbnail
+
+    def __post_init__(self) -> None:
+        if not self.levels:
+            raise InvalidParameterError(f"recipe {self.name!r} has no levels")
+        names = [level.name for level in self.levels]
+        if len(set(names)) != len(names):
+            raise InvalidParameterError(f"recipe {self.name!r}: level names repeat ({', '.join(names)})")
+        if self.thumbnail_size and not 16 <= self.thumbnail_size <= 4096:
+            raise InvalidParameterError(f"recipe {self.name!r}: thumbnail size {self.thumbnail_size} "
+                                        "is outside 16–4096")
+
+
+RECIPES: dict[str, LodRecipe] = {
+    "voyager": LodRecipe("voyager", (
+        LodLevel("thumb", "Web3D", "Thumb", 20_000, 512, 80),
+        LodLevel("low", "Web3D", "Low", 150_000, 1024),
+        LodLevel("medium", "Web3D", "Medium", 150_000, 2048),
+        LodLevel("high", "Web3D", "High", 150_000, 4096),
+        LodLevel("ar", "App3D", "AR", 100_000, 2048),
+        LodLevel("highest", "Web3D", "Highest", 1_000_000, 8192, 90),
+    )),
+    # the archive keeps the full mesh and a lossless texture, with GLBs at 10 % and 1 % for access
+    "archive": LodRecipe("archive", (
+        LodLevel("full", "Editorial3D", "Highest", 0, 16384, 95, "png", "obj", ratio=1.0),
+        LodLevel("tenth", "Web3D", "High", 0, 8192, 90, ratio=0.1),
+        LodLevel("hundredth", "Web3D", "Medium", 0, 2048, ratio=0.01),
+    )),
+}
+
+
+def load_recipe(recipe: str | Path | LodRecipe) -> LodRecipe:
+    """A preset by name (``voyager``, ``archive``), a ``LodRecipe``, or a TOML file::
+
+        name = "museum-web"
+        thumbnail_size = 512
+        [[level]]
+        name = "high"
+        usage = "Web3D"
+        quality = "High"
+        faces = 150000
+        texture_size = 4096
+        texture_quality = 85    # optional
+        texture_format = "jpg"  # optional: jpg | png | webp
+        format = "glb"          # optional: glb | obj
+        # or, instead of faces: ratio = 0.1  (a fraction of the input's faces)
+    """
+    if isinstance(recipe, LodRecipe):
+        return recipe
+    if str(recipe) in RECIPES:
+        return RECIPES[str(recipe)]
+    path = Path(recipe)
+    if not path.is_file():
+        raise InvalidParameterError(f"no recipe named {recipe!r} (presets: {', '.join(RECIPES)}) and no such file",
+                                    path=path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidParameterError("not a valid TOML recipe", path=path, detail=str(exc)) from exc
+    levels = data.get("level")
+    if not isinstance(levels, list) or not levels:
+        raise InvalidParameterError("a recipe needs at least one [[level]] table", path=path)
+    allowed = {f for f in LodLevel.__dataclass_fields__}
+    built = []
+    for i, entry in enumerate(levels):
+        unknown = set(entry) - allowed
+        missing = {"name", "usage", "quality", "texture_size"} - set(entry)
+        if "faces" not in entry and "ratio" not in entry:
+            missing.add("faces")
+        if unknown or missing:
+            what = "; ".join(filter(None, [f"unknown keys {sorted(unknown)}" if unknown else "",
+                                           f"missing {sorted(missing)}" if missing else ""]))
+            raise InvalidParameterError(f"level {i + 1}: {what}", path=path)
+        try:
+            built.append(LodLevel(**{"faces": 0, **entry}))
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(str(exc), path=path) from exc
+    try:
+        return LodRecipe(str(data.get("name", path.stem)), tuple(built), int(data.get("thumbnail_size", 512)))
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(str(exc), path=path) from exc

@@ -1,0 +1,52 @@
+"""What building levels of detail gives: one ``LodResult`` per written level, in a ``LodSet``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llvscan._json import JsonResult
+
+__all__ = ["LodResult", "LodSet"]
+
+
+@dataclass(frozen=True)
+class LodResult(JsonResult):
+    """One written level, measured. Field names are stable: the catalog stores them."""
+
+    name: str
+    usage: str
+    quality: str
+    uri: str  # relative to the output folder
+    mime_type: str
+    bytes: int
+    sha256: str
+    target_faces: int
+    faces: int
+    vertices: int
+    reached: bool
+    texture_uri: str | None  # for OBJ levels; GLB levels embed their texture
+    texture_size: tuple[int, int] | None  # (width, height) of the level's texture
+    hausdorff_pct: float
+    mean_pct: float
+    texel_drift_median: float | None
+    texel_drift_p95: float | None
+    decimated_from: str | None  # the level (or "input") this one's mesh was decimated from
+    decimate_seconds: float  # the decimation this level owns (0 when it shares another level's)
+    seconds: float  # texture, writing and measuring this level
+
+
+@dataclass(frozen=True)
+class LodSet(JsonResult):
+    source: str | None
+    recipe: str
+    out_dir: str
+    units: str | None
+    faces_in: int
+    bbox_min: list[float]
+    bbox_max: list[float]
+    levels: list[LodResult]
+    scene: str  # the svx document, relative to out_dir
+    thumbnail: str | None
+    notes: list[str] = field(default_factory=list)
+    thumbnail_seconds: float = 0.0
+    seconds: float = 0.0

@@ -1,0 +1,64 @@
+"""The Smithsonian Voyager document (svx) of a set of levels of detail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from llvscan.mesh.core.units import UNITS
+from llvscan.mesh.lod.recipe import TEXTURE_FORMATS
+from llvscan.mesh.lod.results import LodSet
+
+__all__ = ["voyager_scene"]
+
+
+def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
+    """The Smithsonian Voyager document (svx) for ``lods``: one model, its derivatives by usage and quality,
+    sizes read from the written files; llvscan's measured error of each level in ``metas[0].process``."""
+    from llvscan import __version__
+
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for level in lods.levels:
+        asset: dict[str, Any] = {"uri": level.uri, "type": "Model", "mimeType": level.mime_type,
+                                 "byteSize": (folder / level.uri).stat().st_size, "numFaces": level.faces}
+        if level.texture_size:
+            asset["imageSize"] = max(level.texture_size)
+        assets = [asset]
+        if level.texture_uri:
+            mime = next(m for m, ext in TEXTURE_FORMATS.values() if level.texture_uri.endswith(ext))
+            assets.append({"uri": level.texture_uri, "type": "Texture", "mimeType": mime, "mapType": "Color",
+                           "byteSize": (folder / level.texture_uri).stat().st_size,
+                           "imageSize": max(level.texture_size or (0, 0))})
+        by_key.setdefault((level.usage, level.quality), []).extend(assets)
+    derivatives = [{"usage": usage, "quality": quality, "assets": assets}
+                   for (usage, quality), assets in by_key.items()]
+    process = {
+        "generator": f"llvscan {__version__}",
+        "recipe": lods.recipe,
+        "source": {"uri": Path(lods.source).name if lods.source else None, "numFaces": lods.faces_in},
+        "levels": {level.name: {
+            "targetFaces": level.target_faces, "numFaces": level.faces, "reached": level.reached,
+            "hausdorffPercentOfDiagonal": level.hausdorff_pct, "meanDistancePercentOfDiagonal": level.mean_pct,
+            "texelDriftMedian": level.texel_drift_median, "texelDriftP95": level.texel_drift_p95,
+            "decimatedFrom": level.decimated_from} for level in lods.levels},
+        "notes": lods.notes,
+    }
+    meta: dict[str, Any] = {"process": process}
+    if lods.thumbnail:
+        from PIL import Image
+
+        with Image.open(folder / lods.thumbnail) as image:
+            width, height = image.size
+        meta["images"] = [{"quality": "Thumb", "usage": "Render", "uri": lods.thumbnail,
+                           "byteSize": (folder / lods.thumbnail).stat().st_size, "width": width, "height": height}]
+    units = lods.units if lods.units in UNITS else "mm"
+    return {
+        "asset": {"type": "application/si-dpo-3d.document+json", "version": "1.0",
+                  "generator": f"llvscan {__version__}"},
+        "scene": 0,
+        "scenes": [{"name": stem, "nodes": [0], "meta": 0, "units": units}],
+        "nodes": [{"name": stem, "model": 0}],
+        "metas": [meta],
+        "models": [{"units": units, "boundingBox": {"min": lods.bbox_min, "max": lods.bbox_max},
+                    "derivatives": derivatives}],
+    }

@@ -1,15 +1,39 @@
-"""What this llvscan installation runs on: library versions and libvips' formats."""
+"""What this llvscan installation runs on: library versions and libvips' formats.
+
+``library_versions`` is the one place that knows which distribution provides which library; ``llvscan
+info`` shows the versions and a run records them in its catalog.
+"""
 
 from __future__ import annotations
 
 import importlib.metadata
 import platform
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from llvscan import __version__
+from llvscan._json import JsonResult
 
-__all__ = ["EnvironmentInfo", "environment_info"]
+__all__ = ["LIBRARIES", "EnvironmentInfo", "environment_info", "library_versions"]
+
+#: The libraries llvscan runs on, by the name shown and recorded, each with the distributions that may
+#: provide it, the first installed one counting (libvips is the pyvips-binary wheel, when installed).
+LIBRARIES: dict[str, tuple[str, ...]] = {
+    "numpy": ("numpy",),
+    "numba": ("numba",),
+    "trimesh": ("trimesh",),
+    "open3d": ("open3d", "open3d-cpu"),
+    "pyvips": ("pyvips",),
+    "libvips": ("pyvips-binary",),
+    "pillow": ("pillow",),
+    "click": ("click",),
+    "rich": ("rich",),
+    "bagit": ("bagit",),
+    "iiif-prezi3": ("iiif-prezi3",),
+}
+# what llvscan cannot run without: `llvscan info` names any that is missing as a problem
+_REQUIRED = ("numpy", "numba", "trimesh", "open3d", "pyvips", "pillow", "click", "rich")
 
 # Formats worth knowing about in heritage work; libvips is asked which of them it was built with.
 _VIPS_FORMATS = (
@@ -19,7 +43,7 @@ _VIPS_FORMATS = (
 
 
 @dataclass(frozen=True)
-class EnvironmentInfo:
+class EnvironmentInfo(JsonResult):
     llvscan: str
     python: str
     platform: str
@@ -30,30 +54,25 @@ class EnvironmentInfo:
     problems: list[str] = field(default_factory=list)
 
 
-def _distribution_version(*names: str) -> str | None:
+def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str | None]:
+    """The installed version of each of these ``LIBRARIES`` (all by default); None when not installed."""
+    found: dict[str, str | None] = {}
     for name in names:
-        try:
-            return importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return None
+        found[name] = None
+        for distribution in LIBRARIES[name]:
+            try:
+                found[name] = importlib.metadata.version(distribution)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return found
 
 
 def environment_info(*, import_libraries: bool = True) -> EnvironmentInfo:
     """Collect versions; with ``import_libraries`` also import open3d and libvips to prove they load."""
     libraries: dict[str, str] = {}
     problems: list[str] = []
-    for label, dists in {
-        "numpy": ("numpy",),
-        "numba": ("numba",),
-        "trimesh": ("trimesh",),
-        "open3d": ("open3d-cpu", "open3d"),
-        "pyvips": ("pyvips",),
-        "pillow": ("pillow",),
-        "click": ("click",),
-        "rich": ("rich",),
-    }.items():
-        version = _distribution_version(*dists)
+    for label, version in library_versions(_REQUIRED).items():
         libraries[label] = version or "not installed"
         if version is None:
             problems.append(f"{label} is not installed")

@@ -85,10 +85,9 @@ def small_collection(sample_collection, tmp_path):
 
 def _catalog(out: Path) -> tuple[dict, dict]:
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        assets = {a["rel_path"]: (a["status"], a["sha256"], a["content_sha256"], a["is_valid"], a["error"])
-                  for a in catalog.assets()}
-        derivatives = {(d["asset_id"], d["role"], d["level"]): (d["path"], d["sha256"] if d["role"] in DETERMINISTIC
-                                                               else None) for d in catalog.derivatives()}
+        assets = {a.rel_path: (a.status, a.sha256, a.content_sha256, a.is_valid, a.error) for a in catalog.assets()}
+        derivatives = {(d.asset_id, d.role, d.level): (d.path, d.sha256 if d.role in DETERMINISTIC else None)
+                       for d in catalog.derivatives()}
     return assets, derivatives
 
 
@@ -99,9 +98,9 @@ def test_a_cluster_run_records_what_a_local_run_does(cluster, small_collection, 
     assert remote.failures == local.failures and remote.invalid_assets == local.invalid_assets
     assert _catalog(tmp_path / "remote") == _catalog(tmp_path / "local")
     with Catalog(tmp_path / "remote" / "catalog.sqlite", readonly=True) as catalog:
-        workers = {a["worker"].split(":")[0] for a in catalog.attempts()}
+        workers = {a.worker.split(":")[0] for a in catalog.attempts()}
         run = catalog.runs()[0]
-    assert workers == {socket.gethostname()} and json.loads(run["options"])["scheduler"] == cluster.address
+    assert workers == {socket.gethostname()} and run.options["scheduler"] == cluster.address
     # resume across executors: a local rerun skips what the cluster did, and the other way round
     again = run_collection(small_collection, tmp_path / "remote", workers=1)
     assert (again.ok, again.skipped) == (0, 5)
@@ -124,7 +123,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, small_col
     assert sorted(seen) == sorted(set(seen)) and len(seen) == 8
     with Catalog(tmp_path / "out" / "catalog.sqlite", readonly=True) as catalog:
         assert len(catalog.assets()) == 8
-        assert not [a for a in catalog.attempts() if a["outcome"] not in ("ok", "failed")]
+        assert not [a for a in catalog.attempts() if a.outcome not in ("ok", "failed")]
 
 
 def test_a_scheduler_that_does_not_answer_fails_within_seconds(small_collection, tmp_path):

@@ -36,7 +36,7 @@ def run_out(sample_collection, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def catalog_rows(run_out):
     with Catalog(run_out / "catalog.sqlite", readonly=True) as cat:
-        return {a["rel_path"]: a for a in cat.assets()}
+        return {a.rel_path: a for a in cat.assets()}
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +99,17 @@ def test_iiif_manifest_per_ok_image(run_out, catalog_rows, sidecar, tmp_path):
     dest = tmp_path / "iiif"
     result = export_catalog(run_out, dest, format="iiif")
     collection = json.loads((dest / "collection.json").read_text(encoding="utf-8"))
-    images = [a for a in catalog_rows.values() if a["kind"] == "image" and a["status"] == "ok"]
+    images = [a for a in catalog_rows.values() if a.kind == "image" and a.status == "ok"]
     assert result.assets == len(collection["items"]) == len(images) == 1
     assert collection["type"] == "Collection"
     assert collection["id"] == "http://localhost:8000/manifests/collection.json"
     photo = catalog_rows[PHOTO]
-    name = f"condition_photo-{photo['id'][:8]}"
+    name = f"condition_photo-{photo.id[:8]}"
     assert collection["items"][0] == {"id": f"http://localhost:8000/manifests/{name}.json", "type": "Manifest",
                                       "label": {"none": [sidecar[PHOTO]["title"]]}}
     manifest = json.loads((dest / "manifests" / f"{name}.json").read_text(encoding="utf-8"))
     info = json.loads((run_out / "iiif" / name / "info.json").read_text(encoding="utf-8"))
-    measurements = json.loads(photo["measurements"])
+    measurements = photo.measurements
     assert manifest["@context"] == "http://iiif.io/api/presentation/3/context.json"
     assert manifest["id"] == collection["items"][0]["id"]
     (canvas,) = manifest["items"]
@@ -164,7 +164,7 @@ def test_bagit_validates_and_a_flipped_byte_fails(run_out, catalog_rows, tmp_pat
     assert any(p.startswith("data/iiif/") and p.endswith("info.json") for p in payload)
     assert any(p.startswith("data/assets/") and p.endswith("validation.json") for p in payload)
     with Catalog(dest / "data" / "catalog.sqlite", readonly=True) as copy:
-        assert {a["rel_path"] for a in copy.assets()} == set(catalog_rows)
+        assert {a.rel_path for a in copy.assets()} == set(catalog_rows)
     assert result.assets == len(catalog_rows)
 
     victim = next(dest.glob("data/iiif/*/info.json"))

@@ -41,7 +41,10 @@ clipped_error_percent = 10.0
     assert recipe.mesh.thresholds().sliver_angle == 2.0 and recipe.mesh.lods_for_invalid
     assert recipe.image.layouts == ("iiif3", "dz") and not recipe.image.inspect and recipe.image.quality == 90
     assert recipe.image.thresholds().clipped_error_percent == 10.0
-    assert recipe.as_dict()["mesh"]["lods"]["levels"][0]["faces"] == 5000
+    recorded = recipe.to_dict()  # what the catalog keeps: the LOD recipe file's content, not its name
+    assert recorded["mesh"]["lods"]["levels"][0]["faces"] == 5000
+    assert recorded["image"]["layouts"] == ["iiif3", "dz"] and recorded["source"] == str(path)
+    assert recorded["mesh"]["validation"] == {"sliver_angle": 2.0}
 
 
 def test_an_empty_file_is_the_default_recipe(tmp_path):
@@ -103,3 +106,16 @@ def test_image_recipe_checks_values():
         ImageRecipe(layouts=("dz", "dz"))
     with pytest.raises(InvalidParameterError, match="quality 0"):
         ImageRecipe(quality=0)
+
+
+def test_defaults_come_from_the_shared_constants():
+    from llvscan._constants import DEFAULT_MAX_FACES, DEFAULT_PIXEL_LIMIT, LAYOUTS
+    from llvscan.collection.process import LAYOUT_FOLDERS
+    from llvscan.imaging import tiles
+
+    recipe = RunRecipe()
+    assert recipe.image.pixel_limit == DEFAULT_PIXEL_LIMIT == tiles.DEFAULT_PIXEL_LIMIT
+    assert recipe.mesh.max_faces == DEFAULT_MAX_FACES
+    assert tiles.LAYOUTS is LAYOUTS
+    assert ImageRecipe(layouts=LAYOUTS).layouts == LAYOUTS and set(LAYOUT_FOLDERS) == set(LAYOUTS)
+

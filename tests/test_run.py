@@ -43,51 +43,51 @@ def test_run_exits_1_and_reports_every_asset(first_run):
 def test_catalog_rows(first_run):
     out, _ = first_run
     with Catalog(out / "catalog.sqlite", readonly=True) as cat:
-        assets = {a["rel_path"]: a for a in cat.assets()}
+        assets = {a.rel_path: a for a in cat.assets()}
         derivatives = cat.derivatives()
         events = cat.events()
     assert set(assets) == GOOD | BROKEN
     for path in GOOD:
         row = assets[path]
-        assert row["status"] == "ok" and len(row["sha256"]) == 64 and row["error"] is None
-        assert row["object_number"] and row["rights"].startswith("http://")
-    assert assets["damaged/fragment.obj"]["is_valid"] == 0
-    assert assets["sculpture/bust.obj"]["is_valid"] == 1
-    assert "empty file" in assets["broken/empty.ply"]["error"]
-    assert "no faces" in assets["broken/truncated.obj"]["error"]
-    assert "not a readable image" in assets["broken/garbage.tif"]["error"]
+        assert row.status == "ok" and len(row.sha256) == 64 and row.error is None
+        assert row.object_number and row.rights.startswith("http://")
+    assert assets["damaged/fragment.obj"].is_valid == 0
+    assert assets["sculpture/bust.obj"].is_valid == 1
+    assert "empty file" in assets["broken/empty.ply"].error
+    assert "no faces" in assets["broken/truncated.obj"].error
+    assert "not a readable image" in assets["broken/garbage.tif"].error
     for path in BROKEN:
-        assert assets[path]["status"] == "failed"
-        assert assets[path]["error"].startswith(path)
+        assert assets[path].status == "failed"
+        assert assets[path].error.startswith(path)
     # 5 readable meshes validated; the 4 valid ones get the voyager LODs (6 levels, scene, thumbnail);
     # the 2 readable images are inspected and tiled; the invalid fragment gets no LODs
     roles = {}
     for d in derivatives:
-        roles[d["role"]] = roles.get(d["role"], 0) + 1
+        roles[d.role] = roles.get(d.role, 0) + 1
     assert roles == {"validation": 5, "lod": 24, "scene": 4, "thumbnail": 4, "inspection": 2, "iiif3": 2}
-    fragment = assets["damaged/fragment.obj"]["id"]
-    assert not [d for d in derivatives if d["asset_id"] == fragment and d["role"] == "lod"]
-    bust = {d["level"]: d for d in derivatives if d["asset_id"] == assets["sculpture/bust.obj"]["id"]}
-    assert bust["thumb"]["faces"] == 20_000 and bust["thumb"]["texture_size"] == 512
-    assert 0 < bust["thumb"]["hausdorff_pct"] < 1 and bust["highest"]["hausdorff_pct"] == 0
-    assert {e["type"] for e in events} >= {"message digest calculation", "validation", "creation"}
+    fragment = assets["damaged/fragment.obj"].id
+    assert not [d for d in derivatives if d.asset_id == fragment and d.role == "lod"]
+    bust = {d.level: d for d in derivatives if d.asset_id == assets["sculpture/bust.obj"].id}
+    assert bust["thumb"].faces == 20_000 and bust["thumb"].texture_size == 512
+    assert 0 < bust["thumb"].hausdorff_pct < 1 and bust["highest"].hausdorff_pct == 0
+    assert {e.type for e in events} >= {"message digest calculation", "validation", "creation"}
 
 
 def test_findings_and_attempts_tables(first_run):
     out, _ = first_run
     with Catalog(out / "catalog.sqlite", readonly=True) as cat:
-        ids = {a["rel_path"]: a["id"] for a in cat.assets()}
+        ids = {a.rel_path: a.id for a in cat.assets()}
         fragment = cat.findings(ids["damaged/fragment.obj"])
         photo = cat.findings(ids["photos/condition_photo.jpg"])
         attempts = cat.attempts()
         run = cat.runs()[0]
-    assert {(f["source"], f["level"], f["code"]) for f in fragment} >= {("validation", "error", "non_manifold_edges")}
-    assert ("inspection", "warning", "clipped_highlights") in {(f["source"], f["level"], f["code"]) for f in photo}
+    assert {(f.source, f.level, f.code) for f in fragment} >= {("validation", "error", "non_manifold_edges")}
+    assert ("inspection", "warning", "clipped_highlights") in {(f.source, f.level, f.code) for f in photo}
     # one attempt per asset, by a named worker, with its outcome
-    assert sorted(a["asset_id"] for a in attempts) == sorted(ids.values())
-    assert {a["outcome"] for a in attempts} == {"ok", "failed"}
-    assert all(a["worker"] and a["seconds"] is not None and a["number"] == 1 for a in attempts)
-    recipe, libraries = json.loads(run["recipe"]), json.loads(run["libraries"])
+    assert sorted(a.asset_id for a in attempts) == sorted(ids.values())
+    assert {a.outcome for a in attempts} == {"ok", "failed"}
+    assert all(a.worker and a.seconds is not None and a.number == 1 for a in attempts)
+    recipe, libraries = run.recipe, run.libraries
     assert recipe["mesh"]["lods"]["name"] == "voyager" and recipe["image"]["layouts"] == ["iiif3"]
     assert libraries["numba"] and libraries["pyvips"] and libraries["libvips"] and libraries["open3d"]
 
@@ -126,9 +126,14 @@ def test_rerun_skips_unchanged_assets_and_never_duplicates(first_run, sample_col
     summary = run_collection(sample_collection, out, workers=2)
     assert (summary.ok, summary.skipped, summary.failed) == (0, 7, 3)
     assert summary.exit_code == 1 and summary.invalid == 1
+    data = json.loads(json.dumps(summary.to_dict()))  # what `llvscan run --json` prints
+    assert data["exit_code"] == 1 and {f["path"] for f in data["failures"]} == BROKEN
+    assert {f["status"] for f in data["failures"]} == {"failed"}
+    assert data["invalid_assets"] == [
+        {"path": "damaged/fragment.obj", "errors": ["1 edge shared by more than two faces"]}]
     with Catalog(out / "catalog.sqlite", readonly=True) as cat:
         assert len(cat.assets()) == 10
-        assert [r["status"] for r in cat.runs()] == ["completed", "completed"]
+        assert [r.status for r in cat.runs()] == ["completed", "completed"]
 
 
 def test_changed_or_damaged_output_is_redone(sample_collection, tmp_path):
@@ -234,12 +239,12 @@ def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_
     assert (summary.total, summary.ok, summary.failed, summary.quarantined) == (2, 2, 0, 0)
     with Catalog(tmp_path / "out" / "catalog.sqlite", readonly=True) as catalog:
         attempts = catalog.attempts()
-        assets = {a["rel_path"]: a for a in catalog.assets()}
-    crashed = [a for a in attempts if a["outcome"] == "crashed"]
-    assert len(crashed) == 1 and "SIGKILL" in crashed[0]["detail"]
-    again = assets["paintings/landscape.tif"] if crashed[0]["asset_id"] == assets["paintings/landscape.tif"]["id"] \
+        assets = {a.rel_path: a for a in catalog.assets()}
+    crashed = [a for a in attempts if a.outcome == "crashed"]
+    assert len(crashed) == 1 and "SIGKILL" in crashed[0].detail
+    again = assets["paintings/landscape.tif"] if crashed[0].asset_id == assets["paintings/landscape.tif"].id \
         else assets["tools/bracket.stl"]
-    assert again["attempts"] == 2 and again["status"] == "ok"
+    assert again.attempts == 2 and again.status == "ok"
     assert len(attempts) == 3 and len(assets) == 2
 
 
@@ -330,7 +335,7 @@ def test_killed_runs_resume_to_a_verified_catalog(sample_collection, tmp_path):
     report = verify_outputs(out)
     assert report.is_intact and report.checked == 9 + 2 + 2, report.problems  # bracket, photo, landscape
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        paths = [a["rel_path"] for a in catalog.assets()]
+        paths = [a.rel_path for a in catalog.assets()]
     assert sorted(paths) == ["paintings/landscape.tif", "photos/condition_photo.jpg", "tools/bracket.stl"]
     leftovers = [p.relative_to(out) for p in out.rglob(".*") if ".tmp-" in p.name or ".old-" in p.name]
     assert leftovers == []  # the killed runs' temporaries were cleared by the next run
@@ -378,23 +383,23 @@ def test_touched_files_are_hashed_once_and_changed_ones_redone(tmp_path):
     summary = run_collection(collection, out, workers=0)
     assert (summary.ok, summary.skipped) == (1, 2)
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        ids = {a["rel_path"]: a["id"] for a in catalog.assets()}
-        fixity = [e for e in catalog.events(ids["a.obj"]) if e["type"] == "fixity check"]
-        attempts = [(a["asset_id"], a["outcome"]) for a in catalog.attempts() if a["run_id"] == 2]
-        bbox = json.loads(catalog.assets()[1]["measurements"])["bbox_size"]
-    assert len(fixity) == 1 and fixity[0]["outcome"] == "success" and "unchanged" in fixity[0]["detail"]
+        ids = {a.rel_path: a.id for a in catalog.assets()}
+        fixity = [e for e in catalog.events(ids["a.obj"]) if e.type == "fixity check"]
+        attempts = [(a.asset_id, a.outcome) for a in catalog.attempts() if a.run_id == 2]
+        bbox = catalog.assets()[1].measurements["bbox_size"]
+    assert len(fixity) == 1 and fixity[0].outcome == "success" and "unchanged" in fixity[0].detail
     assert sorted(attempts) == sorted([(ids["a.obj"], "unchanged"), (ids["b.obj"], "ok")])
     assert bbox == [120.0, 120.0, 120.0]
     # the third run reads nothing: size and date match the catalog now
     summary = run_collection(collection, out, workers=0)
     assert (summary.ok, summary.skipped) == (0, 3)
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        assert not [a for a in catalog.attempts() if a["run_id"] == 3]
+        assert not [a for a in catalog.attempts() if a.run_id == 3]
     # --rehash checksums every source again, as a fixity check
     summary = run_collection(collection, out, workers=0, rehash=True)
     assert (summary.ok, summary.skipped) == (0, 3)
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        checks = [e for e in catalog.events() if e["run_id"] == 4 and e["type"] == "fixity check"]
+        checks = [e for e in catalog.events() if e.run_id == 4 and e.type == "fixity check"]
     assert len(checks) == 3
 
 
@@ -407,7 +412,7 @@ def test_missing_sources_are_marked_and_come_back(tmp_path):
     assert summary.exit_code == 0 and summary.total == 2
     assert summary.notes == ["c.obj: no longer in the collection; its record and outputs are kept"]
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        assert {a["rel_path"]: a["status"] for a in catalog.assets()}["c.obj"] == "missing"
+        assert {a.rel_path: a.status for a in catalog.assets()}["c.obj"] == "missing"
     assert run_collection(collection, out, workers=0).notes == []  # said once
     (collection / "c.obj").write_bytes(kept)
     summary = run_collection(collection, out, workers=0)
@@ -426,17 +431,17 @@ def test_an_asset_that_keeps_timing_out_is_quarantined_until_forced(sample_colle
     assert run_collection(collection, out, workers=1, only="mesh").ok == 1
     summary = run_collection(collection, out, workers=1, timeout=0.4, max_attempts=2)
     assert (summary.ok, summary.skipped, summary.quarantined, summary.exit_code) == (0, 1, 1, 1)
-    assert summary.failures[0]["status"] == "quarantined"
-    assert "quarantined after 2 attempts: still running after 0.4 s" in summary.failures[0]["error"]
+    assert summary.failures[0].status == "quarantined"
+    assert "quarantined after 2 attempts: still running after 0.4 s" in summary.failures[0].error
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        attempts = [(a["number"], a["outcome"]) for a in catalog.attempts() if a["outcome"] == "timeout"]
-        row = {a["rel_path"]: a for a in catalog.assets()}["paintings/landscape.tif"]
+        attempts = [(a.number, a.outcome) for a in catalog.attempts() if a.outcome == "timeout"]
+        row = {a.rel_path: a for a in catalog.assets()}["paintings/landscape.tif"]
     assert attempts == [(1, "timeout"), (2, "timeout")]
-    assert (row["status"], row["crashes"]) == ("quarantined", 2)
+    assert (row.status, row.crashes) == ("quarantined", 2)
     # a later run leaves it alone (same content, same recipe) and still reports it
     again = run_collection(collection, out, workers=1)
     assert (again.ok, again.skipped, again.quarantined) == (0, 1, 1)
-    assert "quarantined after 2 attempts" in again.failures[0]["error"]
+    assert "quarantined after 2 attempts" in again.failures[0].error
     # --force tries again; with time enough it succeeds
     forced = run_collection(collection, out, workers=1, force=True)
     assert (forced.ok, forced.quarantined, forced.exit_code) == (2, 0, 0)
@@ -455,8 +460,8 @@ def test_run_with_a_recipe_file_from_the_command_line(sample_collection, tmp_pat
                                       "--workers", "0", "--quality", "70", "--json"])
     assert result.exit_code == 0, result.output
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        roles = sorted(d["role"] for d in catalog.derivatives())
-        recorded = json.loads(catalog.runs()[0]["recipe"])
+        roles = sorted(d.role for d in catalog.derivatives())
+        recorded = catalog.runs()[0].recipe
     assert roles == ["dz", "iiif3", "validation"]
     assert recorded["image"]["quality"] == 70 and recorded["source"] == str(recipe)
     assert (out / "dz").is_dir() and next((out / "dz").rglob("*.dzi"))
@@ -499,5 +504,5 @@ def test_ctrl_c_stops_the_run_and_says_how_to_resume(sample_collection, tmp_path
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run the same command again to resume" in err
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
-        assert [r["status"] for r in catalog.runs()] == ["interrupted"]
+        assert [r.status for r in catalog.runs()] == ["interrupted"]
     assert run_collection(collection, out, workers=1).ok == 1  # and it resumes

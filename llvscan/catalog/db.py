@@ -10,15 +10,33 @@ import json
 import platform
 import socket
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llvscan import __version__
-from llvscan.catalog.records import AssetRecord, utc_now
+from llvscan._constants import SIDECAR_FIELDS
+from llvscan._json import JsonResult
+from llvscan.catalog.records import AssetRecord, JsonValue, utc_now
+from llvscan.catalog.rows import (
+    AssetFailure,
+    AssetProblem,
+    AssetRow,
+    AttemptRow,
+    DerivativeRow,
+    EventRow,
+    FileRow,
+    FindingRow,
+    InvalidAsset,
+    RunRow,
+    from_rows,
+    json_column,
+)
 from llvscan.errors import CatalogError
+from llvscan.info import library_versions
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogSummary", "PreviousState"]
+__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogContents", "CatalogSummary", "PreviousState"]
 
 SCHEMA_VERSION = 2
 
@@ -150,31 +168,12 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX attempts_asset ON attempts(asset_id);
     """,
 ]
-_METADATA_FIELDS = ("object_number", "title", "creator", "date", "rights")
-# the name a library is recorded under, and the distributions that may provide it (pyvips-binary is libvips)
-_LIBRARIES = {"numpy": ("numpy",), "numba": ("numba",), "pyvips": ("pyvips",), "libvips": ("pyvips-binary",),
-              "open3d": ("open3d", "open3d-cpu"), "trimesh": ("trimesh",), "pillow": ("pillow",),
-              "bagit": ("bagit",), "iiif-prezi3": ("iiif-prezi3",)}
-
-
-def library_versions() -> dict[str, str | None]:
-    """The installed versions of the libraries llvscan's outputs depend on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found: dict[str, str | None] = {}
-    for name, distributions in _LIBRARIES.items():
-        found[name] = None
-        for distribution in distributions:
-            try:
-                found[name] = version(distribution)
-                break
-            except PackageNotFoundError:
-                continue
-    return found
+# what a run records of its libraries: those its outputs depend on
+_OUTPUT_LIBRARIES = ("numpy", "numba", "pyvips", "libvips", "open3d", "trimesh", "pillow", "bagit", "iiif-prezi3")
 
 
 @dataclass(frozen=True)
-class PreviousState:
+class PreviousState(JsonResult):
     """What the catalog remembers of an asset, enough to decide whether to redo it."""
 
     content_sha256: str | None
@@ -187,7 +186,7 @@ class PreviousState:
 
 
 @dataclass(frozen=True)
-class CatalogSummary:
+class CatalogSummary(JsonResult):
     path: str
     schema_version: int
     runs: int
@@ -197,7 +196,21 @@ class CatalogSummary:
     invalid: int
     derivatives: int
     events: int
-    failures: list[dict[str, str]]
+    failures: list[AssetFailure]
+
+
+@dataclass(frozen=True)
+class CatalogContents(JsonResult):
+    """The whole catalog as rows: what the JSON export writes."""
+
+    summary: CatalogSummary
+    runs: list[RunRow]
+    assets: list[AssetRow]
+    derivatives: list[DerivativeRow]
+    findings: list[FindingRow]
+    files: list[FileRow]
+    events: list[EventRow]
+    attempts: list[AttemptRow]
 
 
 class Catalog:
@@ -245,17 +258,21 @@ class Catalog:
         self._db.close()
 
     # -- runs ---------------------------------------------------------------------------------
-    def begin_run(self, *, collection: Path, out_dir: Path, options: dict[str, Any],
-                  recipe: dict[str, Any] | None = None) -> int:
+    def begin_run(self, *, collection: Path, out_dir: Path, options: Mapping[str, JsonValue],
+                  recipe: Mapping[str, Any] | None = None) -> int:
+        """Record the start of a run (its options, its recipe as JSON, the library versions); its id."""
         with self._db:
             cur = self._db.execute(
                 "INSERT INTO runs (started_at, collection, out_dir, llvscan_version, python_version, host,"
                 " options, recipe, libraries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (utc_now(), str(collection), str(out_dir), __version__, platform.python_version(),
                  socket.gethostname(), json.dumps(options, sort_keys=True),
-                 json.dumps(recipe or {}, sort_keys=True, default=str), json.dumps(library_versions())),
+                 json.dumps(recipe or {}, sort_keys=True, default=str),
+                 json.dumps(library_versions(_OUTPUT_LIBRARIES))),
             )
-        return int(cur.lastrowid)
+        if cur.lastrowid is None:
+            raise CatalogError("the run was not recorded", path=self.path)
+        return cur.lastrowid
 
     def finish_run(self, run_id: int, *, status: str, ok: int, failed: int, skipped: int,
                    quarantined: int = 0) -> None:
@@ -287,7 +304,7 @@ class Catalog:
         """Store one asset's outcome in a single transaction. A skipped asset gains its events and, when
         its files were only touched, their new dates; nothing else of it changes."""
         now = utc_now()
-        meta = [record.metadata.get(k) for k in _METADATA_FIELDS]
+        meta = [record.metadata.get(k) for k in SIDECAR_FIELDS]
         with self._db:
             if record.status == "skipped":
                 self._db.executemany(
@@ -368,7 +385,7 @@ class Catalog:
                 notes.append(message)
         return sorted(notes)
 
-    def invalid_assets(self, asset_ids: list[str]) -> list[dict[str, Any]]:
+    def invalid_assets(self, asset_ids: list[str]) -> list[InvalidAsset]:
         """Those of these assets that were processed and found invalid, with their error findings."""
         self._db.execute("CREATE TEMP TABLE IF NOT EXISTS _ids (id TEXT PRIMARY KEY)")
         with self._db:
@@ -376,52 +393,42 @@ class Catalog:
             self._db.executemany("INSERT OR IGNORE INTO _ids VALUES (?)", [(i,) for i in asset_ids])
         rows = self._db.execute("SELECT rel_path, measurements FROM assets JOIN _ids USING (id)"
                                 " WHERE is_valid = 0 ORDER BY rel_path").fetchall()
-        return [{"path": r[0], "errors": json.loads(r[1]).get("errors", [])} for r in rows]
+        return [InvalidAsset(r[0], _errors(r[1])) for r in rows]
 
-    def problems(self) -> list[dict[str, Any]]:
+    def problems(self) -> list[AssetProblem]:
         """Every asset that failed or was quarantined (with its error) or was found invalid (with its
         error findings)."""
         rows = self._db.execute("SELECT rel_path, kind, status, error, measurements FROM assets"
                                 " WHERE status IN ('failed', 'quarantined') OR is_valid = 0"
                                 " ORDER BY rel_path").fetchall()
         broken = ("failed", "quarantined")
-        return [{"path": r[0], "kind": r[1], "status": r[2] if r[2] in broken else "invalid",
-                 "errors": [r[3]] if r[2] in broken else json.loads(r[4] or "{}").get("errors", [])}
-                for r in rows]
+        return [AssetProblem(r[0], r[1], r[2], [r[3] or ""]) if r[2] in broken
+                else AssetProblem(r[0], r[1], "invalid", _errors(r[4])) for r in rows]
 
-    def findings(self, asset_id: str | None = None) -> list[dict[str, Any]]:
-        query, args = "SELECT * FROM findings", ()
-        if asset_id is not None:
-            query, args = query + " WHERE asset_id=?", (asset_id,)
-        return [dict(r) for r in self._db.execute(query + " ORDER BY asset_id, id", args).fetchall()]
+    def _select(self, table: str, order: str, asset_id: str | None = None) -> list[sqlite3.Row]:
+        where, args = ("", ()) if asset_id is None else (" WHERE asset_id=?", (asset_id,))
+        return self._db.execute(f"SELECT * FROM {table}{where} ORDER BY {order}", args).fetchall()
 
-    def attempts(self, asset_id: str | None = None) -> list[dict[str, Any]]:
-        query, args = "SELECT * FROM attempts", ()
-        if asset_id is not None:
-            query, args = query + " WHERE asset_id=?", (asset_id,)
-        return [dict(r) for r in self._db.execute(query + " ORDER BY id", args).fetchall()]
+    def findings(self, asset_id: str | None = None) -> list[FindingRow]:
+        return from_rows(FindingRow, self._select("findings", "asset_id, id", asset_id))
 
-    def assets(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM assets ORDER BY rel_path").fetchall()
-        return [dict(r) for r in rows]
+    def attempts(self, asset_id: str | None = None) -> list[AttemptRow]:
+        return from_rows(AttemptRow, self._select("attempts", "id", asset_id))
 
-    def files(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM asset_files ORDER BY asset_id, rel_path").fetchall()
-        return [dict(r) for r in rows]
+    def assets(self) -> list[AssetRow]:
+        return from_rows(AssetRow, self._select("assets", "rel_path"))
 
-    def derivatives(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM derivatives ORDER BY asset_id, role, level").fetchall()
-        return [dict(r) for r in rows]
+    def files(self) -> list[FileRow]:
+        return from_rows(FileRow, self._select("asset_files", "asset_id, rel_path"))
 
-    def events(self, asset_id: str | None = None) -> list[dict[str, Any]]:
-        if asset_id is None:
-            rows = self._db.execute("SELECT * FROM events ORDER BY id").fetchall()
-        else:
-            rows = self._db.execute("SELECT * FROM events WHERE asset_id=? ORDER BY id", (asset_id,)).fetchall()
-        return [dict(r) for r in rows]
+    def derivatives(self) -> list[DerivativeRow]:
+        return from_rows(DerivativeRow, self._select("derivatives", "asset_id, role, level"))
 
-    def runs(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._db.execute("SELECT * FROM runs ORDER BY id").fetchall()]
+    def events(self, asset_id: str | None = None) -> list[EventRow]:
+        return from_rows(EventRow, self._select("events", "id", asset_id))
+
+    def runs(self) -> list[RunRow]:
+        return from_rows(RunRow, self._select("runs", "id"))
 
     def summary(self) -> CatalogSummary:
         one = self._db.execute
@@ -435,12 +442,19 @@ class Catalog:
             invalid=int(one("SELECT count(*) FROM assets WHERE is_valid = 0").fetchone()[0]),
             derivatives=int(one("SELECT count(*) FROM derivatives").fetchone()[0]),
             events=int(one("SELECT count(*) FROM events").fetchone()[0]),
-            failures=[{"path": r[0], "error": r[1]} for r in
-                      one("SELECT rel_path, error FROM assets WHERE status IN ('failed', 'quarantined')"
+            failures=[AssetFailure(r[0], r[1] or "", r[2]) for r in
+                      one("SELECT rel_path, error, status FROM assets WHERE status IN ('failed', 'quarantined')"
                           " ORDER BY rel_path")],
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        """The whole catalog as plain data (the JSON export)."""
-        return {"summary": asdict(self.summary()), "runs": self.runs(), "assets": self.assets(),
-                "derivatives": self.derivatives(), "findings": self.findings()}
+    def contents(self) -> CatalogContents:
+        """The whole catalog: its summary and every row of every table (the JSON export)."""
+        return CatalogContents(summary=self.summary(), runs=self.runs(), assets=self.assets(),
+                               derivatives=self.derivatives(), findings=self.findings(), files=self.files(),
+                               events=self.events(), attempts=self.attempts())
+
+
+def _errors(measurements: str | None) -> list[str]:
+    """The error findings' messages an asset's measurements keep."""
+    errors = json_column(measurements).get("errors", [])
+    return [str(e) for e in errors]

@@ -12,13 +12,16 @@ import logging
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from llvscan._constants import CATALOG_NAME, DEFAULT_IIIF_BASE_URL
+from llvscan._json import JsonResult
 from llvscan._paths import inside
 from llvscan._publish import atomic_dir, write_json_atomic
 from llvscan.catalog.db import Catalog
+from llvscan.catalog.rows import AssetRow, DerivativeRow, FindingRow
 from llvscan.errors import CatalogError, InvalidParameterError, MissingDependencyError, OutputError
 
 __all__ = ["EXPORT_FORMATS", "ExportResult", "export_catalog", "iiif_rights"]
@@ -26,15 +29,15 @@ __all__ = ["EXPORT_FORMATS", "ExportResult", "export_catalog", "iiif_rights"]
 log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("json", "csv", "parquet", "iiif", "bagit")
-_CATALOG_NAME = "catalog.sqlite"  # as llvscan.collection.runner.CATALOG_NAME (not imported: keeps this light)
 _OUTPUT_TREES = ("assets", "iiif")
-_SIDECAR = ("object_number", "title", "creator", "date", "rights")
 _LABELS = {"object_number": "Object number", "title": "Title", "creator": "Creator", "date": "Date"}
-_DEFAULT_IIIF_BASE = "http://localhost:8000/iiif"
+
+# a flat table of the CSV and Parquet exports: its columns, and one dict per row
+_Table = tuple[list[str], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
-class ExportResult:
+class ExportResult(JsonResult):
     format: str
     path: str  # the export folder
     files: int  # files written under ``path``
@@ -55,48 +58,49 @@ def _check_dest(out: Path, dest: Path) -> None:
         raise InvalidParameterError("the export destination is an existing file; choose a folder", path=dest)
 
 
-def _loads(text: str | None) -> Any:
-    return json.loads(text) if text else {}
-
-
 def _count_files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file())
 
 
-def _flat_assets(assets: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+def _cell(value: Any) -> Any:
+    """A JSON value as one cell: lists and objects JSON-encoded."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value
+
+
+def _flat_assets(assets: list[AssetRow]) -> _Table:
     """One flat row per asset: the table's columns, sidecar fields included, measurements as
-    ``measurements.<key>`` columns (lists and objects JSON-encoded)."""
+    ``measurements.<key>`` columns."""
+    base = [f.name for f in fields(AssetRow) if f.name != "measurements"]
     rows, extra = [], []
     for asset in assets:
-        row = {k: v for k, v in asset.items() if k != "measurements"}
-        for key, value in _loads(asset.get("measurements")).items():
+        row = {c: getattr(asset, c) for c in base}
+        for key, value in asset.measurements.items():
             column = f"measurements.{key}"
             if column not in extra:
                 extra.append(column)
-            row[column] = json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value
+            row[column] = _cell(value)
         rows.append(row)
-    base = [k for k in (assets[0] if assets else {}) if k != "measurements"]
-    if not base:
-        base = ["id", "rel_path", "kind", "format", "status", "is_valid", "error", *_SIDECAR]
-    return base + sorted(extra), [{c: r.get(c) for c in base + sorted(extra)} for r in rows]
+    columns = base + sorted(extra)
+    return columns, [{c: r.get(c) for c in columns} for r in rows]
 
 
-def _flat_derivatives(derivatives: list[dict[str, Any]], assets: list[dict[str, Any]]) -> tuple[list[str], list]:
-    paths = {a["id"]: a["rel_path"] for a in assets}
+def _flat_derivatives(derivatives: list[DerivativeRow], assets: list[AssetRow]) -> _Table:
+    paths = {a.id: a.rel_path for a in assets}
     columns = ["asset_id", "asset_path", "role", "level", "path", "bytes", "files", "sha256", "faces",
                "texture_size", "hausdorff_pct", "detail", "created_run_id"]
-    rows = [{**{c: d.get(c) for c in columns}, "asset_path": paths.get(d["asset_id"])} for d in derivatives]
+    rows = [{c: paths.get(d.asset_id) if c == "asset_path" else _cell(getattr(d, c)) for c in columns}
+            for d in derivatives]
     return columns, rows
 
 
-def _flat_findings(findings: list[dict[str, Any]], assets: list[dict[str, Any]]) -> tuple[list[str], list]:
-    paths = {a["id"]: a["rel_path"] for a in assets}
+def _flat_findings(findings: list[FindingRow], assets: list[AssetRow]) -> _Table:
+    paths = {a.id: a.rel_path for a in assets}
     columns = ["asset_id", "asset_path", "source", "level", "code", "message", "count", "measure", "run_id"]
-    rows = [{**{c: f.get(c) for c in columns}, "asset_path": paths.get(f["asset_id"])} for f in findings]
+    rows = [{c: paths.get(f.asset_id) if c == "asset_path" else getattr(f, c) for c in columns} for f in findings]
     return columns, rows
 
 
-def _tables(catalog: Catalog) -> list[tuple[str, tuple[list[str], list[dict[str, Any]]]]]:
+def _tables(catalog: Catalog) -> list[tuple[str, _Table]]:
     """The flat tables of the CSV and Parquet exports."""
     assets = catalog.assets()
     return [("assets", _flat_assets(assets)), ("derivatives", _flat_derivatives(catalog.derivatives(), assets)),
@@ -105,19 +109,9 @@ def _tables(catalog: Catalog) -> list[tuple[str, tuple[list[str], list[dict[str,
 
 # -- formats --------------------------------------------------------------------------------------
 def _export_json(catalog: Catalog, tmp: Path) -> int:
-    data = catalog.as_dict()
-    for asset in data["assets"]:
-        asset["measurements"] = _loads(asset["measurements"])
-    for derivative in data["derivatives"]:
-        derivative["detail"] = _loads(derivative["detail"])
-    for run in data["runs"]:
-        for key in ("options", "recipe", "libraries"):
-            run[key] = _loads(run[key])
-    data["files"] = catalog.files()
-    data["events"] = catalog.events()
-    data["attempts"] = catalog.attempts()
-    write_json_atomic(tmp / "catalog.json", data)
-    return len(data["assets"])
+    contents = catalog.contents()
+    write_json_atomic(tmp / "catalog.json", contents.to_dict())
+    return len(contents.assets)
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
@@ -173,8 +167,8 @@ def _iiif_base(catalog: Catalog, base_url: str | None) -> str:
     if base_url:
         return base_url.rstrip("/")
     runs = catalog.runs()
-    run_base = _loads(runs[-1]["options"]).get("base_url") if runs else None
-    run_base = (run_base or _DEFAULT_IIIF_BASE).rstrip("/")
+    run_base = runs[-1].options.get("base_url") if runs else None
+    run_base = (run_base if isinstance(run_base, str) and run_base else DEFAULT_IIIF_BASE_URL).rstrip("/")
     return run_base[: -len("/iiif")] + "/manifests" if run_base.endswith("/iiif") else run_base + "/manifests"
 
 
@@ -182,7 +176,7 @@ def _lang(text: str) -> dict[str, list[str]]:
     return {"none": [text]}
 
 
-def _manifest(asset: dict[str, Any], info: dict[str, Any], manifest_id: str) -> Any:
+def _manifest(asset: AssetRow, info: dict[str, Any], manifest_id: str) -> Any:
     from iiif_prezi3 import Annotation, AnnotationBody, AnnotationPage, Canvas, KeyValueString, Manifest, ServiceV3
 
     base = manifest_id[: -len(".json")]
@@ -195,23 +189,23 @@ def _manifest(asset: dict[str, Any], info: dict[str, Any], manifest_id: str) -> 
     annotation = Annotation(id=f"{base}/annotation/1", motivation="painting", body=body, target=canvas_id)
     canvas = Canvas(id=canvas_id, width=width, height=height,
                     items=[AnnotationPage(id=f"{base}/page/1", items=[annotation])])
-    metadata = [KeyValueString(label={"en": [label]}, value=_lang(str(asset[key])))
-                for key, label in _LABELS.items() if asset.get(key)]
-    rights = iiif_rights(asset.get("rights"))
-    if asset.get("rights") and rights is None:  # free text or another URI: keep it, as metadata
-        metadata.append(KeyValueString(label={"en": ["Rights"]}, value=_lang(str(asset["rights"]))))
-    title = asset.get("title") or Path(asset["rel_path"]).name
-    summary = ", ".join(str(asset[k]) for k in ("creator", "date") if asset.get(k))
-    if asset.get("object_number"):
-        summary = f"{summary} ({asset['object_number']})" if summary else str(asset["object_number"])
-    fields: dict[str, Any] = {"id": manifest_id, "label": _lang(str(title)), "items": [canvas]}
+    metadata = [KeyValueString(label={"en": [label]}, value=_lang(str(getattr(asset, key))))
+                for key, label in _LABELS.items() if getattr(asset, key)]
+    rights = iiif_rights(asset.rights)
+    if asset.rights and rights is None:  # free text or another URI: keep it, as metadata
+        metadata.append(KeyValueString(label={"en": ["Rights"]}, value=_lang(asset.rights)))
+    title = asset.title or Path(asset.rel_path).name
+    summary = ", ".join(v for v in (asset.creator, asset.date) if v)
+    if asset.object_number:
+        summary = f"{summary} ({asset.object_number})" if summary else asset.object_number
+    properties: dict[str, Any] = {"id": manifest_id, "label": _lang(title), "items": [canvas]}
     if summary:
-        fields["summary"] = _lang(summary)
+        properties["summary"] = _lang(summary)
     if metadata:
-        fields["metadata"] = metadata
+        properties["metadata"] = metadata
     if rights:
-        fields["rights"] = rights
-    return Manifest(**fields)
+        properties["rights"] = rights
+    return Manifest(**properties)
 
 
 def _export_iiif(catalog: Catalog, out: Path, tmp: Path, base_url: str | None) -> int:
@@ -221,13 +215,13 @@ def _export_iiif(catalog: Catalog, out: Path, tmp: Path, base_url: str | None) -
         raise MissingDependencyError("the IIIF export needs iiif-prezi3: pip install iiif-prezi3",
                                      detail=str(exc)) from exc
     base = _iiif_base(catalog, base_url)
-    tile_sets = {d["asset_id"]: d["path"] for d in catalog.derivatives() if d["role"] == "iiif3"}
+    tile_sets = {d.asset_id: d.path for d in catalog.derivatives() if d.role == "iiif3"}
     refs = []
     (tmp / "manifests").mkdir()
     for asset in catalog.assets():
-        if asset["kind"] != "image" or asset["status"] != "ok" or asset["id"] not in tile_sets:
+        if asset.kind != "image" or asset.status != "ok" or asset.id not in tile_sets:
             continue
-        folder = (out / tile_sets[asset["id"]]).resolve()
+        folder = (out / tile_sets[asset.id]).resolve()
         info_path = folder / "info.json"
         if not inside(folder, out / "iiif") or not info_path.is_file():
             raise OutputError("the IIIF tile set the catalog lists is missing; rerun `llvscan run`",
@@ -266,7 +260,7 @@ def _export_bagit(catalog: Catalog, out: Path, tmp: Path, source_organization: s
     for tree in _OUTPUT_TREES:
         if (out / tree).is_dir():
             shutil.copytree(out / tree, tmp / tree, symlinks=False)
-    _copy_catalog(catalog.path, tmp / _CATALOG_NAME)
+    _copy_catalog(catalog.path, tmp / CATALOG_NAME)
     info = {"External-Description": "llvscan run outputs"}
     if source_organization:
         info["Source-Organization"] = source_organization
@@ -291,7 +285,7 @@ def export_catalog(out_dir: str | Path, dest: str | Path, *, format: str, base_u
     if format not in EXPORT_FORMATS:
         raise InvalidParameterError(f"export format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
     out, target = Path(out_dir).resolve(), Path(dest).resolve()
-    db = out / _CATALOG_NAME
+    db = out / CATALOG_NAME
     if not db.is_file():
         raise CatalogError("no catalog here: run `llvscan run COLLECTION --out DIR` first", path=db)
     _check_dest(out, target)

@@ -6,10 +6,16 @@ Workers build an ``AssetRecord``; the run's driver, the catalog's single writer,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
-__all__ = ["AssetRecord", "DerivativeRecord", "EventRecord", "FileRecord", "FindingRecord", "utc_now"]
+from llvscan._json import JsonResult
+
+__all__ = ["AssetRecord", "DerivativeRecord", "EventRecord", "FileRecord", "FindingRecord", "JsonValue", "utc_now"]
+
+#: What ``json.loads`` may give back (and ``json.dumps`` takes): measurements, details, recorded options.
+JsonValue: TypeAlias = str | int | float | bool | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
 
 
 def utc_now() -> str:
@@ -17,7 +23,7 @@ def utc_now() -> str:
 
 
 @dataclass(frozen=True)
-class FileRecord:
+class FileRecord(JsonResult):
     """One source file of an asset (an OBJ asset has its MTL and textures too)."""
 
     rel_path: str
@@ -28,7 +34,7 @@ class FileRecord:
 
 
 @dataclass(frozen=True)
-class DerivativeRecord:
+class DerivativeRecord(JsonResult):
     """An output: a validation report, a tile set. ``path`` is relative to the output folder."""
 
     role: str  # validation | inspection | lod | scene | thumbnail | iiif3 | iiif2 | dz | zoomify | ptiff | szi
@@ -36,7 +42,7 @@ class DerivativeRecord:
     bytes: int
     files: int
     sha256: str  # of the file; for a folder, of its sorted "path sha256" manifest
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, JsonValue] = field(default_factory=dict)
     level: str = ""  # the LOD level's name
     faces: int | None = None
     texture_size: int | None = None  # longer side, pixels
@@ -44,7 +50,7 @@ class DerivativeRecord:
 
 
 @dataclass(frozen=True)
-class FindingRecord:
+class FindingRecord(JsonResult):
     """One finding of a validation or inspection report."""
 
     source: str  # validation | inspection
@@ -56,7 +62,7 @@ class FindingRecord:
 
 
 @dataclass(frozen=True)
-class EventRecord:
+class EventRecord(JsonResult):
     """A PREMIS-like event: what was done to the asset, by which agent, with what outcome."""
 
     type: str  # PREMIS event types: message digest calculation, validation, creation, …
@@ -66,7 +72,7 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
-class AssetRecord:
+class AssetRecord(JsonResult):
     asset_id: str
     rel_path: str
     kind: str  # mesh | image | unknown
@@ -80,7 +86,7 @@ class AssetRecord:
     is_valid: bool | None = None
     error: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
-    measurements: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, JsonValue] = field(default_factory=dict)
     files: list[FileRecord] = field(default_factory=list)
     derivatives: list[DerivativeRecord] = field(default_factory=list)
     events: list[EventRecord] = field(default_factory=list)

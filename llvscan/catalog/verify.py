@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
+from llvscan._constants import CATALOG_NAME
+from llvscan._json import JsonResult
 from llvscan._paths import inside, sha256_file, tree_digest
 from llvscan.catalog.db import Catalog
 from llvscan.errors import CatalogError
@@ -15,7 +17,7 @@ __all__ = ["FixityProblem", "VerifyReport", "verify_outputs"]
 
 
 @dataclass(frozen=True)
-class FixityProblem:
+class FixityProblem(JsonResult):
     asset_id: str
     role: str
     path: str  # relative to the output folder
@@ -25,7 +27,9 @@ class FixityProblem:
 
 
 @dataclass(frozen=True)
-class VerifyReport:
+class VerifyReport(JsonResult):
+    _json_properties: ClassVar[tuple[str, ...]] = ("is_intact",)
+
     out_dir: str
     checked: int
     ok: int
@@ -36,11 +40,8 @@ class VerifyReport:
     def is_intact(self) -> bool:
         return not self.problems
 
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "is_intact": self.is_intact}
 
-
-def verify_outputs(out_dir: str | Path, *, catalog_name: str = "catalog.sqlite") -> VerifyReport:
+def verify_outputs(out_dir: str | Path, *, catalog_name: str = CATALOG_NAME) -> VerifyReport:
     """Recompute the sha256 of every derivative in ``out_dir``'s catalog: a file's own digest, a folder's
     manifest digest (as the run recorded them). Missing, altered and out-of-folder paths are reported."""
     started = time.perf_counter()
@@ -52,19 +53,19 @@ def verify_outputs(out_dir: str | Path, *, catalog_name: str = "catalog.sqlite")
         derivatives = catalog.derivatives()
     problems: list[FixityProblem] = []
     for d in derivatives:
-        path = (out / d["path"]).resolve()
-        base = (d["asset_id"], d["role"], d["path"])
+        path = (out / d.path).resolve()
+        base = (d.asset_id, d.role, d.path)
         if not inside(path, out):
-            problems.append(FixityProblem(*base, "outside", d["sha256"]))
+            problems.append(FixityProblem(*base, "outside", d.sha256))
         elif path.is_file():
             actual = sha256_file(path)
-            if actual != d["sha256"]:
-                problems.append(FixityProblem(*base, "altered", d["sha256"], actual))
+            if actual != d.sha256:
+                problems.append(FixityProblem(*base, "altered", d.sha256, actual))
         elif path.is_dir():
             actual = tree_digest(path)[0]
-            if actual != d["sha256"]:
-                problems.append(FixityProblem(*base, "altered", d["sha256"], actual))
+            if actual != d.sha256:
+                problems.append(FixityProblem(*base, "altered", d.sha256, actual))
         else:
-            problems.append(FixityProblem(*base, "missing", d["sha256"]))
+            problems.append(FixityProblem(*base, "missing", d.sha256))
     return VerifyReport(str(out), len(derivatives), len(derivatives) - len(problems), problems,
                         round(time.perf_counter() - started, 3))

@@ -17,25 +17,27 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
+from llvscan._constants import SIDECAR_FIELDS
+from llvscan._json import JsonResult
 from llvscan._paths import inside, resolve_inside
 from llvscan.errors import InvalidParameterError, LlvscanError
 from llvscan.imaging.tiles import IMAGE_SUFFIXES
-from llvscan.mesh.io import MESH_SUFFIXES
+from llvscan.mesh import MESH_SUFFIXES
 
 __all__ = ["SIDECAR_NAME", "Asset", "AssetFile", "Discovery", "asset_id_for", "discover_assets"]
 
 log = logging.getLogger(__name__)
 
 SIDECAR_NAME = "collection.csv"
-_SIDECAR_FIELDS = ("object_number", "title", "creator", "date", "rights")
 _MTLLIB_RE = re.compile(rb"^[ \t]*mtllib[ \t]+([^\r\n#]+)", re.MULTILINE)
 _MAP_RE = re.compile(r"^\s*(map_\w+|bump|disp|decal|norm|refl)\s+(.+?)\s*$", re.IGNORECASE)
 _ASSET_NAMESPACE = uuid.UUID("6f1c3c1e-5d0b-4c35-9a3e-0b7c1c2d9e41")
 
 
 @dataclass(frozen=True)
-class AssetFile:
+class AssetFile(JsonResult):
     rel_path: str
     role: str  # main | material | texture | buffer
     bytes: int = 0  # size and modification time when discovered: a rerun compares them with the catalog's
@@ -43,7 +45,9 @@ class AssetFile:
 
 
 @dataclass(frozen=True)
-class Asset:
+class Asset(JsonResult):
+    _json_properties: ClassVar[tuple[str, ...]] = ("bytes",)
+
     asset_id: str
     rel_path: str
     kind: str  # mesh | image
@@ -58,7 +62,7 @@ class Asset:
 
 
 @dataclass(frozen=True)
-class Discovery:
+class Discovery(JsonResult):
     root: str
     assets: list[Asset]
     ignored: list[str]  # files that are neither assets nor part of one
@@ -134,7 +138,7 @@ def _read_sidecar(root: Path, notes: list[str]) -> dict[str, dict[str, str]]:
             if not name:
                 notes.append(f"{SIDECAR_NAME}: line {line}: empty 'file' value")
                 continue
-            rows[name] = {k: (row.get(k) or "").strip() for k in _SIDECAR_FIELDS if row.get(k)}
+            rows[name] = {k: (row.get(k) or "").strip() for k in SIDECAR_FIELDS if row.get(k)}
     return rows
 
 
@@ -147,7 +151,7 @@ def _stat(part: AssetFile, root: Path) -> AssetFile:
 
 
 def _walk(root: Path) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(Path(folder) / n for n in sorted(names) if not n.startswith("."))

@@ -26,24 +26,27 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from llvscan._json import JsonResult
 from llvscan.errors import LlvscanError
 
-__all__ = ["Crash", "TaskQueue", "WorkerPool", "take_batch"]
+__all__ = ["Crash", "TaskQueue", "WorkerPool", "serve", "take_batch"]
 
 log = logging.getLogger(__name__)
 
+_Task = TypeVar("_Task")
+
 
 @dataclass(frozen=True)
-class Crash:
+class Crash(JsonResult, Generic[_Task]):
     """A task whose worker did not come back: it died, ran out of time, or out of memory."""
 
-    task: Any
+    task: _Task
     outcome: str  # crashed | timeout | memory
     reason: str
     worker: str
@@ -246,7 +249,7 @@ class WorkerPool(TaskQueue):
         self._replace(worker)
         return crash
 
-    def _drain(self, worker: _Worker) -> Iterator[Any]:
+    def _drain(self, worker: _Worker) -> Generator[Any, None, bool]:
         """Yield the results the worker has sent; return False when its pipe is closed (it died)."""
         while worker.conn.poll():
             try:

@@ -18,13 +18,22 @@ from typing import Any
 
 from llvscan._paths import sha256_file, slug, tree_digest
 from llvscan._publish import write_json_atomic
+from llvscan._report import HasFindings
 from llvscan.catalog.db import PreviousState
-from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord, FindingRecord, utc_now
+from llvscan.catalog.records import (
+    AssetRecord,
+    DerivativeRecord,
+    EventRecord,
+    FileRecord,
+    FindingRecord,
+    JsonValue,
+    utc_now,
+)
 from llvscan.collection.discover import Asset
 from llvscan.collection.recipe import RunRecipe
 from llvscan.errors import LlvscanError
 
-__all__ = ["AssetJob", "outputs_intact", "process_asset", "source_files"]
+__all__ = ["LAYOUT_FOLDERS", "AssetJob", "output_name", "outputs_intact", "process_asset", "source_files"]
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +79,15 @@ def outputs_intact(out: Path, derivatives: list[tuple[str, int]]) -> bool:
 
 
 def output_name(asset: Asset) -> str:
+    """The folder name of an asset's outputs: its file stem (slugged) and the start of its id."""
     return f"{slug(Path(asset.rel_path).stem)}-{asset.asset_id[:8]}"
 
 
-def _findings(source: str, report: Any) -> list[FindingRecord]:
+def _findings(source: str, report: HasFindings) -> list[FindingRecord]:
     return [FindingRecord(source, f.level, f.code, f.message, f.count, f.measure) for f in report.findings]
 
 
-def _summary(report: Any) -> str:
+def _summary(report: HasFindings) -> str:
     return "; ".join(f"{f.level}: {f.message}" for f in report.findings) or "no findings"
 
 
@@ -90,16 +100,14 @@ def _json_derivative(out: Path, rel: str, role: str, payload: dict[str, Any]) ->
 @dataclass
 class _Outcome:
     valid: bool | None
-    measurements: dict[str, Any]
+    measurements: dict[str, JsonValue]
     derivatives: list[DerivativeRecord]
     events: list[EventRecord]
     findings: list[FindingRecord]
 
 
 def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
-    from llvscan.mesh.io import load_mesh
-    from llvscan.mesh.lods import build_lods
-    from llvscan.mesh.validate import validate_mesh
+    from llvscan.mesh import build_lods, load_mesh, validate_mesh
 
     mesh = load_mesh(root / asset.rel_path, max_faces=recipe.mesh.max_faces)
     report = validate_mesh(mesh, thresholds=recipe.mesh.thresholds())
@@ -108,8 +116,9 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
     derivatives = [_json_derivative(out, f"{folder}/validation.json", "validation", data)]
     events = [EventRecord("validation", "success" if report.is_valid else "failure",
                           f"{report.faces} faces, watertight={report.watertight}; {_summary(report)}")]
-    measurements = {k: data[k] for k in ("vertices", "faces", "watertight", "bbox_size", "units",
-                                         "surface_area", "boundary_edges", "non_manifold_edges")}
+    measurements: dict[str, JsonValue] = {k: data[k] for k in ("vertices", "faces", "watertight", "bbox_size",
+                                                               "units", "surface_area", "boundary_edges",
+                                                               "non_manifold_edges")}
     measurements["errors"] = [f.message for f in report.errors]
     lod_recipe = recipe.mesh.lod_recipe()
     if lod_recipe is not None and (report.is_valid or recipe.mesh.lods_for_invalid):
@@ -117,13 +126,14 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
         base = f"{folder}/lods"
         for level in lods.levels:
             side = max(level.texture_size) if level.texture_size else None
-            derivatives.append(DerivativeRecord(
-                "lod", f"{base}/{level.uri}", level.bytes, 1, level.sha256,
-                {"usage": level.usage, "quality": level.quality, "mime_type": level.mime_type,
-                 "target_faces": level.target_faces, "mean_pct": level.mean_pct,
-                 "texel_drift_median": level.texel_drift_median, "texel_drift_p95": level.texel_drift_p95,
-                 "decimated_from": level.decimated_from},
-                level=level.name, faces=level.faces, texture_size=side, hausdorff_pct=level.hausdorff_pct))
+            detail: dict[str, JsonValue] = {
+                "usage": level.usage, "quality": level.quality, "mime_type": level.mime_type,
+                "target_faces": level.target_faces, "mean_pct": level.mean_pct,
+                "texel_drift_median": level.texel_drift_median, "texel_drift_p95": level.texel_drift_p95,
+                "decimated_from": level.decimated_from}
+            derivatives.append(DerivativeRecord("lod", f"{base}/{level.uri}", level.bytes, 1, level.sha256, detail,
+                                                level=level.name, faces=level.faces, texture_size=side,
+                                                hausdorff_pct=level.hausdorff_pct))
         for role, rel in (("scene", lods.scene), ("thumbnail", lods.thumbnail)):
             if rel:
                 target = out / base / rel
@@ -140,12 +150,15 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
 
 
 def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
-    from llvscan.imaging.inspect import inspect_image
-    from llvscan.imaging.tiles import tile_image
+    from llvscan.imaging import inspect_image, tile_image
 
     source, options = root / asset.rel_path, recipe.image
     name = output_name(asset)
-    derivatives, events, findings, measurements, valid = [], [], [], {}, None
+    derivatives: list[DerivativeRecord] = []
+    events: list[EventRecord] = []
+    findings: list[FindingRecord] = []
+    measurements: dict[str, JsonValue] = {}
+    valid: bool | None = None
     if options.inspect:
         report = inspect_image(source, pixel_limit=options.pixel_limit, thresholds=options.thresholds())
         data = {**report.to_dict(), "path": asset.rel_path}
@@ -162,8 +175,9 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
                            tile_size=options.tile_size, quality=options.quality, max_size=options.max_size,
                            pixel_limit=options.pixel_limit)
         digest, total, count = tree_digest(out / rel)
-        detail = {"service_id": tiles.service_id, "scale_factors": tiles.scale_factors, "sizes": tiles.sizes,
-                  "width": tiles.width, "height": tiles.height, "entry": tiles.entry}
+        detail: dict[str, JsonValue] = {
+            "service_id": tiles.service_id, "scale_factors": tiles.scale_factors, "sizes": tiles.sizes,
+            "width": tiles.width, "height": tiles.height, "entry": tiles.entry}
         derivatives.append(DerivativeRecord(layout, rel, total, count, digest, detail,
                                             texture_size=max(tiles.width, tiles.height)))
         events.append(EventRecord("creation", "success", f"{layout} tile set, {count} files, {tiles.seconds:.2f} s"))
@@ -196,7 +210,9 @@ def process_asset(job: AssetJob) -> AssetRecord:
     try:
         files = source_files(asset, root)
         content = hashlib.sha256("".join(f"{f.rel_path} {f.sha256}\n" for f in files).encode()).hexdigest()
-        mtime = dt.datetime.fromtimestamp(files[0].mtime_ns / 1e9, dt.UTC).isoformat(timespec="seconds")
+        mtime_ns = files[0].mtime_ns
+        mtime = (None if mtime_ns is None
+                 else dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC).isoformat(timespec="seconds"))
         base = replace(base, bytes=files[0].bytes, sha256=files[0].sha256, content_sha256=content, files=files,
                        mtime=mtime)
         previous = job.previous

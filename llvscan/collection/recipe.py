@@ -34,85 +34,107 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from llvscan._constants import (
+    DEFAULT_IIIF_BASE_URL,
+    DEFAULT_MAX_FACES,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_PIXEL_LIMIT,
+    DEFAULT_QUALITY,
+    DEFAULT_TILE_SIZE,
+    LAYOUTS,
+)
+from llvscan._json import NOT_IN_JSON, JsonResult, to_jsonable
 from llvscan.errors import InvalidParameterError, LlvscanError
 
-__all__ = ["PROCESSING_VERSION", "ImageRecipe", "MeshRecipe", "RunRecipe", "load_run_recipe"]
+if TYPE_CHECKING:  # for the annotations only: a recipe stays light, the thresholds load on use
+    from llvscan.imaging import InspectionThresholds
+    from llvscan.mesh import LodRecipe, ValidationThresholds
+
+__all__ = ["PROCESSING_VERSION", "ImageRecipe", "MeshRecipe", "RunRecipe", "ThresholdValue", "load_run_recipe"]
 
 #: Bump when per-asset processing changes in a way that should redo finished assets.
 PROCESSING_VERSION = 2
 
-_LAYOUTS = ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi")  # llvscan.imaging.tiles.LAYOUTS, without the import
+#: A value of a ``[mesh.validation]`` or ``[image.inspection]`` table: a threshold or a switch.
+ThresholdValue: TypeAlias = bool | int | float
 
 
 @dataclass(frozen=True)
-class MeshRecipe:
+class MeshRecipe(JsonResult):
     """Meshes: validate, then (when valid, or always with ``lods_for_invalid``) build levels of detail."""
 
     lods: str | None = "voyager"  # a preset name, a LOD recipe file (absolute), or None for no LODs
     lods_for_invalid: bool = False
-    max_faces: int = 200_000_000
-    validation: dict[str, Any] = field(default_factory=dict)  # ValidationThresholds fields that differ
+    max_faces: int = DEFAULT_MAX_FACES
+    validation: dict[str, ThresholdValue] = field(default_factory=dict)  # ValidationThresholds fields that differ
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_faces, int) or self.max_faces < 1:
             raise InvalidParameterError(f"mesh max_faces must be a positive whole number, not {self.max_faces!r}")
 
-    def thresholds(self) -> Any:
-        from llvscan.mesh.validate import ValidationThresholds
+    def thresholds(self) -> ValidationThresholds:
+        from llvscan.mesh import ValidationThresholds
 
-        return ValidationThresholds(**self.validation)
+        overrides: dict[str, Any] = dict(self.validation)  # as TOML gave them: the constructor checks each
+        return ValidationThresholds(**overrides)
 
-    def lod_recipe(self) -> Any:
-        from llvscan.mesh.lods import load_recipe
+    def lod_recipe(self) -> LodRecipe | None:
+        from llvscan.mesh import load_recipe
 
         return None if self.lods is None else load_recipe(self.lods)
 
 
 @dataclass(frozen=True)
-class ImageRecipe:
+class ImageRecipe(JsonResult):
     """Images: inspect the master, then tile it in every layout listed."""
 
     layouts: tuple[str, ...] = ("iiif3",)
     inspect: bool = True
-    base_url: str = "http://localhost:8000/iiif"
-    tile_size: int = 512
-    quality: int = 85
-    max_size: int = 2048
-    pixel_limit: int = 20_000_000_000
-    inspection: dict[str, Any] = field(default_factory=dict)  # InspectionThresholds fields that differ
+    base_url: str = DEFAULT_IIIF_BASE_URL
+    tile_size: int = DEFAULT_TILE_SIZE
+    quality: int = DEFAULT_QUALITY
+    max_size: int = DEFAULT_MAX_SIZE
+    pixel_limit: int = DEFAULT_PIXEL_LIMIT
+    inspection: dict[str, ThresholdValue] = field(default_factory=dict)  # InspectionThresholds fields that differ
 
     def __post_init__(self) -> None:
         layouts = tuple(self.layouts)
         object.__setattr__(self, "layouts", layouts)
-        unknown = [name for name in layouts if name not in _LAYOUTS]
+        unknown = [name for name in layouts if name not in LAYOUTS]
         if unknown:
-            raise InvalidParameterError(f"image layouts {unknown} unknown; choose from {', '.join(_LAYOUTS)}")
+            raise InvalidParameterError(f"image layouts {unknown} unknown; choose from {', '.join(LAYOUTS)}")
         if len(set(layouts)) != len(layouts):
             raise InvalidParameterError(f"image layouts repeat: {list(layouts)}")
-        if not 16 <= self.tile_size <= 4096:
-            raise InvalidParameterError(f"tile_size {self.tile_size} is outside 16–4096")
+        if not 64 <= self.tile_size <= 4096:  # as tile_image checks it
+            raise InvalidParameterError(f"tile_size {self.tile_size} is outside 64–4096")
         if not 1 <= self.quality <= 100:
             raise InvalidParameterError(f"quality {self.quality} is outside 1–100")
         if self.max_size < 1 or self.pixel_limit < 1:
             raise InvalidParameterError("max_size and pixel_limit must be positive")
 
-    def thresholds(self) -> Any:
+    def thresholds(self) -> InspectionThresholds:
         from llvscan.imaging.inspect import InspectionThresholds
 
-        return InspectionThresholds(**self.inspection)
+        overrides: dict[str, Any] = dict(self.inspection)  # as TOML gave them: the constructor checks each
+        return InspectionThresholds(**overrides)
 
 
 @dataclass(frozen=True)
-class RunRecipe:
-    """The whole recipe of a run; ``RunRecipe()`` is the default one."""
+class RunRecipe(JsonResult):
+    """The whole recipe of a run; ``RunRecipe()`` is the default one.
+
+    ``to_dict()`` is what the catalog records: each section as its hash covers it, a LOD recipe file
+    replaced by its content (the file may change after the run; the record should not).
+    """
 
     mesh: MeshRecipe = field(default_factory=MeshRecipe)
     image: ImageRecipe = field(default_factory=ImageRecipe)
     source: str | None = None  # the TOML file it came from
     # per-kind hashes, computed once per recipe object (a LOD recipe file is read once, not per asset)
-    _hashes: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _hashes: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False,
+                                    metadata=NOT_IN_JSON)
 
     def check(self) -> RunRecipe:
         """Build the thresholds and LOD recipe once, so a bad value fails before any asset is touched."""
@@ -122,7 +144,8 @@ class RunRecipe:
         return self
 
     def section(self, kind: str) -> dict[str, Any]:
-        """What the per-kind hash covers: the section, with a LOD recipe file replaced by its content."""
+        """What the per-kind hash covers: the section, with a LOD recipe file replaced by its content.
+        Plain ``asdict`` on purpose: a change in how results become JSON must not redo every asset."""
         if kind == "mesh":
             data = asdict(self.mesh)
             lods = self.mesh.lod_recipe()
@@ -139,8 +162,11 @@ class RunRecipe:
             self._hashes[kind] = hashlib.sha256(payload.encode()).hexdigest()
         return self._hashes[kind]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "mesh": self.section("mesh"), "image": self.section("image")}
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the catalog records: the sections the hashes cover, and the file they came from."""
+        data: dict[str, Any] = to_jsonable({"source": self.source, "mesh": self.section("mesh"),
+                                            "image": self.section("image")})
+        return data
 
     def with_image(self, **changes: Any) -> RunRecipe:
         return replace(self, image=replace(self.image, **changes))

@@ -22,27 +22,33 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from llvscan import __version__
+from llvscan._constants import CATALOG_NAME
+from llvscan._json import JsonResult
 from llvscan._paths import inside
 from llvscan.catalog.db import Catalog, PreviousState
 from llvscan.catalog.records import AssetRecord, EventRecord
+from llvscan.catalog.rows import AssetFailure, InvalidAsset
 from llvscan.collection.discover import Asset, discover_assets
 from llvscan.collection.pool import Crash, WorkerPool
 from llvscan.collection.process import AssetJob, outputs_intact, process_asset, source_files
 from llvscan.collection.recipe import RunRecipe
 from llvscan.errors import InvalidParameterError
 
+if TYPE_CHECKING:
+    from llvscan.collection.cluster import DaskPool
+
 __all__ = ["CATALOG_NAME", "RunSummary", "run_collection"]
 
 log = logging.getLogger(__name__)
 
-CATALOG_NAME = "catalog.sqlite"
-
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunSummary(JsonResult):
+    _json_properties: ClassVar[tuple[str, ...]] = ("exit_code",)
+
     run_id: int
     collection: str
     out_dir: str
@@ -55,8 +61,8 @@ class RunSummary:
     seconds: float
     quarantined: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
-    failures: list[dict[str, str]] = field(default_factory=list)
-    invalid_assets: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[AssetFailure] = field(default_factory=list)
+    invalid_assets: list[InvalidAsset] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -118,11 +124,12 @@ def _execute(jobs: list[AssetJob], workers: int, *, work: Callable[[AssetJob], A
         return
     crashes: Counter[str] = Counter()
     jobs = sorted(jobs, key=lambda j: -j.cost)
+    pool: WorkerPool | DaskPool
     if client is not None:
         from llvscan.collection.cluster import DaskPool
 
-        pool: Any = DaskPool(client, work, workers=workers, timeout=timeout, memory_limit=memory_limit,
-                             threads=threads, cost=lambda j: j.cost, batch_items=batch_size or 64)
+        pool = DaskPool(client, work, workers=workers, timeout=timeout, memory_limit=memory_limit,
+                        threads=threads, cost=lambda j: j.cost, batch_items=batch_size or 64)
     else:
         pool = WorkerPool(workers, work, timeout=timeout, memory_limit=memory_limit, cost=lambda j: j.cost,
                           threads=threads, batch_items=batch_size or 32)
@@ -206,7 +213,7 @@ def run_collection(
             sample = next(((a.rel_path, a.files[0].bytes) for a in assets if not a.problem), None)
             workers = check_storage(client, root, out, sample)
         counts: Counter[str] = Counter()
-        failures: list[dict[str, str]] = []
+        failures: list[AssetFailure] = []
         notes = list(discovery.notes)
         with Catalog(out / CATALOG_NAME) as catalog:
             options = {"only": only, "force": force, "rehash": rehash, "workers": workers, "max_attempts": max_attempts,
@@ -216,7 +223,7 @@ def run_collection(
             def take(record: AssetRecord) -> None:
                 counts[record.status] += 1
                 if record.status in ("failed", "quarantined"):
-                    failures.append({"path": record.rel_path, "error": record.error or "", "status": record.status})
+                    failures.append(AssetFailure(record.rel_path, record.error or "", record.status))
                 if on_record:
                     on_record(record)
 
@@ -227,7 +234,7 @@ def run_collection(
                                        detail=crash.reason, started_at=started_at, seconds=crash.seconds,
                                        worker=crash.worker)
 
-            run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.as_dict())
+            run_id = catalog.begin_run(collection=root, out_dir=out, options=options, recipe=recipe.to_dict())
             try:  # from here on, whatever stops the run (Ctrl-C included) leaves it marked
                 previous = catalog.previous_states()
                 agent = f"llvscan {__version__}"
@@ -240,7 +247,7 @@ def run_collection(
                     if decision == "run":
                         jobs.append(AssetJob(asset, str(root), str(out), recipe, state, force))
                     else:
-                        error = state.error if decision == "quarantined" else None
+                        error = state.error if state is not None and decision == "quarantined" else None
                         settled.append(_skipped(asset, recipe, decision, error))
                 if on_start:
                     on_start(dict(Counter(a.kind for a in assets)))
@@ -261,7 +268,7 @@ def run_collection(
                           total=len(assets), ok=counts["ok"], failed=counts["failed"], skipped=counts["skipped"],
                           quarantined=counts["quarantined"], by_kind=dict(Counter(a.kind for a in assets)),
                           invalid=len(invalid), invalid_assets=invalid, seconds=round(time.perf_counter() - started, 2),
-                          failures=sorted(failures, key=lambda f: f["path"]), notes=notes)
+                          failures=sorted(failures, key=lambda f: f.path), notes=notes)
 
 
 def _missing(catalog: Catalog, run_id: int, previous: dict[str, PreviousState], found: Iterable[str],

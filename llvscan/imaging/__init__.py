@@ -1,24 +1,35 @@
 """Gigapixel images: header checks, inspection (colour, depth, EXIF, clipping, sharpness, noise) and
-tiling into IIIF, Deep Zoom, Zoomify and pyramidal TIFF with libvips."""
+tiling into IIIF, Deep Zoom, Zoomify and pyramidal TIFF with libvips.
 
-from llvscan.imaging.inspect import (
-    BandStatistics,
-    ExifSummary,
-    ImageReport,
-    InspectionThresholds,
-    inspect_image,
-    laplacian_variance,
-    noise_sigma,
-)
-from llvscan.imaging.tiles import (
-    DEFAULT_PIXEL_LIMIT,
-    IMAGE_SUFFIXES,
-    LAYOUTS,
-    ImageHeader,
-    TileSet,
-    read_header,
-    tile_image,
-)
+Names load on first use: importing ``llvscan.imaging.tiles`` (or this package) does not pull in numpy;
+the inspection (numpy, numba) loads with ``inspect_image`` and its friends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvscan._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from llvscan.imaging.inspect import (
+        BandStatistics,
+        ExifSummary,
+        ImageReport,
+        InspectionThresholds,
+        inspect_image,
+        laplacian_variance,
+        noise_sigma,
+    )
+    from llvscan.imaging.tiles import (
+        DEFAULT_PIXEL_LIMIT,
+        IMAGE_SUFFIXES,
+        LAYOUTS,
+        ImageHeader,
+        TileSet,
+        read_header,
+        tile_image,
+    )
 
 __all__ = [
     "DEFAULT_PIXEL_LIMIT",
@@ -36,3 +47,10 @@ __all__ = [
     "read_header",
     "tile_image",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, {
+    **dict.fromkeys(("DEFAULT_PIXEL_LIMIT", "IMAGE_SUFFIXES", "LAYOUTS", "ImageHeader", "TileSet", "read_header",
+                     "tile_image"), "tiles"),
+    **dict.fromkeys(("BandStatistics", "ExifSummary", "ImageReport", "InspectionThresholds", "inspect_image",
+                     "laplacian_variance", "noise_sigma"), "inspect"),
+})

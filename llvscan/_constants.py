@@ -1,0 +1,41 @@
+"""Conventions that several modules share, each defined here once and imported everywhere else.
+
+Plain values only, no imports: the lightest module (a run recipe, the catalog, the CLI's option
+defaults) can use them without pulling in numpy, numba or pyvips.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CATALOG_NAME",
+    "DEFAULT_IIIF_BASE_URL",
+    "DEFAULT_MAX_FACES",
+    "DEFAULT_MAX_SIZE",
+    "DEFAULT_PIXEL_LIMIT",
+    "DEFAULT_QUALITY",
+    "DEFAULT_TILE_SIZE",
+    "LAYOUTS",
+    "SIDECAR_FIELDS",
+]
+
+#: The catalog a run writes into its output folder.
+CATALOG_NAME = "catalog.sqlite"
+
+#: The museum metadata a collection's sidecar CSV may give each asset, and the catalog keeps.
+SIDECAR_FIELDS = ("object_number", "title", "creator", "date", "rights")
+
+#: The tiling layouts: IIIF Image API 3 and 2 (level 0, static), Deep Zoom, Zoomify, pyramidal TIFF, SZI.
+LAYOUTS = ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi")
+
+#: Refuse images whose header claims more pixels than this (a 100 000 × 200 000 master is the limit).
+DEFAULT_PIXEL_LIMIT = 20_000_000_000
+
+#: Refuse meshes with more faces than this before allocating them.
+DEFAULT_MAX_FACES = 200_000_000
+
+#: Tiling defaults: the IIIF base URL tile sets are served under, tile edge (px), JPEG quality, and
+#: the longest side (px) of the whole-image sizes written for a level-0 service.
+DEFAULT_IIIF_BASE_URL = "http://localhost:8000/iiif"
+DEFAULT_TILE_SIZE = 512
+DEFAULT_QUALITY = 85
+DEFAULT_MAX_SIZE = 2048

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from llvscan import __version__
+from llvscan import __version__, errors
 from llvscan.cli import cli
 
 
@@ -89,3 +89,49 @@ def test_open3d_imports_without_system_libusb():
     o3d = import_open3d()
     mesh = o3d.geometry.TriangleMesh.create_box()
     assert len(mesh.triangles) == 12
+
+
+@pytest.mark.parametrize(
+    ("error", "exit_code"),
+    [
+        (errors.InvalidParameterError, 2),  # an impossible option or recipe: usage
+        (errors.InvalidMeshError, 1),  # bad data is an asset that fails, never usage
+        (errors.MeshReadError, 1),
+        (errors.ImageReadError, 1),
+        (errors.ResourceLimitError, 1),
+        (errors.UnsafePathError, 1),
+        (errors.OutputError, 1),
+        (errors.CatalogError, 1),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_exits_on_error_maps_only_invalid_parameters_to_usage(error, exit_code):
+    from llvscan.cli.options import exits_on_error
+
+    @click.command()
+    @exits_on_error
+    def command() -> None:
+        raise error("a message [with brackets]", path="[red]scan [1].obj", detail="upstream [bold]says")
+
+    result = CliRunner().invoke(command, [], env={"COLUMNS": "20"})
+    assert result.exit_code == exit_code
+    message = "[red]scan [1].obj: a message [with brackets] (upstream [bold]says)"
+    if exit_code == 2:
+        assert "Usage:" in result.stderr and f"Error: {message}" in result.stderr.splitlines()
+    else:
+        assert result.stderr == f"error: {message}\n"
+    assert result.stdout == ""
+
+
+def test_an_option_error_in_a_batch_is_usage_not_a_failed_file():
+    from llvscan.cli.options import each_path
+
+    def read(path):
+        if path == "bad":
+            raise errors.ImageReadError("not a readable image", path=path)
+        raise errors.InvalidParameterError("tile size 3 is outside 64–4096 pixels")
+
+    results, failed = each_path(("bad",), read)
+    assert failed and results == [{"path": "bad", "error": "bad: not a readable image"}]
+    with pytest.raises(errors.InvalidParameterError):
+        each_path(("bad", "good"), read)

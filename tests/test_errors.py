@@ -7,6 +7,7 @@ from llvscan import errors
     ("cls", "builtin"),
     [
         (errors.InvalidParameterError, ValueError),
+        (errors.InvalidMeshError, ValueError),
         (errors.UnsafePathError, PermissionError),
         (errors.ResourceLimitError, ValueError),
         (errors.MissingDependencyError, ImportError),
@@ -35,5 +36,27 @@ def test_mesh_and_image_read_errors_are_asset_read_errors():
 
 
 def test_tree_in_docstring_names_every_class():
-    for name in errors.__all__:
+    classes = [name for name in errors.__all__ if isinstance(getattr(errors, name), type)]
+    assert {"LlvscanError", "InvalidMeshError"} <= set(classes)  # functions (vips_error_text) are not in the tree
+    for name in classes:
         assert name in errors.__doc__
+
+
+def test_bad_mesh_data_is_not_an_invalid_parameter():
+    assert not issubclass(errors.InvalidMeshError, errors.InvalidParameterError)
+
+
+def test_vips_error_text_keeps_libvips_diagnosis_on_one_line():
+    exc = Exception("unable to load from file b'/scans/[red]x.tif'\nVipsForeignLoad: \"/scans/[red]x.tif\" "
+                    "is not a known file format\n\n")
+    assert errors.vips_error_text(exc) == 'VipsForeignLoad: "/scans/[red]x.tif" is not a known file format'
+    assert errors.vips_error_text(Exception("unable to call\n")) == "unable to call"  # nothing else to keep
+    long = errors.vips_error_text(Exception("tiffload: " + "x" * 500), limit=40)
+    assert len(long) == 40 and long.endswith("…")
+
+
+def test_libvips_messages_are_cleaned_in_one_place():
+    from llvscan.imaging import inspect, tiles
+
+    assert not hasattr(tiles, "_vips_error")
+    assert not hasattr(inspect, "_vips_error")

@@ -9,7 +9,7 @@ import click
 
 from llvscan import __version__
 
-__all__ = ["cli", "main"]
+__all__ = ["LazyGroup", "cli", "main"]
 
 
 class LazyGroup(click.Group):

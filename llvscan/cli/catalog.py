@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from llvscan.cli.options import console, echo_json, exits_on_error, json_option
+from llvscan._constants import CATALOG_NAME
+from llvscan.cli.options import console, echo_json, exits_on_error, json_option, new_table, styled
+
+__all__ = ["catalog", "export", "show", "verify"]
 
 
 def _catalog_path(out: Path) -> Path:
-    from llvscan.collection.runner import CATALOG_NAME
-
     return out / CATALOG_NAME if out.is_dir() else out
 
 
@@ -37,21 +38,19 @@ def show(out: Path, failed: bool, as_json: bool) -> None:
             echo_json(problems)
         else:
             for p in problems:
-                console().print(f"[red]{p['status']}[/] {p['path']}: {'; '.join(p['errors'])}")
+                console().print(styled((p.status, "red"), f" {p.path}: {'; '.join(p.errors)}"))
         return
     if as_json:
         echo_json(summary)
         return
-    from rich.table import Table
-
-    table = Table(title=f"{summary.path} (schema {summary.schema_version})", show_header=False)
+    table = new_table(title=f"{summary.path} (schema {summary.schema_version})", show_header=False)
     table.add_row("runs", str(summary.runs))
     table.add_row("assets", f"{summary.assets} — " + ", ".join(f"{k} {v}" for k, v in summary.by_kind.items()))
     table.add_row("status", ", ".join(f"{k} {v}" for k, v in summary.by_status.items()))
     table.add_row("invalid", str(summary.invalid))
     table.add_row("derivatives / events", f"{summary.derivatives} / {summary.events}")
     for failure in summary.failures:
-        table.add_row("[red]failed[/]", failure["error"])
+        table.add_row(styled((failure.status, "red")), failure.error)
     console().print(table)
 
 
@@ -65,12 +64,12 @@ def verify(out: Path, as_json: bool) -> None:
 
     report = verify_outputs(out)
     if as_json:
-        echo_json(report.as_dict())
+        echo_json(report)
     else:
         for p in report.problems:
-            console().print(f"[red]{p.problem}:[/] {p.path} ({p.role} of asset {p.asset_id[:8]})")
-        verdict = "[green]intact[/]" if report.is_intact else f"[red]{len(report.problems)} problem(s)[/]"
-        console().print(f"{report.checked} outputs checked in {report.seconds:.2f} s: {verdict}")
+            console().print(styled((f"{p.problem}:", "red"), f" {p.path} ({p.role} of asset {p.asset_id[:8]})"))
+        verdict = ("intact", "green") if report.is_intact else (f"{len(report.problems)} problem(s)", "red")
+        console().print(styled(f"{report.checked} outputs checked in {report.seconds:.2f} s: ", verdict))
     raise SystemExit(0 if report.is_intact else 1)
 
 

@@ -14,10 +14,15 @@ from llvscan.cli.options import (
     exits_on_error,
     json_option,
     max_size_option,
+    new_table,
+    print_error,
     quality_option,
     show_reports,
+    styled,
     tile_size_option,
 )
+
+__all__ = ["header", "image", "inspect", "tile"]
 
 
 @click.group()
@@ -65,18 +70,16 @@ def header(paths: tuple[Path, ...], as_json: bool) -> None:
     if as_json:
         echo_json(results)
     else:
-        from rich.table import Table
-
-        table = Table("path", "size", "bands", "format", "colour", "ICC", "dpi", "loader")
+        table = new_table("path", "size", "bands", "format", "colour", "ICC", "dpi", "loader")
         for r in results:
             if not isinstance(r, dict):
                 table.add_row(r.path, f"{r.width}×{r.height}", str(r.bands), r.band_format, r.interpretation,
-                              r.icc_profile or "[yellow]none[/]", str(r.xres_dpi or "—"), r.loader)
+                              r.icc_profile or styled(("none", "yellow")), str(r.xres_dpi or "—"), r.loader)
         if table.row_count:
             console().print(table)
         for r in results:
             if isinstance(r, dict):
-                console(stderr=True).print(f"[red]error:[/] {r['error']}")
+                print_error(r["error"])
     raise SystemExit(1 if failed else 0)
 
 
@@ -84,17 +87,16 @@ _LEVEL_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 def _render_inspection(report) -> None:
-    from rich.table import Table
-
-    verdict = "[red]error[/]" if report.errors else ("[yellow]warnings[/]" if report.warnings else "[green]ok[/]")
-    table = Table(title=f"{report.path} — {verdict} ({report.seconds:.2f} s)", show_header=False, title_justify="left")
+    verdict = ("error", "red") if report.errors else (("warnings", "yellow") if report.warnings else ("ok", "green"))
+    table = new_table(title=styled(f"{report.path} — ", verdict, f" ({report.seconds:.2f} s)"), show_header=False,
+                      title_justify="left")
     dpi = "—" if report.xres_dpi is None else f"{report.xres_dpi:g} × {report.yres_dpi or report.xres_dpi:g}"
-    profile = report.icc_profile or "[yellow]none[/]"
+    profile = report.icc_profile or ("none", "yellow")
     table.add_row("size / bands / depth", f"{report.width:,} × {report.height:,} px, {report.bands} bands "
                   f"({report.interpretation}{', alpha' if report.has_alpha else ''}), {report.bit_depth}-bit "
                   f"{report.band_format}")
     table.add_row("format / compression", f"{report.format} / {report.compression or '—'}")
-    table.add_row("ICC profile / dpi", f"{profile}{' (sRGB)' if report.is_srgb else ''} / {dpi}")
+    table.add_row("ICC profile / dpi", styled(profile, f"{' (sRGB)' if report.is_srgb else ''} / {dpi}"))
     if report.exif:
         e = report.exif
         exposure = "" if e.exposure_time_s is None else (
@@ -112,7 +114,7 @@ def _render_inspection(report) -> None:
     table.add_row("sharpness / noise", ("—" if lap is None else f"Laplacian variance {lap:.4g}") + " / "
                   + ("—" if sigma is None else f"sigma {sigma:.3g} (0–255)"))
     for finding in report.findings:
-        table.add_row(f"[{_LEVEL_COLOURS[finding.level]}]{finding.level}[/]", finding.message)
+        table.add_row(styled((finding.level, _LEVEL_COLOURS[finding.level])), finding.message)
     console().print(table)
 
 

@@ -6,7 +6,18 @@ from pathlib import Path
 
 import click
 
-from llvscan.cli.options import console, each_path, echo_json, exits_on_error, json_option, show_reports
+from llvscan.cli.options import (
+    console,
+    each_path,
+    echo_json,
+    exits_on_error,
+    json_option,
+    new_table,
+    show_reports,
+    styled,
+)
+
+__all__ = ["decimate", "lods", "mesh", "render", "validate"]
 
 _COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -17,12 +28,10 @@ def mesh() -> None:
 
 
 def _render(report, strict: bool) -> None:
-    from rich.table import Table
-
     bad = report.errors or (strict and report.warnings)
-    verdict = "[red]invalid[/]" if bad else "[green]valid[/]"
-    table = Table(title=f"{report.path} — {verdict} ({report.seconds:.2f} s)", show_header=False,
-                  title_justify="left")
+    verdict = ("invalid", "red") if bad else ("valid", "green")
+    table = new_table(title=styled(f"{report.path} — ", verdict, f" ({report.seconds:.2f} s)"), show_header=False,
+                      title_justify="left")
     units = report.units or f"{report.units_guess}? (undeclared)"
     size = " × ".join(f"{v:.4g}" for v in report.bbox_size)
     genus = "—" if report.genus is None else str(report.genus)
@@ -48,8 +57,8 @@ def _render(report, strict: bool) -> None:
     for key, value in rows.items():
         table.add_row(key, value)
     for finding in report.findings:
-        sample = f" [dim](e.g. {', '.join(map(str, finding.sample[:6]))})[/]" if finding.sample else ""
-        table.add_row(f"[{_COLOURS[finding.level]}]{finding.level}[/]", finding.message + sample)
+        sample = (f" (e.g. {', '.join(map(str, finding.sample[:6]))})", "dim") if finding.sample else ""
+        table.add_row(styled((finding.level, _COLOURS[finding.level])), styled(finding.message, sample))
     console().print(table)
 
 
@@ -75,12 +84,11 @@ def validate(paths: tuple[Path, ...], strict: bool, no_self_intersections: bool,
 
 
 def _render_decimation(result, written: list[Path]) -> None:
-    from rich.table import Table
-
     d = result.distance
-    table = Table(title=f"{written[0]} ({result.seconds:.2f} s)", show_header=False, title_justify="left")
-    exact = "[green]exact[/]" if result.reached else f"[yellow]{result.note}[/]"
-    table.add_row("faces", f"{result.faces_in:,} → {result.faces_out:,} (target {result.target_faces:,}, {exact})")
+    table = new_table(title=f"{written[0]} ({result.seconds:.2f} s)", show_header=False, title_justify="left")
+    exact = ("exact", "green") if result.reached else (str(result.note), "yellow")
+    table.add_row("faces", styled(f"{result.faces_in:,} → {result.faces_out:,} (target {result.target_faces:,}, ",
+                                  exact, ")"))
     table.add_row("vertices", f"{result.vertices_out:,}")
     if d is not None:
         table.add_row("Hausdorff / mean distance", f"{d.hausdorff:.4g} / {d.mean:.4g} "
@@ -118,16 +126,14 @@ def decimate(src: Path, dst: Path, target_faces: int | None, ratio: float | None
     result, written = decimate_file(src, dst, target_faces=target_faces, ratio=ratio, max_error=max_error,
                                     lock_boundary=lock_boundary, measure=not no_measure)
     if as_json:
-        echo_json({"src": str(src), "written": [str(p) for p in written], **result.as_dict()})
+        echo_json({"src": str(src), "written": [str(p) for p in written], **result.to_dict()})
     else:
         _render_decimation(result, written)
 
 
 def _render_lods(lods) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{lods.out_dir}: recipe {lods.recipe}, {lods.faces_in:,} faces in ({lods.seconds:.1f} s)",
-                  title_justify="left")
+    table = new_table(title=f"{lods.out_dir}: recipe {lods.recipe}, {lods.faces_in:,} faces in ({lods.seconds:.1f} s)",
+                      title_justify="left")
     for column in ("level", "usage / quality", "file", "faces", "texture", "MB", "Hausdorff %", "texel drift"):
         table.add_column(column, justify="right" if column in ("faces", "MB", "Hausdorff %") else "left")
     for r in lods.levels:
@@ -137,7 +143,7 @@ def _render_lods(lods) -> None:
                       f"{r.hausdorff_pct:.4f}", drift)
     console().print(table)
     for note in lods.notes:
-        console().print(f"[yellow]note:[/] {note}")
+        console().print(styled(("note:", "yellow"), f" {note}"))
     console().print(f"scene: {lods.scene}" + (f", thumbnail: {lods.thumbnail}" if lods.thumbnail else ""))
 
 
@@ -152,11 +158,11 @@ def _render_lods(lods) -> None:
 def lods(src: Path, out_dir: Path, recipe: str, name: str | None, as_json: bool) -> None:
     """Write the levels of detail of SRC into OUT_DIR: GLBs (or OBJ), textures, a thumbnail and a
     Voyager scene (scene.svx.json) with each level's measured error."""
-    from llvscan.mesh.lods import build_lods
+    from llvscan.mesh import build_lods
 
     result = build_lods(src, recipe, out_dir, name=name)
     if as_json:
-        echo_json(result.as_dict())
+        echo_json(result.to_dict())
     else:
         _render_lods(result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -13,33 +14,37 @@ from llvscan.cli.options import (
     echo_json,
     exits_on_error,
     given,
+    is_terminal,
     json_option,
     max_size_option,
+    new_table,
+    print_error,
     quality_option,
+    styled,
     tile_size_option,
 )
 
+__all__ = ["run"]
+
 
 def _render_summary(summary) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"llvscan run {summary.run_id}: {summary.collection}", show_header=False,
+    table = new_table(title=f"llvscan run {summary.run_id}: {summary.collection}", show_header=False,
                   title_justify="left")
     kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.by_kind.items()))
     table.add_row("assets", f"{summary.total} ({kinds}) in {summary.seconds:.1f} s" if kinds
                   else f"{summary.total} in {summary.seconds:.1f} s")
-    table.add_row("processed", f"[green]{summary.ok}[/]")
+    table.add_row("processed", styled((str(summary.ok), "green")))
     table.add_row("skipped (unchanged)", str(summary.skipped))
-    table.add_row("failed", f"[red]{summary.failed}[/]" if summary.failed else "0")
-    table.add_row("quarantined", f"[red]{summary.quarantined}[/]" if summary.quarantined else "0")
-    table.add_row("invalid", f"[yellow]{summary.invalid}[/]" if summary.invalid else "0")
+    table.add_row("failed", styled((str(summary.failed), "red")) if summary.failed else "0")
+    table.add_row("quarantined", styled((str(summary.quarantined), "red")) if summary.quarantined else "0")
+    table.add_row("invalid", styled((str(summary.invalid), "yellow")) if summary.invalid else "0")
     table.add_row("catalog", summary.catalog)
     for failure in summary.failures:
-        table.add_row(f"[red]{failure['status']}[/]", failure["error"])
+        table.add_row(styled((failure.status, "red")), failure.error)
     for item in summary.invalid_assets:
-        table.add_row("[yellow]invalid[/]", f"{item['path']}: " + "; ".join(item["errors"]))
+        table.add_row(styled(("invalid", "yellow")), f"{item.path}: " + "; ".join(item.errors))
     for note in summary.notes:
-        table.add_row("[yellow]note[/]", note)
+        table.add_row(styled(("note", "yellow")), note)
     console().print(table)
 
 
@@ -49,8 +54,10 @@ class _Progress:
     def __init__(self, disable: bool):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("[red]{task.fields[failed]} failed"), TimeRemainingColumn(),
+        # markup=False: a description is data, printed as it is
+        self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[failed]} failed", style="red", markup=False),
+                            TimeRemainingColumn(),
                             console=console(stderr=True), disable=disable, transient=True)
         self.task = self.bar.add_task("assets", total=None, failed=0)
         self.totals: dict[str, int] = {}
@@ -123,7 +130,7 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
     overrides = {k: v for k, v in (("base_url", base_url), ("tile_size", tile_size), ("quality", quality),
                                    ("max_size", max_size)) if given(k)}
     recipe = recipe.with_image(**overrides)
-    progress = _Progress(disable=as_json)
+    progress = _Progress(disable=as_json or not is_terminal(sys.stderr))  # a bar is for people, not for logs
     try:
         with progress.bar:
             summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
@@ -131,11 +138,11 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
                                      memory_limit=memory_limit, threads=threads, scheduler=scheduler or cluster,
                                      batch_size=batch_size, on_start=progress.start, on_record=progress.record)
     except KeyboardInterrupt:
-        console(stderr=True).print(f"[yellow]interrupted[/] after {sum(progress.done.values())} assets: the catalog "
-                                   "keeps every finished one; run the same command again to resume", soft_wrap=True)
+        print_error(f"after {sum(progress.done.values())} assets: the catalog keeps every finished one; "
+                    "run the same command again to resume", label="interrupted", colour="yellow")
         raise SystemExit(130) from None
     if as_json:
-        echo_json({**summary.__dict__, "exit_code": summary.exit_code})
+        echo_json(summary)  # exit_code included
     else:
         _render_summary(summary)
     raise SystemExit(summary.exit_code)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import operator
 import re
 import struct
 import time
@@ -39,7 +40,7 @@ from xml.sax.saxutils import unescape
 import numpy as np
 
 from llvscan._report import Finding, HasFindings
-from llvscan.errors import ImageReadError, InvalidParameterError
+from llvscan.errors import ImageReadError, InvalidParameterError, vips_error_text
 from llvscan.imaging import tiles
 from llvscan.imaging._icc import is_srgb
 
@@ -280,7 +281,7 @@ def _measure(image: Any, path: Path, *, strip_rows: int | None = None) -> _Pixel
         lap_sum, lap_sq, noise_abs = (np.concatenate(parts) for parts in zip(*sums, strict=True))
         lap_var, sigma = _variance(lap_sum, lap_sq, interior), _immerkaer(noise_abs, interior)
     else:
-        lap_var = sigma = None
+        lap_var, sigma = None, None
     return _Pixels(depth=depth, names=_band_names(image), histograms=counts.sum(axis=0), laplacian_variance=lap_var,
                    noise_sigma=sigma)
 
@@ -434,7 +435,7 @@ def _clipping(report: dict[str, Any], stats: list[BandStatistics], t: Inspection
     findings = []
     for code, what, side, value, key in (("clipped_highlights", "highlights", "top code", top, "clipped_high_percent"),
                                          ("clipped_shadows", "shadows", "code", 0, "clipped_low_percent")):
-        worst = max(colour, key=lambda s, key=key: getattr(s, key))
+        worst = max(colour, key=operator.attrgetter(key))
         share = getattr(worst, key)
         if share <= t.clipped_warning_percent:
             continue
@@ -539,7 +540,7 @@ def inspect_image(
             pixels = _measure(image, path)
     except pyvips.Error as exc:
         raise ImageReadError("truncated or corrupt: libvips failed while decoding the pixels", path=path,
-                             detail=tiles._vips_error(exc)) from exc
+                             detail=vips_error_text(exc)) from exc
     report.update(
         statistics_depth=pixels.depth, histogram_bin_width=1 if pixels.depth == 8 else 65536 // _HISTOGRAM_BINS_16,
         band_statistics=_band_statistics(pixels.histograms, pixels.depth, pixels.names),

@@ -21,8 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llvscan._constants import (
+    DEFAULT_IIIF_BASE_URL,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_PIXEL_LIMIT,
+    DEFAULT_QUALITY,
+    DEFAULT_TILE_SIZE,
+    LAYOUTS,
+)
 from llvscan._publish import atomic_dir
-from llvscan.errors import ImageReadError, InvalidParameterError, OutputError, ResourceLimitError
+from llvscan.errors import (
+    ImageReadError,
+    InvalidParameterError,
+    OutputError,
+    ResourceLimitError,
+    vips_error_text,
+)
 from llvscan.imaging._icc import icc_description, is_srgb
 
 __all__ = [
@@ -36,9 +50,6 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", ".jp2", ".jxl", ".heic"})
-LAYOUTS = ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi")
-#: Refuse images whose header claims more pixels than this (a 100 000 × 200 000 master is the limit).
-DEFAULT_PIXEL_LIMIT = 20_000_000_000
 
 
 @dataclass(frozen=True)
@@ -73,13 +84,6 @@ class TileSet:
     entry: str | None = None  # the file a viewer opens, relative to ``path`` (info.json, .dzi, .tif…)
 
 
-def _vips_error(exc: Exception) -> str:
-    """libvips' own diagnosis: its last lines, without the "unable to load from file b'…'" preamble."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith("unable to ")] or lines
-    return " ".join(useful)[:300]
-
-
 def _profile_name(image: Any) -> str | None:
     if not image.get_typeof("icc-profile-data"):
         return None
@@ -98,7 +102,7 @@ def read_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> 
     try:
         image = pyvips.Image.new_from_file(str(path), access="sequential")
     except pyvips.Error as exc:
-        raise ImageReadError("not a readable image", path=path, detail=_vips_error(exc)) from exc
+        raise ImageReadError("not a readable image", path=path, detail=vips_error_text(exc)) from exc
     if image.width * image.height > pixel_limit:
         raise ResourceLimitError(f"{image.width}×{image.height} pixels exceed the pixel limit "
                                  f"{pixel_limit:,}; raise it if this master is genuine", path=path)
@@ -159,8 +163,8 @@ def _iiif_sizes(width: int, height: int, factors: list[int], max_size: int) -> t
     max_wh = [max(1, round(width * scale)), max(1, round(height * scale))]
     sizes = {(math.ceil(width / s), math.ceil(height / s)) for s in factors}
     fitting = sorted(s for s in sizes if s[0] <= max_wh[0] and s[1] <= max_wh[1])
-    if tuple(max_wh) not in fitting:
-        fitting.append(tuple(max_wh))
+    if (max_wh[0], max_wh[1]) not in fitting:
+        fitting.append((max_wh[0], max_wh[1]))
     return [list(s) for s in fitting], max_wh
 
 
@@ -218,7 +222,7 @@ def _finish_iiif(folder: Path, service_id: str, tile_size: int, max_size: int, q
             image = image.thumbnail_image(w, height=h, size="force")
         target.parent.mkdir(parents=True, exist_ok=True)
         image.jpegsave(str(target), Q=quality, keep="none")
-    biggest = folder / "full" / _size_segment(*max_wh, version) / "0" / "default.jpg"
+    biggest = folder / "full" / _size_segment(max_wh[0], max_wh[1], version) / "0" / "default.jpg"
     aliases = ["max"] + (["full"] if version == 2 and max_wh == [width, height] else [])
     for alias in aliases:
         path = folder / "full" / alias / "0" / "default.jpg"
@@ -248,7 +252,8 @@ def _write_layout(image: Any, tmp: Path, layout: str, identifier: str, base_url:
                   options: dict[str, Any]) -> tuple[list[int], list[list[int]], str]:
     """Write ``image`` into ``tmp`` in ``layout``; returns (scale factors, IIIF sizes, entry file)."""
     levels = math.ceil(math.log2(max(header.width, header.height, 2))) + 1
-    factors, sizes = [2**i for i in range(levels)], []
+    factors = [2**i for i in range(levels)]
+    sizes: list[list[int]] = []
     if layout in ("iiif3", "iiif2"):
         version = 3 if layout == "iiif3" else 2
         image.dzsave(str(tmp / "pyramid"), layout="iiif3" if version == 3 else "iiif", id=base_url,
@@ -298,11 +303,11 @@ def tile_image(
     dst: str | Path,
     *,
     layout: str = "iiif3",
-    base_url: str = "http://localhost:8000/iiif",
+    base_url: str = DEFAULT_IIIF_BASE_URL,
     identifier: str | None = None,
-    tile_size: int = 512,
-    quality: int = 85,
-    max_size: int = 2048,
+    tile_size: int = DEFAULT_TILE_SIZE,
+    quality: int = DEFAULT_QUALITY,
+    max_size: int = DEFAULT_MAX_SIZE,
     pixel_limit: int = DEFAULT_PIXEL_LIMIT,
     **dzsave_options: Any,
 ) -> TileSet:
@@ -330,7 +335,7 @@ def tile_image(
             (tmp / "vips-properties.xml").unlink(missing_ok=True)  # dzsave's metadata dump names the source path
     except pyvips.Error as exc:
         raise ImageReadError("failed while decoding or tiling the pixels", path=src,
-                             detail=_vips_error(exc)) from exc
+                             detail=vips_error_text(exc)) from exc
     except OSError as exc:
         raise OutputError("cannot write the tile set", path=dst, detail=str(exc)) from exc
 

@@ -13,37 +13,29 @@ Medians of ``--repeat`` runs, each executor warmed first. A table on stdout, JSO
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import machine, print_table, write_results
+from _harness import ROOT, argument_parser, machine, print_table, time_runs, write_results
 from bench_run import tiny_collection
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def median_run(repeat: int, fn) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+    """The median seconds of ``repeat`` calls, and every call's seconds to 0.01 s."""
+    times = time_runs(fn, repeat)
     return statistics.median(times), [round(t, 2) for t in times]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--assets", type=int, default=10_000)
     parser.add_argument("--collection", type=Path, default=ROOT / "sample_data" / "collection")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 tiny assets, 1 repeat of the sample run")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     if args.quick:
         args.assets, args.repeat = min(args.assets, 2_000), 1

@@ -14,8 +14,8 @@ Each method decimates to exactly ``round(ratio * faces)`` faces (10% and 1%) in 
 
 Only the decimation call is timed (wall and CPU; building the peer's mesh object or loading the OBJ is not). Peak
 RSS is reported above the RSS after the imports, the input load and a warm-up on a tiny mesh (``first_s``: imports
-plus that first call, numba kernels loaded from the disk cache); the peak is reset there (``/proc/self/clear_refs``)
-and read as VmHWM, as ``ru_maxrss`` would also hold earlier transients and the parent's peak. Each case
+plus that first call, numba kernels loaded from the disk cache): ``_harness.peak_rss`` resets the peak there, as
+``ru_maxrss`` would also hold earlier transients and the parent's peak. Each case
 decimates twice (determinism: sha256 of the output arrays) and saves its output; a separate process per result
 then measures it against the input: mean and Hausdorff distance (% of the diagonal), texel drift (UV-keeping
 methods), faces turned against the input surface (``llvscan.mesh.flipped_faces``: the face normal against the
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -38,10 +37,19 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import load_generator, machine, print_table, write_results
+from _harness import (
+    CaseError,
+    argument_parser,
+    load_sample_generator,
+    machine,
+    peak_rss,
+    print_table,
+    run_script,
+    textured_scan,
+    write_results,
+)
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
 TEX = 4096
 METHODS = ["llvscan", "fast-simplification", "open3d", "pymeshlab", "pymeshlab-texture"]
 
@@ -54,18 +62,15 @@ def make_inputs(n: int, cache: Path) -> Path:
         return folder
     from PIL import Image
 
-    gen = load_generator()
-    unit, faces, _ = gen.cube_sphere(n)
-    pos = gen.bust_positions(unit, seed=1921)
-    rects = gen.atlas_rects(TEX, 6)
-    uv = gen.chart_uvs(n, rects, TEX).reshape(-1, 2)
-    uv_faces = gen.chart_uv_faces(n)
+    gen = load_sample_generator()
+    scan = textured_scan(n, seed=1921, gutter=6, texture=TEX)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, arr in (("v", pos), ("f", faces), ("uv", uv), ("uvf", uv_faces)):
+    for name, arr in (("v", scan.positions), ("f", scan.faces), ("uv", scan.uv), ("uvf", scan.uv_faces)):
         np.save(folder / f"{name}.npy", arr)
-    Image.fromarray(gen.paint_atlas(TEX, rects, seed=17), "RGB").save(folder / "scan_albedo.jpg", quality=88)
+    Image.fromarray(gen.paint_atlas(TEX, scan.rects, seed=17), "RGB").save(folder / "scan_albedo.jpg", quality=88)
     (folder / "scan.mtl").write_text("newmtl scan\nKa 0 0 0\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd scan_albedo.jpg\n")
-    text = gen.textured_obj_text(["mtllib scan.mtl", "usemtl scan"], pos, uv, faces, uv_faces)
+    text = gen.textured_obj_text(["mtllib scan.mtl", "usemtl scan"], scan.positions, scan.uv, scan.faces,
+                                 scan.uv_faces)
     obj.with_suffix(".tmp").write_text(text)
     obj.with_suffix(".tmp").rename(obj)  # the OBJ last: its presence marks a complete cache
     return folder
@@ -81,11 +86,10 @@ def load_input(folder: Path):
 
 def warm_up(method: str) -> None:
     """Import the method's library and decimate a tiny mesh (llvscan: loads its numba kernels)."""
-    gen = load_generator()
+    gen = load_sample_generator()
     unit, tf, _ = gen.cube_sphere(8)
     if method == "llvscan":
-        from llvscan.mesh import Material, Mesh
-        from llvscan.mesh.decimate import decimate
+        from llvscan.mesh import Material, Mesh, decimate
 
         uv = gen.chart_uvs(8, gen.atlas_rects(256, 2), 256).reshape(-1, 2)
         tiny = Mesh(unit, tf, uv=uv, uv_faces=gen.chart_uv_faces(8), materials=(Material("w", "embedded", (256, 256)),),
@@ -113,7 +117,7 @@ def setup(method: str, folder: Path, target: int):
     """(prepare, run): ``prepare()`` (untimed) gives a fresh input, ``run(input)`` (timed) decimates it to
     ``target`` faces and gives (vertices, faces, uv, uv_faces); uv is None when the method drops UVs."""
     if method == "llvscan":
-        from llvscan.mesh.decimate import decimate
+        from llvscan.mesh import decimate
 
         mesh = load_input(folder)
 
@@ -172,23 +176,6 @@ def setup(method: str, folder: Path, target: int):
     raise ValueError(f"unknown method {method}")
 
 
-def _status_mib(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _peak_baseline() -> tuple[float, bool]:
-    """RSS now, with the peak reset to it when Linux allows (ru_maxrss alone also holds the parent's peak, which
-    fork + exec carries over, and any earlier transient): then VmHWM afterwards is the peak since this point."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return _status_mib("VmRSS"), True
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, False
-
-
 def _digest(arrays) -> str:
     h = hashlib.sha256()
     for a in arrays:
@@ -205,11 +192,10 @@ def case(method: str, folder: Path, ratio: float, result: Path) -> dict:
     target = round(ratio * faces_in)
     prepare, run = setup(method, folder, target)
     data = prepare()
-    baseline, reset = _peak_baseline()
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = run(data)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak = _status_mib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with peak_rss() as memory:
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = run(data)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     del data
     again = run(prepare())
     v, f, uv, uvf = out
@@ -218,15 +204,14 @@ def case(method: str, folder: Path, ratio: float, result: Path) -> dict:
         arrays |= {"uv": np.asarray(uv, np.float64), "uvf": np.asarray(uvf, np.int64)}
     np.savez(result, **arrays)
     return {"method": method, "ratio": ratio, "target": target, "faces": len(f), "first_s": round(first_s, 2),
-            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "baseline_rss_mib": round(baseline, 1),
-            "peak_rss_mib": round(peak - baseline, 1), "sha256": _digest(out)[:16],
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "baseline_rss_mib": round(memory.baseline_mib, 1),
+            "peak_rss_mib": round(memory.above_baseline_mib, 1), "sha256": _digest(out)[:16],
             "deterministic": _digest(out) == _digest(again)}
 
 
 def measure(folder: Path, result: Path | None) -> dict:
     """Distance, texel drift (when the result has UVs), flips, topology of ``result`` (None: the input)."""
-    from llvscan.mesh import Mesh, build_topology
-    from llvscan.mesh.distance import flipped_faces, mesh_distance
+    from llvscan.mesh import Mesh, build_topology, flipped_faces, mesh_distance
 
     ref = load_input(folder)
     out: dict = {}
@@ -250,22 +235,20 @@ def measure(folder: Path, result: Path | None) -> dict:
 def _subprocess(args: list[str], limit: float) -> dict:
     """Run this script with ``args`` in a fresh interpreter; a crash or timeout becomes {"error": …}."""
     try:
-        proc = subprocess.run([sys.executable, str(HERE), *args], capture_output=True, text=True, timeout=limit)
+        return run_script(HERE, *args, timeout=limit)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {limit:.0f} s"}
-    if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
-        return {"error": f"rc {proc.returncode}: {tail[:200]}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    except CaseError as exc:
+        tail = (exc.stderr.strip().splitlines() or [f"exit status {exc.returncode}"])[-1]
+        return {"error": f"rc {exc.returncode}: {tail[:200]}"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--n", type=int, help="cube-sphere resolution: 12 n² faces (default 356, 1.52M faces)")
     parser.add_argument("--quick", action="store_true", help="n=120 (173k faces): a fast smoke run")
     parser.add_argument("--ratios", default="0.1,0.01")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--limit", type=float, default=900, help="seconds before a case is abandoned")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--measure", help=argparse.SUPPRESS)

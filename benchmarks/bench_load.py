@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import load_generator, machine, measure, print_table, write_results
+from _harness import (
+    argument_parser,
+    load_sample_generator,
+    machine,
+    measure,
+    print_table,
+    run_case,
+    textured_scan,
+    write_results,
+)
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
 
 
 def make_files(n: int, cache: Path) -> tuple[Path, Path]:
@@ -27,14 +34,11 @@ def make_files(n: int, cache: Path) -> tuple[Path, Path]:
         return obj, ply
     import trimesh
 
-    gen = load_generator()
-    unit, faces, _ = gen.cube_sphere(n)
-    positions = gen.bust_positions(unit, seed=7)
-    rects = gen.atlas_rects(4096, 4)
-    uv = gen.chart_uvs(n, rects, 4096).reshape(-1, 2)
+    scan = textured_scan(n, seed=7, gutter=4)
     cache.mkdir(parents=True, exist_ok=True)
-    obj.write_text(gen.textured_obj_text(["# units: mm"], positions, uv, faces, gen.chart_uv_faces(n)))
-    ply.write_bytes(trimesh.exchange.ply.export_ply(trimesh.Trimesh(positions, faces, process=False)))
+    obj.write_text(load_sample_generator().textured_obj_text(["# units: mm"], scan.positions, scan.uv, scan.faces,
+                                                             scan.uv_faces))
+    ply.write_bytes(trimesh.exchange.ply.export_ply(trimesh.Trimesh(scan.positions, scan.faces, process=False)))
     return obj, ply
 
 
@@ -54,10 +58,9 @@ def case(name: str, path: Path, repeat: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--n", type=int, default=409, help="cube-sphere n (12 n² faces; 409 → 2.0M)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -69,9 +72,7 @@ def main() -> None:
     for path in (obj, ply):
         timings = {}
         for name in ("llvscan", "trimesh", "open3d"):
-            out = subprocess.run([sys.executable, str(HERE), "--case", name, "--path", str(path),
-                                  "--repeat", str(args.repeat)], capture_output=True, text=True, check=True)
-            timings[name] = json.loads(out.stdout.strip().splitlines()[-1])
+            timings[name] = run_case(HERE, name, "--path", str(path), "--repeat", str(args.repeat))
         results[path.suffix] = timings
         for name, t in timings.items():
             rows.append({"file": f"{path.suffix[1:]} ({path.stat().st_size / 2**20:.0f} MiB)", "reader": name,

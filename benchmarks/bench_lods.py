@@ -3,23 +3,30 @@
 Input: the same generated scan as ``bench_decimate.py`` (noisy bust cube-sphere, 6-chart atlas, 4096²
 JPEG; ``--n 356`` gives 1,520,832 faces), loaded from its OBJ. Reports the total time, each level's
 decimation (levels sharing a face count share one) and its texture + write + measure time, the written
-bytes, the measured Hausdorff % and texel drift, the thumbnail render time and the peak RSS. The numba
-kernels are loaded (or compiled, reported separately) on a tiny mesh first.
+bytes, the measured Hausdorff % and texel drift, the thumbnail render time and the peak RSS of loading and
+building (``_harness.peak_rss``). The numba kernels are loaded (or compiled, reported separately) on a tiny
+mesh first.
 
     python benchmarks/bench_lods.py [--quick] [--n 356] [--recipe voyager] [--out benchmarks/results]
 """
 
 from __future__ import annotations
 
-import argparse
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import load_generator, machine, print_table, write_results
+from _harness import (
+    argument_parser,
+    load_sample_generator,
+    machine,
+    peak_rss,
+    print_table,
+    textured_scan,
+    write_results,
+)
 
 
 def make_scan(n: int, cache: Path) -> Path:
@@ -30,47 +37,41 @@ def make_scan(n: int, cache: Path) -> Path:
         return obj
     from PIL import Image
 
-    gen = load_generator()
+    gen = load_sample_generator()
     folder.mkdir(parents=True, exist_ok=True)
-    unit, faces, _ = gen.cube_sphere(n)
-    pos = gen.bust_positions(unit, seed=1921)
-    rects = gen.atlas_rects(4096, 6)
-    uv = gen.chart_uvs(n, rects, 4096).reshape(-1, 2)
-    Image.fromarray(gen.paint_atlas(4096, rects, seed=17), "RGB").save(folder / "scan_albedo.jpg", quality=90)
+    scan = textured_scan(n, seed=1921, gutter=6)
+    Image.fromarray(gen.paint_atlas(4096, scan.rects, seed=17), "RGB").save(folder / "scan_albedo.jpg", quality=90)
     (folder / "scan.mtl").write_text("newmtl scan\nKd 1 1 1\nmap_Kd scan_albedo.jpg\n")
-    text = gen.textured_obj_text(["# units: mm", "mtllib scan.mtl", "usemtl scan"], pos, uv, faces,
-                                 gen.chart_uv_faces(n))
+    text = gen.textured_obj_text(["# units: mm", "mtllib scan.mtl", "usemtl scan"], scan.positions, scan.uv,
+                                 scan.faces, scan.uv_faces)
     obj.write_text(text)
     return obj
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--n", type=int, default=356, help="cube-sphere resolution: 12 n² faces")
     parser.add_argument("--quick", action="store_true", help="n = 120 (173k faces)")
     parser.add_argument("--recipe", default="voyager")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args()
     n = 120 if args.quick else args.n
     obj = make_scan(n, args.out / "cache")
 
-    from llvscan.mesh import Mesh, decimate, load_mesh
-    from llvscan.mesh.lods import build_lods
+    from llvscan.mesh import Mesh, build_lods, decimate, load_mesh
 
-    gen = load_generator()
-    unit, faces, _ = gen.cube_sphere(6)
+    unit, faces, _ = load_sample_generator().cube_sphere(6)
     t0 = time.perf_counter()
     decimate(Mesh(unit, faces, uv=unit[:, :2].copy(), uv_faces=faces), ratio=0.5, samples=100)
     warm = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    mesh = load_mesh(obj)
-    load_s = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as tmp:
+    with peak_rss() as memory, tempfile.TemporaryDirectory() as tmp:  # loading and building, not the input's making
+        t0 = time.perf_counter()
+        mesh = load_mesh(obj)
+        load_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         lods = build_lods(mesh, args.recipe, Path(tmp) / "lods")
         total = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = memory.peak_mib
     rows = [{"level": r.name, "quality": r.quality, "faces": r.faces,
              "texture": "x".join(map(str, r.texture_size or ())),
              "MB": round(r.bytes / 1e6, 2), "decimate_s": r.decimate_seconds, "tex+write+measure_s": r.seconds,
@@ -83,7 +84,7 @@ def main() -> None:
         print("note:", note)
     write_results(args.out, "bench_lods", {"machine": machine(), "faces_in": mesh.n_faces, "load_s": load_s,
                                           "total_s": total, "peak_rss_mib": peak, "kernels_s": warm,
-                                          "thumbnail_s": lods.thumbnail_seconds, "lods": lods.as_dict()})
+                                          "thumbnail_s": lods.thumbnail_seconds, "lods": lods.to_dict()})
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import sys
 import tempfile
@@ -30,11 +29,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import machine, measure, print_table, run_case, write_results
+from _harness import ROOT, argument_parser, machine, measure, peak_rss, print_table, run_case, write_results
+
+from llvscan._constants import CATALOG_NAME
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
-
 
 
 def tiny_collection(folder: Path, count: int) -> Path:
@@ -68,15 +67,16 @@ def scale_case(assets: int, workers: int) -> dict:
     out = Path(tempfile.mkdtemp(prefix="llvscan-bench-scale-"))
     try:
         recipe = RunRecipe(image=ImageRecipe(layouts=(), inspect=False))
-        fresh = timed(lambda: run_collection(folder, out, recipe=recipe, workers=workers))
-        resumed = timed(lambda: run_collection(folder, out, recipe=recipe, workers=workers))
-        catalog_mib = round((out / "catalog.sqlite").stat().st_size / 2**20, 1)
+        with peak_rss() as driver:  # this process only: the workers are other processes
+            fresh = timed(lambda: run_collection(folder, out, recipe=recipe, workers=workers))
+            resumed = timed(lambda: run_collection(folder, out, recipe=recipe, workers=workers))
+        catalog_mib = round((out / CATALOG_NAME).stat().st_size / 2**20, 1)
         f, r = fresh["result"], resumed["result"]
         assert (f.total, f.ok, r.skipped) == (assets, assets, assets), (f, r)
         return {"assets": assets, "workers": workers, "fresh_s": fresh["seconds"],
                 "per_asset_ms": round(1000 * fresh["seconds"] / assets, 3), "resume_s": resumed["seconds"],
                 "resume_per_asset_ms": round(1000 * resumed["seconds"] / assets, 4), "catalog_mib": catalog_mib,
-                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+                "peak_rss_mib": round(driver.peak_mib, 1)}
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -218,9 +218,8 @@ def collection_benchmark(extra: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--collection", type=Path, default=ROOT / "sample_data" / "collection")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--quick", action="store_true", help="3 timed repeats instead of 7")
     parser.add_argument("--assets", type=int, default=None,
                         help="tiny assets in the scale case [default 220000; --quick 20000]")

@@ -16,9 +16,8 @@ size as files · (a + k · source Mpx), a and k fitted on the two crops). All ca
 
 Every run is a fresh interpreter after an ``os.sync()``; runs go round-robin over the cases (``--repeat`` rounds,
 odd rounds in reverse order) so the machine's noise hits all alike; ratios are medians of ratios within a round.
-Peak RSS: reset once the libraries are imported (and inspect_image's numba kernels loaded on a tiny image, as in a
-collection run) by writing 5 to ``/proc/self/clear_refs``, read as VmHWM after the run (ru_maxrss fallback);
-``base_mib`` is the RSS at the reset.
+Peak RSS (``_harness.peak_rss``): reset once the libraries are imported (and inspect_image's numba kernels loaded on
+a tiny image, as in a collection run), read after the run; ``base_mib`` is the RSS at the reset.
 ``missing``: IIIF 3 canonical files (tiles, ``sizes``, ``full/max``) that info.json implies and are absent.
 
     python benchmarks/bench_tile.py [--quick] [--repeat 3] [--out benchmarks/results]
@@ -31,7 +30,6 @@ import importlib
 import json
 import math
 import os
-import resource
 import shutil
 import statistics
 import sys
@@ -40,25 +38,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import load_generator, machine, print_table, run_case, write_results
+from _harness import argument_parser, load_sample_generator, machine, peak_rss, print_table, run_case, write_results
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
 SIZES = {"full": [(20000, 15000), (40000, 30000)], "quick": [(8000, 6000), (16000, 12000)]}
 CROPS = {"full": [2048, 4096], "quick": [1024, 2048]}
 GOALS = {"vs_dzsave": 1.10, "vs_iiif_static": 500, "rss_mib": 256, "rss_growth": 1.5}
-
-
-def _status_mib(key: str) -> float | None:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return None
-
-
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _inspect_image():
@@ -102,43 +87,36 @@ def case(name: str, src: Path, work: Path) -> dict:
         pyvips.Image.black(64, 64, bands=3).tiffsave(str(tiny))
         inspect_image(tiny)
         tiny.unlink()
-    reset = True
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        reset = False
-    baseline = _status_mib("VmRSS")
     tmp = Path(tempfile.mkdtemp(dir=work))
     out = tmp / "tiles"
     result: dict = {}
     try:
-        cpu, start = _cpu_s(), time.perf_counter()
-        if name == "dzsave":
-            pyvips.Image.new_from_file(str(src), access="sequential").dzsave(
-                str(out), layout="iiif3", tile_size=512, overlap=0, Q=85, keep="none")
-        elif name.startswith("llvscan"):
-            tile_image(src, out, layout="iiif3", tile_size=512, quality=85, max_size=2048)
-            if name == "llvscan-asset":
-                result["tile_s"] = time.perf_counter() - start
-                t = time.perf_counter()
-                sha256_file(src)
-                result["sha256_s"] = time.perf_counter() - t
-                if inspect_image is not None:
+        with peak_rss() as memory:
+            cpu, start = time.process_time(), time.perf_counter()
+            if name == "dzsave":
+                pyvips.Image.new_from_file(str(src), access="sequential").dzsave(
+                    str(out), layout="iiif3", tile_size=512, overlap=0, Q=85, keep="none")
+            elif name.startswith("llvscan"):
+                tile_image(src, out, layout="iiif3", tile_size=512, quality=85, max_size=2048)
+                if name == "llvscan-asset":
+                    result["tile_s"] = time.perf_counter() - start
                     t = time.perf_counter()
-                    inspect_image(src)
-                    result["inspect_s"] = time.perf_counter() - t
-        elif name == "iiif_static":
-            with Image.open(src) as im:
-                pixels = im.width * im.height
-            if Image.MAX_IMAGE_PIXELS and pixels > Image.MAX_IMAGE_PIXELS:
-                Image.MAX_IMAGE_PIXELS, result["bomb_guard"] = None, "off"  # this process only
-            IIIFStatic(dst=str(tmp), tilesize=512, api_version="3.0").generate(str(src), identifier=out.name)
-        else:
-            raise ValueError(f"unknown case {name!r}")
-        result.update(wall_s=time.perf_counter() - start, cpu_s=_cpu_s() - cpu)
-        hwm = _status_mib("VmHWM") if reset else None
-        result["peak_rss_mib"] = hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        result.update(baseline_mib=baseline, peak_reset=reset)
+                    sha256_file(src)
+                    result["sha256_s"] = time.perf_counter() - t
+                    if inspect_image is not None:
+                        t = time.perf_counter()
+                        inspect_image(src)
+                        result["inspect_s"] = time.perf_counter() - t
+            elif name == "iiif_static":
+                with Image.open(src) as im:
+                    pixels = im.width * im.height
+                if Image.MAX_IMAGE_PIXELS and pixels > Image.MAX_IMAGE_PIXELS:
+                    Image.MAX_IMAGE_PIXELS, result["bomb_guard"] = None, "off"  # this process only
+                IIIFStatic(dst=str(tmp), tilesize=512, api_version="3.0").generate(str(src), identifier=out.name)
+            else:
+                raise ValueError(f"unknown case {name!r}")
+            result.update(wall_s=time.perf_counter() - start, cpu_s=time.process_time() - cpu)
+        result.update(peak_rss_mib=memory.peak_mib, baseline_mib=memory.baseline_mib, peak_reset=memory.reset)
         files = [p for p in out.rglob("*") if p.is_file()]
         result.update(files=len(files), bytes=sum(p.stat().st_size for p in files))
         missing = iiif_missing(out)
@@ -156,7 +134,7 @@ def make_master(width: int, height: int, cache: Path) -> Path:
     path = cache / f"landscape-{width}x{height}.tif"
     if path.exists():
         return path
-    gen = load_generator()
+    gen = load_sample_generator()
     cache.mkdir(parents=True, exist_ok=True)
     image = gen.landscape_image(width, height, seed=1962).copy()
     image.set_type(pyvips.GValue.blob_type, "icc-profile-data", gen.srgb_icc_profile())
@@ -190,10 +168,9 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--quick", action="store_true", help="8000×6000 and 16000×12000, 1024² and 2048² crops")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--src", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)

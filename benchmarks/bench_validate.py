@@ -30,18 +30,20 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import load_generator, machine, measure, print_table, write_results
+from _harness import (
+    CaseError,
+    argument_parser,
+    current_rss_mib,
+    load_sample_generator,
+    machine,
+    measure,
+    print_table,
+    run_case,
+    write_results,
+)
 
 HERE = Path(__file__).resolve()
-ROOT = HERE.parents[1]
 SIZES = {"1M": 289, "10M": 913}  # cube-sphere n: 12 n² faces
-
-
-def _rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def make_mesh(n: int, cache: Path) -> tuple[Path, Path]:
@@ -49,7 +51,7 @@ def make_mesh(n: int, cache: Path) -> tuple[Path, Path]:
     vpath, fpath = cache / f"cubesphere-{n}-v.npy", cache / f"cubesphere-{n}-f.npy"
     if vpath.exists() and fpath.exists():
         return vpath, fpath
-    gen = load_generator()
+    gen = load_sample_generator()
     unit, faces, _ = gen.cube_sphere(n)
     vertices = gen.bust_positions(unit, seed=7)  # the sample bust's shape and scan noise
     cache.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,7 @@ def case(name: str, vpath: Path, fpath: Path, repeat: int, limit: float) -> dict
         import trimesh
 
         trimesh.Trimesh(tiny_v, tiny_f).is_watertight  # noqa: B018
-    baseline = _rss_mib()
+    baseline = current_rss_mib()
     vertices, faces = np.load(vpath), np.load(fpath)
     mesh_mib = (vertices.nbytes + faces.nbytes) / 2**20
     result: dict = {"faces": len(faces), "mesh_mib": round(mesh_mib, 1)}
@@ -122,18 +124,16 @@ def case(name: str, vpath: Path, fpath: Path, repeat: int, limit: float) -> dict
     return result
 
 
-def run_case(name: str, size: str, vpath: Path, fpath: Path, repeat: int, limit: float,
-             env: dict | None = None) -> dict:
-    command = [sys.executable, str(HERE), "--case", name, "--vpath", str(vpath), "--fpath", str(fpath),
-               "--repeat", str(repeat)]
+def timed_case(name: str, size: str, vpath: Path, fpath: Path, repeat: int, limit: float) -> dict:
+    """One case in a fresh interpreter, with its whole process's seconds; {"timed_out_s": limit} past ``limit``."""
     started = time.perf_counter()
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=limit, env=env)
+        out = run_case(HERE, name, "--vpath", str(vpath), "--fpath", str(fpath), "--repeat", str(repeat),
+                       timeout=limit)
     except subprocess.TimeoutExpired:
         return {"timed_out_s": limit}
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} {size} failed:\n{proc.stderr[-3000:]}")
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    except CaseError as exc:
+        raise RuntimeError(f"{name} {size} failed:\n{exc.stderr[-3000:]}") from None
     out["process_s"] = round(time.perf_counter() - started, 1)
     return out
 
@@ -150,9 +150,8 @@ def compile_time() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argument_parser(__doc__)
     parser.add_argument("--sizes", default="1M,10M")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--quick", action="store_true", help="1M only, 2 repeats, no open3d self-intersection")
     parser.add_argument("--limit", type=float, default=600, help="seconds before a case is abandoned")
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -174,7 +173,7 @@ def main() -> None:
         if size == "1M" and not args.quick:
             cases.append("open3d-self")
         for name in cases:
-            res = run_case(name, size, vpath, fpath, repeat, args.limit if name == "open3d-self" else 3 * args.limit)
+            res = timed_case(name, size, vpath, fpath, repeat, args.limit if name == "open3d-self" else 3 * args.limit)
             results[f"{name}-{size}"] = res
             print(f"{size} {name}: {res.get('median_s', res)}", file=sys.stderr)
         ours = results[f"llvscan-{size}"]

@@ -47,8 +47,10 @@ bench: $(STAMP) $(SAMPLE)
 	$(PY) benchmarks/bench_tile.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_cluster.py --quick --out benchmarks/results
 
+# ruff on everything; mypy type-checks the library (its settings are in pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check llvscan tests benchmarks sample_data
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) sample_data/collection benchmarks/results tools/node_modules

@@ -157,3 +157,23 @@ def test_light_modules_stay_light(name):
             "print(','.join(m for m in ('numpy', 'numba', 'pyvips', 'trimesh', 'open3d') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"importing {name} loads {out}"
+
+
+# inputs that hold arrays or a task, not results: they never reach JSON
+_NOT_RESULTS = {"llvscan.mesh.core.types.Mesh", "llvscan.mesh.topology.Topology", "llvscan.collection.process.AssetJob"}
+
+
+def test_every_public_dataclass_has_the_one_json_form():
+    import dataclasses
+
+    from llvscan._json import JsonResult
+
+    plain = []
+    for name in PUBLIC_MODULES:
+        module = importlib.import_module(name)
+        for attribute in module.__all__:
+            value = getattr(module, attribute)
+            if (isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == name
+                    and f"{name}.{attribute}" not in _NOT_RESULTS and not issubclass(value, JsonResult)):
+                plain.append(f"{name}.{attribute}")
+    assert plain == [], f"serialise these with llvscan._json.JsonResult (to_dict): {plain}"

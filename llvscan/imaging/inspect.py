@@ -39,6 +39,7 @@ from xml.sax.saxutils import unescape
 
 import numpy as np
 
+from llvscan._json import JsonResult
 from llvscan._report import Finding, HasFindings
 from llvscan.errors import ImageReadError, InvalidParameterError, vips_error_text
 from llvscan.imaging import tiles
@@ -72,7 +73,7 @@ _EXIF_ENDING = re.compile(r", [^,()]+, \d+ components?, \d+ bytes?\)$")
 
 
 @dataclass(frozen=True)
-class InspectionThresholds:
+class InspectionThresholds(JsonResult):
     """What the inspector treats as a problem.
 
     Clipping is the share of pixels at code 0 (shadows) or at the top code (highlights) in the worst
@@ -103,7 +104,7 @@ class InspectionThresholds:
 
 
 @dataclass(frozen=True)
-class BandStatistics:
+class BandStatistics(JsonResult):
     """One band's measured values, in code values of the measured depth (``ImageReport.statistics_depth``)."""
 
     name: str  # red, green, blue, grey, cyan…, alpha; the band number for other multiband images
@@ -117,7 +118,7 @@ class BandStatistics:
 
 
 @dataclass(frozen=True)
-class ExifSummary:
+class ExifSummary(JsonResult):
     make: str | None = None
     model: str | None = None
     datetime_original: str | None = None  # ISO 8601 when the EXIF value is well formed ("2026-03-14T10:22:05")

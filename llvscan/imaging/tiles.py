@@ -29,6 +29,7 @@ from llvscan._constants import (
     DEFAULT_TILE_SIZE,
     LAYOUTS,
 )
+from llvscan._json import JsonResult
 from llvscan._publish import atomic_dir
 from llvscan.errors import (
     ImageReadError,
@@ -53,7 +54,7 @@ IMAGE_SUFFIXES = frozenset({".tif", ".tiff", ".jpg", ".jpeg", ".png", ".webp", "
 
 
 @dataclass(frozen=True)
-class ImageHeader:
+class ImageHeader(JsonResult):
     path: str
     width: int
     height: int
@@ -66,7 +67,7 @@ class ImageHeader:
 
 
 @dataclass(frozen=True)
-class TileSet:
+class TileSet(JsonResult):
     layout: str
     path: str
     identifier: str

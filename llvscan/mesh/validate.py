@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from llvscan._json import JsonResult
 from llvscan._report import Finding, HasFindings
 from llvscan.errors import ImageReadError, InvalidParameterError, ResourceLimitError
 from llvscan.mesh.core.texture import texture_header
@@ -33,7 +34,7 @@ _ANGLE_BINS = [0, 10, 20, 30, 40, 50, 60]
 
 
 @dataclass(frozen=True)
-class ValidationThresholds:
+class ValidationThresholds(JsonResult):
     """What the validator treats as a problem. Lengths are relative to the bounding-box diagonal."""
 
     duplicate_tolerance: float = 1e-6  # near-duplicate vertices: closer than this × diagonal
@@ -52,7 +53,7 @@ class ValidationThresholds:
 
 
 @dataclass(frozen=True)
-class TextureCheck:
+class TextureCheck(JsonResult):
     material: str
     path: str | None
     exists: bool
@@ -63,7 +64,7 @@ class TextureCheck:
 
 
 @dataclass(frozen=True)
-class ComponentSummary:
+class ComponentSummary(JsonResult):
     faces: int
     vertices: int
     edges: int

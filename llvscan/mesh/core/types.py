@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llvscan._json import JsonResult
+
 __all__ = ["Material", "Mesh"]
 
 
 @dataclass(frozen=True)
-class Material:
+class Material(JsonResult):
     """A material and its base-colour texture."""
 
     name: str

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from llvscan._json import JsonResult
 from llvscan._publish import write_bytes_atomic
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, OutputError
 from llvscan.mesh.core.geometry import unit_rows, vertex_normals
@@ -59,7 +60,7 @@ _Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  
 
 
 @dataclass(frozen=True)
-class GlbInfo:
+class GlbInfo(JsonResult):
     """What ``write_glb`` wrote."""
 
     path: str

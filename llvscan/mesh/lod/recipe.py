@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from llvscan._json import JsonResult
 from llvscan.errors import InvalidParameterError
 
 __all__ = ["MESH_FORMATS", "QUALITIES", "RECIPES", "TEXTURE_FORMATS", "USAGES", "LodLevel", "LodRecipe",
@@ -24,7 +25,7 @@ MESH_FORMATS = {"glb": "model/gltf-binary", "obj": "model/obj"}
 
 
 @dataclass(frozen=True)
-class LodLevel:
+class LodLevel(JsonResult):
     """One derivative: what to decimate to, which texture to make, how to write it."""
 
     name: str
@@ -61,7 +62,7 @@ class LodLevel:
 
 
 @dataclass(frozen=True)
-class LodRecipe:
+class LodRecipe(JsonResult):
     name: str
     levels: tuple[LodLevel, ...]
     thumbnail_size: int = 512  # 0: no thumbnail

@@ -241,6 +241,7 @@ def test_a_terminal_is_styled_but_data_is_still_never_markup(monkeypatch):
 
     stream = _Terminal()
     monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setenv("COLUMNS", "120")  # a terminal may wrap at its width; this test is about markup only
     console().print(styled(("[red]x.tif", "bold"), " and [bold] :smile: scan [1].obj"))
     console().print("[red]y.tif")
     text = stream.getvalue()

@@ -102,14 +102,14 @@ def _checked_index_array(name: str, array: np.ndarray, n_faces: int, limit: int,
     array = np.asarray(array)
     if array.shape != (n_faces, 3) or not np.issubdtype(array.dtype, np.integer):
         raise InvalidMeshError(f"{name} must be an ({n_faces}, 3) integer array, got {array.shape} "
-                                    f"{array.dtype}", path=where)
+                               f"{array.dtype}", path=where)
     bad = np.flatnonzero((array >= limit).any(axis=1) | (array < lowest).any(axis=1))
     if bad.size:
         f = int(bad[0])
         what = {"faces": "vertices", "uv_faces": "UVs", "normal_faces": "normals"}[name]
         raise InvalidMeshError(f"{name}: face {f} refers to {array[f].tolist()} but the mesh has {limit} {what} "
-                                    f"(indices {lowest}..{limit - 1}; {bad.size} such faces): fix or drop them "
-                                    "before writing", path=where)
+                               f"(indices {lowest}..{limit - 1}; {bad.size} such faces): fix or drop them "
+                               "before writing", path=where)
     return array.astype(np.int64, copy=False)
 
 
@@ -198,12 +198,12 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
     n_faces = int(faces.shape[0]) if faces.ndim == 2 else 0
     if n_faces == 0 or len(vertices) == 0:
         raise InvalidMeshError(f"empty mesh ({len(vertices)} vertices, {n_faces} faces): nothing to write "
-                                    "as glTF", path=where)
+                               "as glTF", path=where)
     faces = _checked_index_array("faces", faces, n_faces, len(vertices), where, lowest=0)
     bad = np.flatnonzero(~np.isfinite(vertices).all(axis=1))
     if bad.size:
         raise InvalidMeshError(f"vertex {int(bad[0])} is {vertices[bad[0]].tolist()} ({bad.size} non-finite "
-                                    "vertices): glTF positions must be finite", path=where)
+                               "vertices): glTF positions must be finite", path=where)
     positions = vertices @ rotation.T * scale
     if np.abs(positions).max() > np.finfo(np.float32).max:
         raise InvalidMeshError("vertex coordinates overflow float32 after scaling to metres", path=where)
@@ -217,7 +217,7 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
         bad = np.flatnonzero(referenced & ~np.isfinite(uv).all(axis=1))
         if bad.size:
             raise InvalidMeshError(f"UV {int(bad[0])} is {uv[bad[0]].tolist()} ({bad.size} non-finite UVs)",
-                                        path=where)
+                                   path=where)
         if not referenced.any():
             uv = None
 
@@ -238,7 +238,7 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
         colors = np.asarray(mesh.vertex_colors)
         if colors.ndim != 2 or colors.shape[0] != len(vertices) or colors.shape[1] not in (3, 4):
             raise InvalidMeshError(f"vertex_colors must be ({len(vertices)}, 4) bytes, got {colors.shape}",
-                                        path=where)
+                                   path=where)
         colors = colors.astype(np.uint8)
         if colors.shape[1] == 3:
             colors = np.concatenate([colors, np.full((len(colors), 1), 255, np.uint8)], axis=1)
@@ -249,10 +249,10 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
         face_material = np.asarray(mesh.face_material, dtype=np.int64).reshape(-1)
         if face_material.shape != (n_faces,):
             raise InvalidMeshError(f"face_material must have {n_faces} entries, got {face_material.shape}",
-                                        path=where)
+                                   path=where)
         if face_material.max() >= len(mesh.materials):
             raise InvalidMeshError(f"face_material refers to material {int(face_material.max())} but the "
-                                        f"mesh has {len(mesh.materials)}", path=where)
+                                   f"mesh has {len(mesh.materials)}", path=where)
         face_material = np.maximum(face_material, -1)
     return _Arrays(positions, faces, uv, uv_faces, normals, normal_faces, per_vertex, colors, face_material)
 
@@ -355,7 +355,7 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
         raise InvalidParameterError(f"up_axis must be 'y' or 'z', got {up_axis!r}", path=where)
     if mesh.units is not None and mesh.units not in METRES_PER_UNIT:
         raise InvalidMeshError(f"unknown units {mesh.units!r}: use one of {', '.join(METRES_PER_UNIT)} "
-                                    "or None", path=where)
+                               "or None", path=where)
     for key in textures:
         if not 0 <= key < len(mesh.materials):
             raise InvalidParameterError(f"textures[{key}]: the mesh has {len(mesh.materials)} materials", path=where)

@@ -107,14 +107,14 @@ def _geometry(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     faces = np.ascontiguousarray(mesh.faces, dtype=np.int64)
     if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
         raise _bad_mesh(mesh, f"cannot render: vertices must be (N, 3) and faces (M, 3), got {vertices.shape} and "
-                          f"{faces.shape}")
+                        f"{faces.shape}")
     if faces.shape[0] == 0 or vertices.shape[0] == 0:
         raise _bad_mesh(mesh, f"cannot render an empty mesh ({vertices.shape[0]} vertices, {faces.shape[0]} faces)")
     if faces.shape[0] >= 2**31:
         raise _bad_mesh(mesh, f"cannot render {faces.shape[0]:,} faces: the limit is 2³¹ - 1")
     if faces.min() < 0 or faces.max() >= vertices.shape[0]:
         raise _bad_mesh(mesh, f"a face refers to vertex {int(faces.max())} but the mesh has {vertices.shape[0]} "
-                          "vertices")
+                        "vertices")
     if not np.isfinite(vertices).all():
         bad = int(np.count_nonzero(~np.isfinite(vertices).all(axis=1)))
         raise _bad_mesh(mesh, f"cannot render: {bad} vertices have NaN or infinite coordinates (repair the mesh first)")
@@ -210,7 +210,7 @@ def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Sc
         uv_faces = np.ascontiguousarray(mesh.uv_faces, dtype=np.int64)
         if uv.ndim != 2 or uv.shape[1] != 2 or uv_faces.shape != (m, 3):
             raise _bad_mesh(mesh, f"uv must be (K, 2) and uv_faces (M, 3) = ({m}, 3), got {uv.shape} and "
-                              f"{uv_faces.shape}")
+                            f"{uv_faces.shape}")
         if uv_faces.max(initial=-1) >= uv.shape[0]:
             raise _bad_mesh(mesh, f"a face corner refers to UV {int(uv_faces.max())} but the mesh has {uv.shape[0]}")
     colors = np.zeros((0, 3), dtype=np.uint8)
@@ -218,7 +218,7 @@ def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Sc
         colors = np.ascontiguousarray(mesh.vertex_colors)
         if colors.dtype != np.uint8 or colors.ndim != 2 or colors.shape[0] != n or colors.shape[1] not in (3, 4):
             raise _bad_mesh(mesh, f"vertex_colors must be (N, 3|4) uint8 with N = {n}, got {colors.dtype} "
-                              f"{colors.shape}")
+                            f"{colors.shape}")
     face_slot, slot_texture, slot_color, tex_data = _colour_tables(mesh, m, texture, max_texture)
     normals = np.zeros((0, 3))
     if smooth:

@@ -146,7 +146,7 @@ def _prepare(mesh: Mesh, uv_weight: float, color_weight: float) -> _Prepared:
     if not np.isfinite(vertices).all():
         bad = int((~np.isfinite(vertices).all(axis=1)).sum())
         raise InvalidMeshError(f"{bad} vertices are NaN or infinite: repair the mesh before decimating",
-                                    path=mesh.path)
+                               path=mesh.path)
     if faces_in.size and (faces_in.min() < 0 or faces_in.max() >= len(vertices)):
         raise InvalidMeshError("a face refers to a vertex that does not exist", path=mesh.path)
     vid, count = weld_vertices(vertices)

@@ -109,7 +109,7 @@ class _Outcome:
 def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
     from llvscan.mesh import build_lods, load_mesh, validate_mesh
 
-    mesh = load_mesh(root / asset.rel_path, max_faces=recipe.mesh.max_faces)
+    mesh = load_mesh(root / asset.rel_path, max_faces=recipe.mesh.max_faces, root=root)
     report = validate_mesh(mesh, thresholds=recipe.mesh.thresholds())
     data = {**report.to_dict(), "path": asset.rel_path}
     folder = f"assets/{output_name(asset)}"

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from llvscan._constants import DEFAULT_PIXEL_LIMIT
 from llvscan.errors import ImageReadError, ResourceLimitError, vips_error_text
-from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.types import Material, Mesh
 
 if TYPE_CHECKING:
     import pyvips
 
-__all__ = ["DEFAULT_PIXEL_LIMIT", "image_size", "resample_texture", "texture_header", "texture_sizes"]
+__all__ = ["DEFAULT_PIXEL_LIMIT", "TextureSource", "image_size", "resample_texture", "texture_header", "texture_sizes",
+           "texture_source"]
 
 # JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4/C8/CC are not frames
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
@@ -91,58 +92,83 @@ def image_size(data: bytes) -> tuple[int, int, str] | None:
     return int(size[0]), int(size[1]), mime
 
 
-def texture_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
-                   owner: str | None = None) -> tuple[int, int]:
-    """(width, height) of a texture file from its header, refused above ``pixel_limit`` pixels.
+#: A texture as the layers pass it on: a file path, or the encoded bytes of an image stored in a mesh file.
+TextureSource = str | Path | bytes
+
+
+def texture_source(material: Material) -> TextureSource | None:
+    """Where ``material``'s base-colour image is read from: its encoded bytes when the mesh file holds
+    them (glTF), else its file path; None without a texture."""
+    if material.texture_data is not None:
+        return material.texture_data
+    return material.texture
+
+
+def _label(source: TextureSource, name: str | None) -> str:
+    return name or ("<image bytes>" if isinstance(source, bytes) else str(source))
+
+
+def texture_header(source: TextureSource, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+                   owner: str | None = None, name: str | None = None) -> tuple[int, int]:
+    """(width, height) of a texture (a file, or encoded bytes) from its header, refused above
+    ``pixel_limit`` pixels.
 
     Raises ``ImageReadError`` when the file is missing or not an image libvips reads, and
     ``ResourceLimitError`` when its header claims more than ``pixel_limit`` pixels; the messages name
-    the texture (``.path``) and the mesh that uses it (``owner``) when given.
+    the texture (``.path``: the file, or ``name`` for bytes) and the mesh that uses it (``owner``).
     """
     import pyvips
 
-    path = Path(path)
+    where = _label(source, name)
     what = f"texture of {owner}" if owner else "texture"
-    if not path.is_file():
-        raise ImageReadError(f"the {what} is not found", path=path)
     try:
-        image = pyvips.Image.new_from_file(str(path))  # header only: pixels are decoded on demand
+        if isinstance(source, bytes):
+            image = pyvips.Image.new_from_buffer(source, "")  # header only: pixels are decoded on demand
+        else:
+            if not Path(source).is_file():
+                raise ImageReadError(f"the {what} is not found", path=where)
+            image = pyvips.Image.new_from_file(str(source))
     except pyvips.Error as exc:
-        raise ImageReadError(f"the {what} is not a readable image", path=path, detail=vips_error_text(exc)) from exc
+        raise ImageReadError(f"the {what} is not a readable image", path=where, detail=vips_error_text(exc)) from exc
     if image.width * image.height > pixel_limit:
         raise ResourceLimitError(f"the {what} has {image.width}×{image.height} pixels, above the pixel limit "
-                                 f"{pixel_limit:,}", path=path)
+                                 f"{pixel_limit:,}", path=where)
     return int(image.width), int(image.height)
 
 
 def texture_sizes(mesh: Mesh, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> list[tuple[int, int] | None]:
-    """(width, height) of each material's texture, from the mesh or the file's header (None if unknown)."""
+    """(width, height) of each material's base-colour texture, from its header (None if unknown)."""
     sizes: list[tuple[int, int] | None] = []
     for material in mesh.materials:
+        source = texture_source(material)
         size = None
         if material.texture == "embedded":
             size = material.texture_size
-        elif material.texture:
+        elif source is not None:
             try:
-                size = texture_header(material.texture, pixel_limit=pixel_limit)
+                size = texture_header(source, pixel_limit=pixel_limit)
             except (ImageReadError, ResourceLimitError):
                 size = None
         sizes.append(size)
     return sizes
 
 
-def resample_texture(path: str | Path, size: int, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
-                     owner: str | None = None, **options: Any) -> pyvips.Image:
-    """The texture at ``path`` shrunk (never enlarged) so that its longer side is at most ``size``.
+def resample_texture(source: TextureSource, size: int, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
+                     owner: str | None = None, name: str | None = None, **options: Any) -> pyvips.Image:
+    """The texture (a file, or encoded bytes) shrunk (never enlarged) so that its longer side is at most
+    ``size``.
 
     Checked against ``pixel_limit`` first; ``options`` go to ``pyvips.Image.thumbnail``. The image is
     lazy: errors while decoding its pixels surface when the caller reads them (``pyvips.Error``).
     """
     import pyvips
 
-    texture_header(path, pixel_limit=pixel_limit, owner=owner)
+    texture_header(source, pixel_limit=pixel_limit, owner=owner, name=name)
     try:  # thumbnail shrinks on load (JPEG, WebP, pyramids): a 16k texture is never decoded at full size
-        return pyvips.Image.thumbnail(str(path), size, height=size, size="down", **options)
+        if isinstance(source, bytes):
+            return pyvips.Image.thumbnail_buffer(source, size, height=size, size="down", **options)
+        return pyvips.Image.thumbnail(str(source), size, height=size, size="down", **options)
     except pyvips.Error as exc:
         what = f"texture of {owner}" if owner else "texture"
-        raise ImageReadError(f"cannot read the {what}", path=path, detail=vips_error_text(exc)) from exc
+        raise ImageReadError(f"cannot read the {what}", path=_label(source, name),
+                             detail=vips_error_text(exc)) from exc

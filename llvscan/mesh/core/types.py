@@ -1,4 +1,10 @@
-"""The mesh types every layer shares: ``Mesh`` (arrays, per-corner UVs and normals) and ``Material``."""
+"""The mesh types every layer shares: ``Mesh`` (arrays, per-corner UVs and normals), ``Material`` with its
+``TextureMap``s, and the ``ReadProblem``s a reader met but read past (a missing MTL, texture or buffer).
+
+A texture is named by ``texture`` (a file path, or ``"<mesh file>#<where>"`` for an image stored inside
+the mesh file) and, when it is not a file of its own, carried as its encoded bytes (``texture_data``):
+every layer reads either the same way (``llvscan.mesh.core.texture.texture_source``).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,54 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llvscan._json import JsonResult
+from llvscan._json import NOT_IN_JSON, JsonResult
 
-__all__ = ["Material", "Mesh"]
+__all__ = ["MAP_SLOTS", "Material", "Mesh", "ReadProblem", "TextureMap"]
+
+#: The texture slots of a material besides the base colour, as glTF names them.
+MAP_SLOTS = ("normal", "occlusion", "emissive", "metallic_roughness")
+
+
+@dataclass(frozen=True)
+class TextureMap(JsonResult):
+    """A texture of a material besides its base colour (a normal, occlusion, emissive or
+    metallic-roughness map): where it comes from, and its encoded bytes when it is not a file."""
+
+    slot: str  # one of MAP_SLOTS
+    uri: str  # a file path, or "<mesh file>#<where>" for an image inside the mesh file
+    data: bytes | None = field(default=None, repr=False, compare=False, metadata=NOT_IN_JSON)
+    size: tuple[int, int] | None = None
+    scale: float = 1.0  # normalTexture.scale / occlusionTexture.strength
 
 
 @dataclass(frozen=True)
 class Material(JsonResult):
-    """A material and its base-colour texture."""
+    """A material: base colour (factor and texture), alpha, sidedness, and its other texture maps."""
 
     name: str
-    texture: str | None = None  # path of the texture file; "embedded" for a texture inside a GLB
+    texture: str | None = None  # the base-colour texture: a file path, or "<mesh file>#<where>" when embedded
     texture_size: tuple[int, int] | None = None  # known for embedded textures; files are checked later
-    color: tuple[float, float, float] | None = None
+    color: tuple[float, float, float] | None = None  # base-colour factor (linear RGB, as glTF) or MTL Kd
+    texture_data: bytes | None = field(default=None, repr=False, compare=False, metadata=NOT_IN_JSON)
+    opacity: float = 1.0  # base-colour factor alpha
+    alpha_mode: str = "OPAQUE"  # OPAQUE | MASK | BLEND
+    alpha_cutoff: float = 0.5
+    double_sided: bool = False
+    maps: tuple[TextureMap, ...] = ()
+    emissive: tuple[float, float, float] | None = None
+    metallic: float | None = None
+    roughness: float | None = None
+
+
+@dataclass(frozen=True)
+class ReadProblem(JsonResult):
+    """Something a reader met and read past: the mesh is still read, and validation reports it as an
+    error finding under ``code`` (``missing_mtl``, ``missing_texture``, ``missing_buffer``,
+    ``unsupported_extension``, ``skipped_primitives``, ``unsafe_reference``…)."""
+
+    code: str
+    message: str
+    path: str | None = None  # the file the problem is about (a missing MTL, a texture), when there is one
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +86,7 @@ class Mesh:
     format: str | None = None
     dropped_faces: int = 0  # faces that named a missing vertex/UV/normal (OBJ), left out
     dropped_face_lines: tuple[int, ...] = field(default=())  # their first line numbers
+    problems: tuple[ReadProblem, ...] = ()  # what the reader met and read past (missing MTL, texture…)
 
     @property
     def n_vertices(self) -> int:

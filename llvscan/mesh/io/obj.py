@@ -65,7 +65,7 @@ def _materials(path: Path, data: mmap.mmap) -> tuple[list[Material], list[str]]:
     return materials, uses
 
 
-def read_obj(path: str | Path, *, max_faces: int) -> Mesh:
+def read_obj(path: str | Path, *, max_faces: int, root: Path | None = None) -> Mesh:
     from llvscan.mesh.io import _obj_kernels as k
 
     path = Path(path)

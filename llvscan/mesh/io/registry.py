@@ -44,9 +44,16 @@ def _entry(table: dict[str, str], suffix: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), function)
 
 
-def load_mesh(path: str | os.PathLike[str], *, max_faces: int = DEFAULT_MAX_FACES) -> Mesh:
-    """Read a mesh file; raise ``MeshReadError`` (naming the file) when it is not a usable mesh."""
+def load_mesh(path: str | os.PathLike[str], *, max_faces: int = DEFAULT_MAX_FACES,
+              root: str | os.PathLike[str] | None = None) -> Mesh:
+    """Read a mesh file; raise ``MeshReadError`` (naming the file) when it is not a usable mesh.
+
+    Every file the mesh refers to (MTL, textures, glTF buffers and images) must resolve inside ``root``
+    (the collection root; by default the mesh's own folder). A reference that does not, or a referenced
+    file that is missing, is a ``ReadProblem`` on the mesh (validation reports it), never a read outside.
+    """
     path = Path(path)
+    root = Path(root) if root is not None else path.parent
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise MeshReadError(f"unsupported mesh format {suffix or '(no suffix)'}; llvscan reads "
@@ -57,7 +64,7 @@ def load_mesh(path: str | os.PathLike[str], *, max_faces: int = DEFAULT_MAX_FACE
         raise MeshReadError("cannot open the file", path=path, detail=exc.strerror) from exc
     if size == 0:
         raise MeshReadError("empty file (0 bytes)", path=path)
-    mesh: Mesh = _entry(READERS, suffix)(path, max_faces=max_faces)
+    mesh: Mesh = _entry(READERS, suffix)(path, max_faces=max_faces, root=root)
     return mesh
 
 

@@ -48,7 +48,7 @@ def _texture_of(material: object) -> tuple[str | None, tuple[int, int] | None]:
     return (str(name) if name else "embedded"), tuple(image.size)
 
 
-def read_with_trimesh(path: Path, *, max_faces: int) -> Mesh:
+def read_with_trimesh(path: Path, *, max_faces: int, root: Path | None = None) -> Mesh:
     """A PLY, STL or glTF/GLB file through trimesh, with llvscan's guards (see the module docstring)."""
     suffix = path.suffix.lower()
     size = path.stat().st_size

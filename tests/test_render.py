@@ -232,8 +232,11 @@ def test_texture_file_read_shrunk_per_material(tmp_path):
     # face 0 is the lower-right triangle (below the diagonal), face 1 the upper-left one
     assert set(classify(image[40:44, 36:40])) == {"+x"}
     assert set(classify(image[22:26, 24:28])) == {"+z"}
-    shrunk = render._load_texture(str(tmp_path / "red.png"), mesh, 75)
+    shrunk = render._load_texture(materials[0], mesh, 75)
     assert shrunk.shape == (50, 75, 3) and shrunk.dtype == np.uint8
+    # the same image carried as bytes (as a glTF carries it) renders the same
+    from_bytes = Material("red", texture="scan.glb#images/0", texture_data=(tmp_path / "red.png").read_bytes())
+    assert np.array_equal(render._load_texture(from_bytes, mesh, 75), shrunk)
 
 
 def test_undecodable_texture_raises_naming_it(tmp_path):

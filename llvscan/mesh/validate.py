@@ -153,13 +153,24 @@ def _sample(mask: np.ndarray | np.bool_, k: int) -> list[int]:
 
 
 def _texture_checks(mesh: Mesh) -> list[TextureCheck]:
+    """Each material's base-colour texture: found, readable under the pixel limit, its size. A texture
+    the reader already reported (a ``ReadProblem`` naming it) is not reported twice."""
+    reported = {problem.path for problem in mesh.problems if problem.path}
     checks = []
     for material in mesh.materials:
-        if material.texture is None:
+        if material.texture is None or material.texture in reported:
             continue
         if material.texture == "embedded":
             w, h = material.texture_size or (None, None)
             checks.append(TextureCheck(material.name, None, True, True, w, h))
+            continue
+        if material.texture_data is not None:  # an image inside the mesh file (glTF)
+            try:
+                width, height = texture_header(material.texture_data, name=material.texture)
+                checks.append(TextureCheck(material.name, material.texture, True, True, width, height))
+            except (ImageReadError, ResourceLimitError) as exc:
+                checks.append(TextureCheck(material.name, material.texture, True, False,
+                                           error=exc.detail or exc.message))
             continue
         path = Path(material.texture)
         if not path.is_file():
@@ -422,7 +433,8 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
         "materials": len(mesh.materials),
     })
     size_mm = float((hi - lo).max()) * millimetres_per_unit(mesh.units or fields["units_guess"])
-    findings = _findings(fields, samples, t, size_mm)
+    findings = [Finding("error", problem.code, problem.message, 1) for problem in mesh.problems]
+    findings += _findings(fields, samples, t, size_mm)
     report = {f.name: fields[f.name] for f in dataclasses.fields(ValidationReport)
               if f.name not in ("findings", "seconds")}
     return ValidationReport(**report, findings=findings, seconds=round(time.perf_counter() - started, 4))

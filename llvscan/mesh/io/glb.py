@@ -41,7 +41,7 @@ from llvscan._publish import write_bytes_atomic
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, OutputError
 from llvscan.mesh.core.geometry import unit_rows, vertex_normals
 from llvscan.mesh.core.texture import image_size
-from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.types import Mesh, TextureMap
 from llvscan.mesh.core.units import METRES_PER_UNIT
 
 __all__ = ["GlbInfo", "srgb_to_linear16", "write_glb", "write_glb_files"]
@@ -74,24 +74,41 @@ class GlbInfo(JsonResult):
 
 # --- images -------------------------------------------------------------------------------------
 
-def _texture_bytes(mesh: Mesh, index: int, source: str | Path | bytes | None, where: str) -> bytes | None:
-    """The image bytes of material ``index``: ``source`` (path or bytes), else the material's texture file."""
-    if source is None:
-        texture = mesh.materials[index].texture
-        if not texture:
-            return None
-        if texture == "embedded" or not Path(texture).is_file():
-            log.warning("%s: material %r: texture %s has no file to embed; written without texture",
-                        where, mesh.materials[index].name, texture)
-            return None
-        source = Path(texture)
+def _read_source(source: str | Path | bytes, what: str) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source)
     try:
         return Path(source).read_bytes()
     except OSError as exc:
-        raise ImageReadError(f"cannot read the texture of material {index}", path=source,
-                             detail=exc.strerror) from exc
+        raise ImageReadError(f"cannot read the {what}", path=source, detail=exc.strerror) from exc
+
+
+def _texture_bytes(mesh: Mesh, index: int, source: str | Path | bytes | None, where: str) -> bytes | None:
+    """The base-colour image bytes of material ``index``: ``source`` (path or bytes), else the bytes the
+    material carries (an image from a glTF), else its texture file."""
+    material = mesh.materials[index]
+    if source is None:
+        if material.texture_data is not None:
+            return material.texture_data
+        if not material.texture:
+            return None
+        if not Path(material.texture).is_file():
+            log.warning("%s: material %r: texture %s has no file to embed; written without texture",
+                        where, material.name, material.texture)
+            return None
+        source = Path(material.texture)
+    return _read_source(source, f"texture of material {index}")
+
+
+def _map_bytes(texture_map: TextureMap, where: str) -> bytes | None:
+    """The image bytes of a normal, occlusion, emissive or metallic-roughness map (None: no file to read)."""
+    if texture_map.data is not None:
+        return texture_map.data
+    if not Path(texture_map.uri).is_file():
+        log.warning("%s: %s map %s has no file to embed; written without it", where, texture_map.slot,
+                    texture_map.uri)
+        return None
+    return _read_source(texture_map.uri, f"{texture_map.slot} map")
 
 
 # --- geometry -----------------------------------------------------------------------------------
@@ -257,53 +274,102 @@ def _checked_arrays(mesh: Mesh, where: str, scale: float, rotation: np.ndarray) 
     return _Arrays(positions, faces, uv, uv_faces, normals, normal_faces, per_vertex, colors, face_material)
 
 
-def _add_materials(mesh: Mesh, used: list[int], textures: dict, has_uv: bool, buffer: _Bin,
+class _Images:
+    """The images, textures and sampler of a document under construction; identical bytes stored once."""
+
+    def __init__(self, buffer: _Bin) -> None:
+        self.buffer = buffer
+        self.images: list[dict] = []
+        self.textures: list[dict] = []
+        self.sizes: list[tuple[int, int, str]] = []
+        self._index: dict[bytes, int] = {}
+
+    def add(self, data: bytes, named: str | Path | None) -> int:
+        """The glTF texture index of ``data`` (a JPEG, PNG or WebP), embedding it the first time."""
+        header = image_size(data)
+        if header is None:
+            raise ImageReadError("not a JPEG, PNG or WebP image (or its header is truncated)", path=named)
+        digest = hashlib.sha256(data).digest()
+        if digest not in self._index:
+            image = len(self.images)
+            self._index[digest] = len(self.textures)
+            self.images.append({"bufferView": self.buffer.view(data), "mimeType": header[2]})
+            self.sizes.append(header)
+            self.textures.append({"sampler": 0, "extensions": {"EXT_texture_webp": {"source": image}}}
+                                 if header[2] == "image/webp" else {"sampler": 0, "source": image})
+        return self._index[digest]
+
+    def entries(self) -> dict:
+        if not self.images:
+            return {}
+        entries: dict = {"textures": self.textures, "images": self.images,
+                         "samplers": [{"magFilter": _LINEAR, "minFilter": _LINEAR_MIPMAP_LINEAR,
+                                       "wrapS": _REPEAT, "wrapT": _REPEAT}]}
+        if any(size[2] == "image/webp" for size in self.sizes):
+            entries.update(extensionsUsed=["EXT_texture_webp"], extensionsRequired=["EXT_texture_webp"])
+        return entries
+
+
+_MAP_KEYS = {"normal": "normalTexture", "occlusion": "occlusionTexture", "emissive": "emissiveTexture"}
+
+
+def _add_materials(mesh: Mesh, used: list[int], textures: Mapping[int, str | Path | bytes],
+                   maps: Mapping[int, Mapping[str, bytes]], has_uv: bool, buffer: _Bin,
                    where: str) -> tuple[dict[int, int], dict, list[tuple[int, int, str]]]:
-    """glTF materials for the used materials, their images embedded in ``buffer``, identical bytes once.
+    """glTF materials for the used materials: base colour (factor, texture), alpha, sidedness, and the
+    normal, occlusion, emissive and metallic-roughness maps, their images embedded in ``buffer``.
     Returns (material index → glTF material, document entries, (width, height, mime) per image)."""
     material_of: dict[int, int] = {}
     materials: list[dict] = []
-    images: list[dict] = []
-    gltf_textures: list[dict] = []
-    image_of: dict[bytes, int] = {}
-    sizes: list[tuple[int, int, str]] = []
+    images = _Images(buffer)
     for index in used:
         material = mesh.materials[index]
         given = textures.get(index)
         data = _texture_bytes(mesh, index, given, where)
-        if data is not None and not has_uv:
-            log.warning("%s: material %r has a texture but the mesh has no UVs; written without texture",
+        level_maps = maps.get(index)
+        map_data = ({m.slot: level_maps[m.slot] for m in material.maps if m.slot in level_maps}
+                    if level_maps is not None else
+                    {m.slot: d for m in material.maps if (d := _map_bytes(m, where)) is not None})
+        if (data is not None or map_data) and not has_uv:
+            log.warning("%s: material %r has textures but the mesh has no UVs; written without them",
                         where, material.name)
-            data = None
+            data, map_data = None, {}
         pbr: dict = {}
+        opacity = float(np.clip(np.nan_to_num(material.opacity, nan=1.0), 0.0, 1.0))
         if data is not None:
-            header = image_size(data)
-            if header is None:
-                named = given if isinstance(given, str | Path) else material.texture if given is None else None
-                raise ImageReadError(f"the texture of material {index} is not a JPEG, PNG or WebP image "
-                                     "(or its header is truncated)", path=named or where)
-            digest = hashlib.sha256(data).digest()
-            if digest not in image_of:
-                image = image_of[digest] = len(images)
-                images.append({"bufferView": buffer.view(data), "mimeType": header[2]})
-                sizes.append(header)
-                gltf_textures.append({"sampler": 0, "extensions": {"EXT_texture_webp": {"source": image}}}
-                                     if header[2] == "image/webp" else {"sampler": 0, "source": image})
-            pbr["baseColorTexture"] = {"index": image_of[digest]}
-        elif material.color is not None:
-            color = np.clip(np.nan_to_num(np.asarray(material.color, dtype=np.float64)[:3]), 0.0, 1.0)
-            pbr["baseColorFactor"] = [*color.tolist(), 1.0]
-        pbr.update(metallicFactor=0.0, roughnessFactor=1.0)
+            named = given if isinstance(given, str | Path) else material.texture if given is None else None
+            pbr["baseColorTexture"] = {"index": images.add(data, named or where)}
+            if opacity < 1.0:
+                pbr["baseColorFactor"] = [1.0, 1.0, 1.0, opacity]
+        elif material.color is not None or opacity < 1.0:
+            color = np.clip(np.nan_to_num(np.asarray(material.color or (1.0, 1.0, 1.0), dtype=np.float64)[:3]),
+                            0.0, 1.0)
+            pbr["baseColorFactor"] = [*color.tolist(), opacity]
+        pbr.update(metallicFactor=0.0 if material.metallic is None else float(material.metallic),
+                   roughnessFactor=1.0 if material.roughness is None else float(material.roughness))
+        entry: dict = {"name": material.name, "pbrMetallicRoughness": pbr, "doubleSided": bool(material.double_sided)}
+        scale = {m.slot: m.scale for m in material.maps}
+        for slot, image_bytes in map_data.items():
+            reference: dict = {"index": images.add(image_bytes, where)}
+            if slot == "metallic_roughness":
+                pbr["metallicRoughnessTexture"] = reference
+                continue
+            if slot == "normal" and scale.get(slot, 1.0) != 1.0:
+                reference["scale"] = scale[slot]
+            if slot == "occlusion" and scale.get(slot, 1.0) != 1.0:
+                reference["strength"] = scale[slot]
+            entry[_MAP_KEYS[slot]] = reference
+        if material.emissive is not None or "emissive" in map_data:
+            entry["emissiveFactor"] = list(material.emissive or (1.0, 1.0, 1.0))
+        if material.alpha_mode in ("MASK", "BLEND"):
+            entry["alphaMode"] = material.alpha_mode
+            if material.alpha_mode == "MASK":
+                entry["alphaCutoff"] = float(material.alpha_cutoff)
         material_of[index] = len(materials)
-        materials.append({"name": material.name, "pbrMetallicRoughness": pbr, "doubleSided": False})
+        materials.append(entry)
     entries: dict = {"materials": materials} if materials else {}
-    if images:
-        entries.update(textures=gltf_textures, images=images,
-                       samplers=[{"magFilter": _LINEAR, "minFilter": _LINEAR_MIPMAP_LINEAR,
-                                  "wrapS": _REPEAT, "wrapT": _REPEAT}])
-    if any(size[2] == "image/webp" for size in sizes):
-        entries.update(extensionsUsed=["EXT_texture_webp"], extensionsRequired=["EXT_texture_webp"])
-    return material_of, entries, sizes
+    entries.update(images.entries())
+    return material_of, entries, images.sizes
 
 
 def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dict, int]:
@@ -336,11 +402,16 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dic
 
 
 def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path | bytes] | None = None,
-              generator: str = "llvscan", up_axis: str = "y") -> GlbInfo:
+              maps: Mapping[int, Mapping[str, bytes]] | None = None, generator: str = "llvscan",
+              up_axis: str = "y") -> GlbInfo:
     """Write ``mesh`` as a binary glTF 2.0 file at ``path`` (atomically) and describe what was written.
 
     ``textures`` maps a material index to its base-colour image (a path or the encoded bytes of a JPEG,
-    PNG or WebP); materials without an entry use ``Material.texture`` when that is a readable file.
+    PNG or WebP); materials without an entry use the bytes they carry (``Material.texture_data``), else
+    ``Material.texture`` when that is a readable file. ``maps`` likewise gives, per material, the bytes
+    of its other maps by slot (``normal``, ``occlusion``, ``emissive``, ``metallic_roughness``); without
+    an entry a material's ``maps`` are embedded as they are. Alpha mode and cutoff, opacity and
+    double-sidedness are written as the material has them.
     ``up_axis`` is the mesh's up axis, ``"y"`` (written as is) or ``"z"`` (rotated into glTF's Y-up).
 
     Raises ``InvalidMeshError`` (naming the mesh's path) for an empty mesh, non-finite vertices or
@@ -371,7 +442,8 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     buffer = _Bin()
     counts = np.bincount(arrays.face_material + 1, minlength=len(mesh.materials) + 1)  # [none, material 0, …]
     used = np.flatnonzero(counts[1:]).tolist()
-    material_of, entries, sizes = _add_materials(mesh, used, textures, arrays.uv is not None, buffer, where)
+    material_of, entries, sizes = _add_materials(mesh, used, textures, maps or {}, arrays.uv is not None, buffer,
+                                                 where)
 
     # one primitive per used material, in material order, then the faces without material
     by_material = np.argsort(arrays.face_material, kind="stable")  # keeps the face order within a primitive

@@ -13,9 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from llvscan._publish import write_bytes_atomic
+from llvscan.mesh.core.texture import image_size
 from llvscan.mesh.core.types import Mesh
 
 __all__ = ["write_obj"]
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 
 
 def _rows(fmt: str, values: np.ndarray) -> str:
@@ -80,7 +83,15 @@ def write_obj(mesh: Mesh, path: Path) -> list[Path]:
             lines.append(f"newmtl {name}")
             r, g, b = material.color or (1.0, 1.0, 1.0)
             lines += [f"Kd {r:.6g} {g:.6g} {b:.6g}", "Ka 0 0 0", "Ks 0 0 0", "illum 1"]
-            if material.texture == "embedded" or (material.texture and not Path(material.texture).is_file()):
+            if material.opacity < 1.0:
+                lines.append(f"d {material.opacity:.6g}")
+            header = image_size(material.texture_data) if material.texture_data is not None else None
+            if material.texture_data is not None and header is not None:  # an image a glTF carried: a file now
+                target = path.parent / f"{path.stem}-{name}{_EXTENSIONS[header[2]]}"
+                write_bytes_atomic(target, material.texture_data)
+                written.append(target)
+                lines.append(f"map_Kd {target.name}")
+            elif material.texture == "embedded" or (material.texture and not Path(material.texture).is_file()):
                 lines.append(f"# texture not written: {material.texture} has no file to copy")
             elif material.texture:
                 source = Path(material.texture)

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from llvscan._publish import atomic_dir
+from llvscan._report import Finding
 from llvscan.errors import ImageReadError, vips_error_text
-from llvscan.mesh.core.texture import resample_texture
-from llvscan.mesh.core.types import Material, Mesh
+from llvscan.mesh.core.texture import TextureSource, resample_texture, texture_header, texture_source
+from llvscan.mesh.core.types import Mesh
 from llvscan.mesh.distance import DistanceMeter, MeshDistance
 from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
 from llvscan.mesh.lod.results import LodResult, LodSet
@@ -43,15 +44,19 @@ def _resolve_targets(recipe: LodRecipe, faces_in: int) -> dict[str, int]:
     return targets
 
 
-def _texture_bytes(source: Path, size: int, fmt: str, quality: int) -> tuple[bytes, tuple[int, int]]:
-    """The texture resampled (never upscaled) so its longer side is at most ``size``, in sRGB, encoded.
-    pyvips streams it with shrink-on-load: a 16k texture is never held whole in Python memory."""
+def _texture_bytes(source: TextureSource, size: int, fmt: str, quality: int, *, colour: bool = True,
+                   name: str | None = None) -> tuple[bytes, tuple[int, int]]:
+    """The texture (a file or encoded bytes) resampled (never upscaled) so its longer side is at most
+    ``size``, encoded; colour maps in sRGB, data maps (normal, occlusion, metallic-roughness) with their
+    values untouched. pyvips streams it with shrink-on-load: a 16k texture is never held whole in memory."""
     import pyvips
 
-    image = resample_texture(source, size)  # under the pixel limit of image masters
+    image = resample_texture(source, size, name=name)  # under the pixel limit of image masters
     try:
-        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        if colour and (image.interpretation not in ("srgb", "b-w") or image.format != "uchar"):
             image = image.colourspace("srgb").cast("uchar")
+        elif image.format != "uchar":
+            image = image.cast("uchar")
         if fmt == "jpg" and image.hasalpha():
             image = image.flatten(background=[255, 255, 255])
         options: dict[str, Any] = {"strip": True}
@@ -59,7 +64,8 @@ def _texture_bytes(source: Path, size: int, fmt: str, quality: int) -> tuple[byt
             options["Q"] = quality
         data = image.write_to_buffer(TEXTURE_FORMATS[fmt][1], **options)
     except pyvips.Error as exc:
-        raise ImageReadError("cannot read the texture", path=source, detail=vips_error_text(exc)) from exc
+        raise ImageReadError("cannot read the texture", path=name or str(source)[:200],
+                             detail=vips_error_text(exc)) from exc
     return data, (image.width, image.height)
 
 
@@ -78,12 +84,13 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
     stem = name or (Path(mesh.path).stem if mesh.path else "model")
     targets = _resolve_targets(recipe, mesh.n_faces)
     notes: list[str] = []
-    textures = [Path(m.texture) if m.texture and m.texture != "embedded" and Path(m.texture).is_file() else None
-                for m in mesh.materials]
-    for material, path in zip(mesh.materials, textures, strict=True):
-        if material.texture and path is None:
-            notes.append(f"material {material.name!r}: texture {material.texture} is not a readable file; "
-                         "levels are written without it")
+    findings: list[Finding] = []
+    textures = [_carried(m.name, texture_source(m), m.texture, findings) for m in mesh.materials]
+    maps = [{t.slot: source for t in m.maps
+             if (source := _carried(f"{m.name} ({t.slot} map)", t.data if t.data is not None else t.uri, t.uri,
+                                    findings)) is not None}
+            for m in mesh.materials]
+    notes += [f.message for f in findings]
 
     # one decimation per distinct face count, finest first, each from the nearest finer result
     meshes: dict[int, tuple[Mesh, str | None, bool]] = {}
@@ -103,7 +110,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
 
     meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[int, MeshDistance] = {}
-    encoded: dict[tuple[int, int, str, int], tuple[bytes, tuple[int, int]]] = {}
+    encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []
     thumbnail = None
     with atomic_dir(out_dir) as tmp:
@@ -115,17 +122,26 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 distances[target] = meter.measure(level_mesh)
             d = distances[target]
             level_textures: dict[int, bytes] = {}
+            level_maps: dict[int, dict[str, bytes]] = {}
             size = None
-            for mi, path in enumerate(textures):
-                if path is None:
+            for mi, texture in enumerate(textures):
+                if texture is None:
                     continue
-                key = (mi, level.texture_size, level.texture_format, level.texture_quality)
+                key = (mi, "base", level.texture_size, level.texture_format, level.texture_quality)
                 if key not in encoded:
-                    encoded[key] = _texture_bytes(path, level.texture_size, level.texture_format,
-                                                  level.texture_quality)
+                    encoded[key] = _texture_bytes(texture, level.texture_size, level.texture_format,
+                                                  level.texture_quality, name=mesh.materials[mi].texture)
                 level_textures[mi], tex_size = encoded[key]
                 size = size or tex_size
-            uri, texture_uri = _write_level(level, level_mesh, level_textures, tmp, stem)
+            for mi, slots in enumerate(maps):
+                for slot, texture in slots.items():
+                    fmt = "png" if slot == "normal" else level.texture_format  # no JPEG blocks in normals
+                    key = (mi, slot, level.texture_size, fmt, level.texture_quality)
+                    if key not in encoded:
+                        encoded[key] = _texture_bytes(texture, level.texture_size, fmt, level.texture_quality,
+                                                      colour=slot == "emissive", name=f"{slot} map")
+                    level_maps.setdefault(mi, {})[slot] = encoded[key][0]
+            uri, texture_uri = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem)
             written = tmp / uri
             data = written.read_bytes()
             results.append(LodResult(
@@ -144,20 +160,39 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
         lod_set = LodSet(source=mesh.path, recipe=recipe.name, out_dir=str(out_dir), units=mesh.units,
                          faces_in=mesh.n_faces, bbox_min=lo.tolist(), bbox_max=hi.tolist(), levels=results,
-                         scene="scene.svx.json", thumbnail=thumbnail, notes=notes,
+                         scene="scene.svx.json", thumbnail=thumbnail, notes=notes, findings=findings,
                          thumbnail_seconds=round(t_thumb, 3))
         svx = voyager_scene(lod_set, tmp, stem)
         (tmp / "scene.svx.json").write_text(json.dumps(svx, indent=2) + "\n", encoding="utf-8")
     return replace(lod_set, seconds=round(time.perf_counter() - started, 3))
 
 
-def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, bytes], folder: Path,
-                 stem: str) -> tuple[str, str | None]:
+def _carried(name: str, source: TextureSource | None, label: str | None,
+             findings: list[Finding]) -> TextureSource | None:
+    """``source`` when its header reads, else None and an error finding: the levels go without it."""
+    if source is None:
+        return None
+    try:
+        texture_header(source, name=label)
+    except ImageReadError as exc:
+        findings.append(Finding("error", "texture_not_carried", f"material {name!r}: {exc}; the levels are "
+                                "written without it", 1))
+        return None
+    return source
+
+
+def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, bytes],
+                 level_maps: dict[int, dict[str, bytes]], folder: Path, stem: str) -> tuple[str, str | None]:
     base = f"{stem}-{level.name}"
+    # what the level could not carry goes: a texture is this level's resampled image, or none
+    level_mesh = replace(level_mesh, materials=tuple(
+        replace(m, texture=m.texture if i in level_textures else None, texture_data=None,
+                maps=tuple(t for t in m.maps if t.slot in level_maps.get(i, {})))
+        for i, m in enumerate(level_mesh.materials)))
     if level.format == "glb":
         from llvscan.mesh.io.glb import write_glb
 
-        write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures)
+        write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures, maps=level_maps)
         return f"{base}.glb", None
     from llvscan.mesh.io.registry import save_mesh
 
@@ -169,9 +204,8 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
         (folder / texture_name).write_bytes(data)
         materials[mi] = replace(materials[mi], texture=str(folder / texture_name))
         texture_uri = texture_uri or texture_name
-    for mi, material in enumerate(materials):  # a texture not re-encoded is not referenced from elsewhere
-        if mi not in level_textures and material.texture:
-            materials[mi] = Material(material.name, None, None, material.color)
+    for mi, material in enumerate(materials):  # an OBJ level carries the base colour only
+        materials[mi] = replace(material, maps=())
     save_mesh(replace(level_mesh, materials=tuple(materials)), folder / f"{base}.obj")
     return f"{base}.obj", texture_uri
 

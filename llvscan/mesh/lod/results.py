@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llvscan._json import JsonResult
+from llvscan._report import Finding
 
 __all__ = ["LodResult", "LodSet"]
 
@@ -48,5 +49,6 @@ class LodSet(JsonResult):
     scene: str  # the svx document, relative to out_dir
     thumbnail: str | None
     notes: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # error: a texture the levels could not carry
     thumbnail_seconds: float = 0.0
     seconds: float = 0.0

@@ -35,8 +35,8 @@ import numpy as np
 
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, vips_error_text
 from llvscan.mesh.core.geometry import vertex_normals
-from llvscan.mesh.core.texture import resample_texture
-from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.texture import resample_texture, texture_source
+from llvscan.mesh.core.types import Material, Mesh
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "render_mesh", "render_turntable", "save_thumbnail"]
 
@@ -121,19 +121,20 @@ def _geometry(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
     return vertices, faces
 
 
-def _load_texture(source: str | None, mesh: Mesh, max_texture: int) -> np.ndarray | None:
-    """A material's texture as (H, W, 3) uint8 sRGB, its longer side at most ``max_texture``; None when
-    there is no texture file to read (logged)."""
+def _load_texture(material: Material, mesh: Mesh, max_texture: int) -> np.ndarray | None:
+    """A material's base-colour texture (a file, or the bytes a glTF carried) as (H, W, 3) uint8 sRGB, its
+    longer side at most ``max_texture``; None when there is no texture to read (logged)."""
+    source = texture_source(material)
     if source is None or source == "embedded":
         return None
-    path = Path(source)
-    if not path.is_file():
+    path = material.texture or "<image>"
+    if not isinstance(source, bytes) and not Path(source).is_file():
         log.warning("%s: texture %s not found; rendering without it", mesh.path or "<mesh>", path)
         return None
     import pyvips
 
     # under the pixel limit of image masters; never decoded at full size
-    image = resample_texture(path, max_texture, owner=mesh.path or "the mesh")
+    image = resample_texture(source, max_texture, owner=mesh.path or "the mesh", name=material.texture)
     try:
         if image.hasalpha():
             image = image.extract_band(0, n=image.bands - 1)
@@ -186,7 +187,7 @@ def _colour_tables(mesh: Mesh, n_faces: int, texture: Any, max_texture: int):
             if not used[s] or not m.texture:
                 continue
             if m.texture not in placed:
-                image = _load_texture(m.texture, mesh, max_texture)
+                image = _load_texture(m, mesh, max_texture)
                 if image is None:
                     continue
                 placed[m.texture] = (offset, image.shape[0], image.shape[1])

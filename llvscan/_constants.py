@@ -16,6 +16,7 @@ __all__ = [
     "DEFAULT_TILE_SIZE",
     "LAYOUTS",
     "SIDECAR_FIELDS",
+    "SIDECAR_MESH_OPTIONS",
 ]
 
 #: The catalog a run writes into its output folder.
@@ -23,6 +24,10 @@ CATALOG_NAME = "catalog.sqlite"
 
 #: The museum metadata a collection's sidecar CSV may give each asset, and the catalog keeps.
 SIDECAR_FIELDS = ("object_number", "title", "creator", "date", "rights")
+
+#: Per-asset mesh options a sidecar may declare, and the values each accepts: they override the run
+#: recipe's for that asset (a collection mixing Z-up scans and Y-up glTF files).
+SIDECAR_MESH_OPTIONS = {"units": ("mm", "cm", "m", "in"), "up_axis": ("y", "z")}
 
 #: The tiling layouts: IIIF Image API 3 and 2 (level 0, static), Deep Zoom, Zoomify, pyramidal TIFF, SZI.
 LAYOUTS = ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi")

@@ -13,7 +13,7 @@ so an interrupted run never leaves a half collection behind.
 Files and their ground truth (all meshes in millimetres):
 
 ``collection.csv``
-    Sidecar metadata (not an asset): ``file,object_number,title,creator,date,rights``,
+    Sidecar metadata (not an asset): ``file,object_number,title,creator,date,rights,up_axis,units``,
     one row per readable asset, UTF-8, rights given as URIs.
 ``sculpture/bust.obj`` (+ ``bust.mtl``, ``bust_albedo.jpg``)
     Photogrammetry-like textured scan: a cube-sphere with n = 112 (12·n² = 150,528
@@ -737,11 +737,16 @@ def make_broken(folder: pathlib.Path) -> list[pathlib.Path]:
     return [truncated, empty, garbage]
 
 
+#: Per-asset mesh options (up_axis, units) the sidecar declares: the scans stand on +Z, as scanners
+#: write them; the STL's header says "units mm" in words that no reader takes as a declaration.
+MESH_OPTIONS = {"sculpture/bust.obj": ("z", ""), "ceramics/vase.ply": ("z", ""), "tools/bracket.stl": ("z", "mm")}
+
+
 def write_catalog(path: pathlib.Path) -> list[pathlib.Path]:
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(["file", "object_number", "title", "creator", "date", "rights"])
-        writer.writerows(CATALOG)
+        writer.writerow(["file", "object_number", "title", "creator", "date", "rights", "up_axis", "units"])
+        writer.writerows(row + MESH_OPTIONS.get(row[0], ("", "")) for row in CATALOG)
     return [path]
 
 

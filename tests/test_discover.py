@@ -7,6 +7,7 @@ import os
 from conftest import unit_cube, write_obj
 
 from llvscan.collection import asset_id_for, discover_assets
+from llvscan.mesh import load_mesh, validate_mesh
 
 
 def _textured(folder, mtllib="scan.mtl", texture="scan.jpg"):
@@ -33,25 +34,45 @@ def test_asset_ids_are_stable():
     assert asset_id_for("a/b.obj") == asset_id_for("a/b.obj") != asset_id_for("a/c.obj")
 
 
-def test_mtllib_escaping_the_root_is_refused(tmp_path):
+def _claimed(asset) -> list[str]:
+    return [f.rel_path for f in asset.files]
+
+
+def test_mtllib_escaping_the_root_is_not_claimed_and_reading_reports_it(tmp_path):
     root = tmp_path / "collection"
-    _textured(root / "obj", mtllib="../../../etc/passwd")
+    (tmp_path / "outside.mtl").write_text("newmtl m\nKd 1 0 0\n")  # a sentinel next to the root
+    _textured(root / "obj", mtllib="../../outside.mtl")
     (asset,) = [a for a in discover_assets(root).assets if a.kind == "mesh"]
-    assert "resolves outside the collection root" in asset.problem
-    assert "obj/scan.obj" in asset.problem or "scan.obj" in asset.problem
+    assert asset.problem is None and _claimed(asset) == ["obj/scan.obj"]
+    report = validate_mesh(load_mesh(root / asset.rel_path, root=root))
+    assert [e.code for e in report.errors] == ["unsafe_reference"]
+    assert "outside.mtl" in report.errors[0].message
 
 
-def test_texture_escaping_the_root_is_refused(tmp_path):
+def test_texture_escaping_the_root_is_not_claimed_and_reading_reports_it(tmp_path):
     root = tmp_path / "collection"
+    (tmp_path / "secret.jpg").write_bytes(b"\xff\xd8\xff")
     _textured(root / "obj", texture="../../secret.jpg")
     (asset,) = [a for a in discover_assets(root).assets if a.kind == "mesh"]
-    assert "'../../secret.jpg'" in asset.problem and "outside the collection root" in asset.problem
+    assert asset.problem is None and _claimed(asset) == ["obj/scan.obj", "obj/scan.mtl"]
+    report = validate_mesh(load_mesh(root / asset.rel_path, root=root))
+    assert "unsafe_reference" in [e.code for e in report.errors]
+    assert any("secret.jpg" in e.message for e in report.errors)
 
 
-def test_missing_texture_is_a_problem(tmp_path):
+def test_a_missing_texture_is_a_finding_not_a_failure(tmp_path):
     _textured(tmp_path, texture="gone.jpg")
     (asset,) = [a for a in discover_assets(tmp_path).assets if a.kind == "mesh"]
-    assert "texture 'gone.jpg'" in asset.problem
+    assert asset.problem is None and _claimed(asset) == ["scan.obj", "scan.mtl"]
+    report = validate_mesh(load_mesh(tmp_path / "scan.obj", root=tmp_path))
+    assert [e.code for e in report.errors] == ["missing_texture"] and report.faces == 12
+
+
+def test_a_texture_name_with_spaces_and_options_is_claimed(tmp_path):
+    _textured(tmp_path, texture="fuze uv.jpg")
+    (tmp_path / "fuze uv.jpg").write_bytes(b"\xff\xd8\xff")
+    (asset,) = [a for a in discover_assets(tmp_path).assets if a.kind == "mesh"]
+    assert _claimed(asset) == ["scan.obj", "scan.mtl", "fuze uv.jpg"]
 
 
 def test_symlink_out_of_the_root_is_refused(tmp_path):
@@ -73,3 +94,22 @@ def test_sidecar_metadata_and_unknown_rows(tmp_path):
     found = discover_assets(tmp_path)
     assert found.assets[0].metadata["creator"] == "Käthe Kollwitz"
     assert found.notes == ["collection.csv: 'missing.tif' is not an asset in the collection"]
+
+
+def test_sidecar_mesh_options_reach_the_asset_and_its_recipe_hash(tmp_path):
+    from llvscan.collection import RunRecipe
+
+    _textured(tmp_path / "a")
+    _textured(tmp_path / "b")
+    (tmp_path / "collection.csv").write_text("file,title,up_axis,units\na/scan.obj,A,Z,mm\nb/scan.obj,B,x,ft\n")
+    found = discover_assets(tmp_path)
+    a, b = [x for x in found.assets if x.kind == "mesh"]
+    assert a.metadata == {"title": "A", "up_axis": "z", "units": "mm"} and b.metadata == {"title": "B"}
+    assert sorted(n for n in found.notes if "ignored" in n) == [
+        "collection.csv: line 3: units 'ft' ignored; use one of mm, cm, m, in",
+        "collection.csv: line 3: up_axis 'x' ignored; use one of y, z"]
+    recipe = RunRecipe()
+    assert recipe.for_asset("mesh", b.metadata) is recipe
+    per_asset = recipe.for_asset("mesh", a.metadata)
+    assert (per_asset.mesh.up_axis, per_asset.mesh.units) == ("z", "mm")
+    assert per_asset.sha256("mesh") != recipe.sha256("mesh") and per_asset.sha256("image") == recipe.sha256("image")

@@ -162,3 +162,56 @@ def test_other_map_slots_are_written(tmp_path, slot):
     red_out = next(m for m in document["materials"] if m["name"] == "red")
     key = {"occlusion": "occlusionTexture", "emissive": "emissiveTexture"}.get(slot)
     assert (red_out[key] if key else red_out["pbrMetallicRoughness"]["metallicRoughnessTexture"])["index"] >= 0
+
+
+# --- scale, orientation and metadata, as viewers show them ---------------------------------------
+
+def cone(height_mm: float = 120.0, radius_mm: float = 30.0, n: int = 48) -> Mesh:
+    """A closed cone standing on z = 0 with its apex at +Z (a Z-up scan), in millimetres."""
+    angle = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    ring = np.stack([radius_mm * np.cos(angle), radius_mm * np.sin(angle), np.zeros(n)], axis=1)
+    vertices = np.concatenate([ring, [[0.0, 0.0, height_mm], [0.0, 0.0, 0.0]]])
+    apex, centre = n, n + 1
+    i = np.arange(n)
+    faces = np.concatenate([np.stack([i, (i + 1) % n, np.full(n, apex)], 1),
+                            np.stack([(i + 1) % n, i, np.full(n, centre)], 1)])
+    return Mesh(vertices, faces, units="mm", path="cone.ply")
+
+
+def glb_positions(path) -> np.ndarray:
+    from test_gltf import primitive_arrays
+
+    return np.concatenate([p["POSITION"] for p in primitive_arrays(path)]).astype(np.float64)
+
+
+def test_a_z_up_cone_stands_on_y_at_its_size_in_metres(tmp_path):
+    import json
+
+    lods = build_lods(cone(), LodRecipe("one", (LodLevel("full", "Web3D", "High", 10_000, 64),),
+                                        thumbnail_size=64), tmp_path / "lods", up_axis="z",
+                      metadata={"title": "Cone (test)", "object_number": "T.1", "creator": "llvscan tests"})
+    positions = glb_positions(tmp_path / "lods" / lods.levels[0].uri)
+    apex = positions[np.argmax(positions[:, 1])]
+    assert apex == pytest.approx([0.0, 0.120, 0.0], abs=1e-6)  # 120 mm up +Z → 0.12 m up +Y
+    assert positions[:, 1].min() == pytest.approx(0.0, abs=1e-6)
+    svx = json.loads((tmp_path / "lods" / "scene.svx.json").read_text())
+    model = svx["models"][0]
+    assert model["units"] == "m"
+    assert model["boundingBox"]["min"] == pytest.approx(positions.min(axis=0).tolist(), abs=1e-6)
+    assert model["boundingBox"]["max"] == pytest.approx(positions.max(axis=0).tolist(), abs=1e-6)
+    assert svx["metas"][0]["collection"] == {"title": "Cone (test)", "objectNumber": "T.1",
+                                             "creator": "llvscan tests"}
+    with Image.open(tmp_path / "lods" / lods.thumbnail) as thumb:  # upright: the apex is near the top
+        dark = np.argwhere(np.asarray(thumb.convert("L")) < 200)
+    assert dark[:, 0].min() < 0.3 * 64 and dark[:, 0].max() > 0.6 * 64
+
+
+def test_undeclared_units_are_guessed_and_said_or_taken_from_the_caller(tmp_path):
+    bare = Mesh(cone().vertices, cone().faces, path="cone.stl")  # 120 units across, no units
+    one = LodRecipe("one", (LodLevel("full", "Web3D", "High", 10_000, 64),), thumbnail_size=0)
+    guessed = build_lods(bare, one, tmp_path / "a")
+    assert guessed.units == "mm" and [f.code for f in guessed.findings] == ["units_guessed"]
+    assert glb_positions(tmp_path / "a" / guessed.levels[0].uri)[:, 2].max() == pytest.approx(0.12, abs=1e-6)
+    declared = build_lods(bare, one, tmp_path / "b", units="cm")
+    assert declared.units == "cm" and declared.findings == []
+    assert glb_positions(tmp_path / "b" / declared.levels[0].uri)[:, 2].max() == pytest.approx(1.2, abs=1e-6)

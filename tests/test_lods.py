@@ -68,8 +68,9 @@ def test_files_and_sizes_match_the_scene(lod_set):
     svx = json.loads((out_path / "scene.svx.json").read_text())
     assert svx["asset"]["type"] == "application/si-dpo-3d.document+json"
     model = svx["models"][0]
-    assert model["units"] == "mm"
-    assert model["boundingBox"]["min"] == pytest.approx([-50, -50, -50])
+    # the model describes the GLBs as written (metres); the scene keeps the source's display units
+    assert model["units"] == "m" and svx["scenes"][0]["units"] == "mm"
+    assert model["boundingBox"]["min"] == pytest.approx([-0.05, -0.05, -0.05])
     assets = [a for d in model["derivatives"] for a in d["assets"]]
     for asset in assets:
         assert (out_path / asset["uri"]).stat().st_size == asset["byteSize"]

@@ -108,7 +108,9 @@ def test_generate_replaces_an_old_folder(generator: ModuleType, tmp_path: pathli
 def test_catalog(collection: pathlib.Path) -> None:
     with (collection / "collection.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["file", "object_number", "title", "creator", "date", "rights"]
+    assert list(rows[0]) == ["file", "object_number", "title", "creator", "date", "rights", "up_axis", "units"]
+    assert {row["file"]: row["up_axis"] for row in rows if row["up_axis"]} == {
+        "sculpture/bust.obj": "z", "ceramics/vase.ply": "z", "tools/bracket.stl": "z"}
     assert {row["file"] for row in rows} == ASSETS
     assert len(rows) == len(ASSETS)
     assert all(row["rights"].startswith("http://") for row in rows)

@@ -15,6 +15,8 @@ from llvscan.cli.options import (
     new_table,
     show_reports,
     styled,
+    units_option,
+    up_option,
 )
 
 __all__ = ["decimate", "lods", "mesh", "render", "validate"]
@@ -153,14 +155,19 @@ def _render_lods(lods) -> None:
 @click.option("--recipe", default="voyager", show_default=True,
               help="A preset (voyager, archive) or a TOML recipe file.")
 @click.option("--name", help="Base name of the files written (default: the input's name).")
+@up_option
+@units_option
+@click.option("--title", help="The object's title, for the Voyager scene.")
 @json_option
 @exits_on_error
-def lods(src: Path, out_dir: Path, recipe: str, name: str | None, as_json: bool) -> None:
+def lods(src: Path, out_dir: Path, recipe: str, name: str | None, up_axis: str, units: str | None,
+         title: str | None, as_json: bool) -> None:
     """Write the levels of detail of SRC into OUT_DIR: GLBs (or OBJ), textures, a thumbnail and a
     Voyager scene (scene.svx.json) with each level's measured error."""
     from llvscan.mesh import build_lods
 
-    result = build_lods(src, recipe, out_dir, name=name)
+    result = build_lods(src, recipe, out_dir, name=name, up_axis=up_axis, units=units,
+                        metadata={"title": title} if title else None)
     if as_json:
         echo_json(result.to_dict())
     else:

@@ -37,6 +37,8 @@ __all__ = [
     "show_reports",
     "styled",
     "tile_size_option",
+    "units_option",
+    "up_option",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -49,6 +51,11 @@ tile_size_option = click.option("--tile-size", default=DEFAULT_TILE_SIZE, show_d
                                 type=click.IntRange(64, 4096), help="Tile edge in pixels.")
 quality_option = click.option("--quality", default=DEFAULT_QUALITY, show_default=True, type=click.IntRange(1, 100),
                               help="JPEG quality of tiles.")
+up_option = click.option("--up", "up_axis", type=click.Choice(["y", "z"]), default="y", show_default=True,
+                         help="The meshes' up axis (most scanners: z). GLB levels and thumbnails are Y-up.")
+units_option = click.option("--units", type=click.Choice(["mm", "cm", "m", "in"]),
+                            help="Units of meshes whose files declare none (default: guessed from the size, "
+                                 "with a warning).")
 max_size_option = click.option("--max-size", default=DEFAULT_MAX_SIZE, show_default=True, type=click.IntRange(64),
                                help="Largest whole-image size published (IIIF full/max).")
 

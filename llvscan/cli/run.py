@@ -22,6 +22,8 @@ from llvscan.cli.options import (
     quality_option,
     styled,
     tile_size_option,
+    units_option,
+    up_option,
 )
 
 __all__ = ["run"]
@@ -105,6 +107,8 @@ class _Progress:
               help="Most small assets sent to a worker as one task [default: 32; 64 on Dask].")
 @click.option("--cluster", type=click.Choice(["local"]),
               help="Start a Dask LocalCluster of --workers processes, for Dask's dashboard on one machine.")
+@up_option
+@units_option
 @base_url_option
 @tile_size_option
 @quality_option
@@ -114,13 +118,13 @@ class _Progress:
 def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | None, threads: int | None,
         only: str | None, force: bool,
         rehash: bool, max_attempts: int, timeout: float | None, memory_limit: int | None, scheduler: str | None,
-        batch_size: int | None, cluster: str | None, base_url: str, tile_size: int, quality: int, max_size: int,
-        as_json: bool) -> None:
+        batch_size: int | None, cluster: str | None, up_axis: str, units: str | None, base_url: str,
+        tile_size: int, quality: int, max_size: int, as_json: bool) -> None:
     """Process every asset of COLLECTION: checksums, validation and LODs of meshes, inspection and
     tiles of images, all recorded in OUT/catalog.sqlite.
 
-    Resumable: unchanged assets whose outputs are intact are skipped. The image options given here
-    override the recipe's. Exit 1 if any asset failed, was quarantined or is invalid.
+    Resumable: unchanged assets whose outputs are intact are skipped. The image options, --up and --units
+    given here override the recipe's. Exit 1 if any asset failed, was quarantined or is invalid.
     """
     from llvscan.collection import RunRecipe, load_run_recipe, run_collection
 
@@ -130,6 +134,7 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
     overrides = {k: v for k, v in (("base_url", base_url), ("tile_size", tile_size), ("quality", quality),
                                    ("max_size", max_size)) if given(k)}
     recipe = recipe.with_image(**overrides)
+    recipe = recipe.with_mesh(**{k: v for k, v in (("up_axis", up_axis), ("units", units)) if given(k)})
     progress = _Progress(disable=as_json or not is_terminal(sys.stderr))  # a bar is for people, not for logs
     try:
         with progress.bar:

@@ -11,18 +11,17 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import mmap
 import os
-import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import unquote
 
-from llvscan._constants import SIDECAR_FIELDS
+from llvscan._constants import SIDECAR_FIELDS, SIDECAR_MESH_OPTIONS
 from llvscan._json import JsonResult
 from llvscan._paths import inside, resolve_inside
-from llvscan.errors import InvalidParameterError, LlvscanError
+from llvscan.errors import InvalidParameterError, LlvscanError, UnsafePathError
 from llvscan.imaging.tiles import IMAGE_SUFFIXES
 from llvscan.mesh import MESH_SUFFIXES
 
@@ -31,8 +30,6 @@ __all__ = ["SIDECAR_NAME", "Asset", "AssetFile", "Discovery", "asset_id_for", "d
 log = logging.getLogger(__name__)
 
 SIDECAR_NAME = "collection.csv"
-_MTLLIB_RE = re.compile(rb"^[ \t]*mtllib[ \t]+([^\r\n#]+)", re.MULTILINE)
-_MAP_RE = re.compile(r"^\s*(map_\w+|bump|disp|decal|norm|refl)\s+(.+?)\s*$", re.IGNORECASE)
 _ASSET_NAMESPACE = uuid.UUID("6f1c3c1e-5d0b-4c35-9a3e-0b7c1c2d9e41")
 
 
@@ -78,34 +75,14 @@ def _rel(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def _mtl_textures(mtl: Path, root: Path) -> list[Path]:
-    textures = []
-    for line in mtl.read_text(encoding="utf-8", errors="replace").splitlines():
-        match = _MAP_RE.match(line)
-        if match:
-            # options such as "-s 1 1 1" may precede the name; the name is the last token
-            name = match.group(2).split()[-1]
-            textures.append(resolve_inside(root, mtl.parent, name, referrer=mtl))
-    return textures
-
-
 def _obj_parts(obj: Path, root: Path) -> list[AssetFile]:
-    parts: list[AssetFile] = []
-    if obj.stat().st_size == 0:  # nothing to reference; reading it will report the empty file
-        return parts
-    with obj.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        names = [m.group(1).decode("utf-8", "replace").strip() for m in _MTLLIB_RE.finditer(data)]
-    for name in names:
-        mtl = resolve_inside(root, obj.parent, name, referrer=obj)
-        if not mtl.is_file():
-            raise LlvscanError(f"mtllib {name!r} not found", path=_rel(obj, root))
-        parts.append(AssetFile(_rel(mtl, root), "material"))
-        for texture in _mtl_textures(mtl, root):
-            if not texture.is_file():
-                raise LlvscanError(f"texture {texture.name!r} named in {mtl.name} not found",
-                                   path=_rel(obj, root))
-            parts.append(AssetFile(_rel(texture, root), "texture"))
-    return parts
+    """The MTLs and textures an OBJ refers to, found as the OBJ reader finds them (texture options, names
+    with spaces, backslashes). What is missing or outside the root is not claimed: reading the OBJ
+    reports it as a finding, and the asset is still read."""
+    from llvscan.mesh.io.obj import obj_references
+
+    return [AssetFile(_rel(part, root), "material" if part.suffix.lower() == ".mtl" else "texture")
+            for part in obj_references(obj, root=root)]
 
 
 def _gltf_parts(gltf: Path, root: Path) -> list[AssetFile]:
@@ -115,10 +92,16 @@ def _gltf_parts(gltf: Path, root: Path) -> list[AssetFile]:
         raise LlvscanError("not a glTF JSON document", path=_rel(gltf, root), detail=str(exc)) from exc
     parts = []
     for section, role in (("buffers", "buffer"), ("images", "texture")):
-        for item in document.get(section, []):
-            uri = item.get("uri")
-            if uri and not uri.startswith("data:"):
-                target = resolve_inside(root, gltf.parent, uri, referrer=gltf)
+        items = document.get(section, []) if isinstance(document, dict) else []
+        for item in items if isinstance(items, list) else []:
+            uri = item.get("uri") if isinstance(item, dict) else None
+            if not isinstance(uri, str) or not uri or uri.startswith("data:") or ":" in uri.split("/")[0]:
+                continue  # embedded, or a scheme (file:, http:): the reader refuses it, with a finding
+            try:
+                target = resolve_inside(root, gltf.parent, unquote(uri), referrer=gltf)
+            except UnsafePathError:
+                continue  # outside the root: never claimed, never read; reading the glTF reports it
+            if target.is_file():
                 parts.append(AssetFile(_rel(target, root), role))
     return parts
 
@@ -139,6 +122,13 @@ def _read_sidecar(root: Path, notes: list[str]) -> dict[str, dict[str, str]]:
                 notes.append(f"{SIDECAR_NAME}: line {line}: empty 'file' value")
                 continue
             rows[name] = {k: (row.get(k) or "").strip() for k in SIDECAR_FIELDS if row.get(k)}
+            for key, allowed in SIDECAR_MESH_OPTIONS.items():
+                value = (row.get(key) or "").strip().lower()
+                if value in allowed:
+                    rows[name][key] = value
+                elif value:
+                    notes.append(f"{SIDECAR_NAME}: line {line}: {key} {value!r} ignored; use one of "
+                                 f"{', '.join(allowed)}")
     return rows
 
 

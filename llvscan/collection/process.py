@@ -18,7 +18,7 @@ from typing import Any
 
 from llvscan._paths import sha256_file, slug, tree_digest
 from llvscan._publish import write_json_atomic
-from llvscan._report import HasFindings
+from llvscan._report import Finding, HasFindings
 from llvscan.catalog.db import PreviousState
 from llvscan.catalog.records import (
     AssetRecord,
@@ -83,8 +83,8 @@ def output_name(asset: Asset) -> str:
     return f"{slug(Path(asset.rel_path).stem)}-{asset.asset_id[:8]}"
 
 
-def _findings(source: str, report: HasFindings) -> list[FindingRecord]:
-    return [FindingRecord(source, f.level, f.code, f.message, f.count, f.measure) for f in report.findings]
+def _findings(source: str, findings: list[Finding]) -> list[FindingRecord]:
+    return [FindingRecord(source, f.level, f.code, f.message, f.count, f.measure) for f in findings]
 
 
 def _summary(report: HasFindings) -> str:
@@ -114,6 +114,7 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
     data = {**report.to_dict(), "path": asset.rel_path}
     folder = f"assets/{output_name(asset)}"
     derivatives = [_json_derivative(out, f"{folder}/validation.json", "validation", data)]
+    findings = _findings("validation", report.findings)
     events = [EventRecord("validation", "success" if report.is_valid else "failure",
                           f"{report.faces} faces, watertight={report.watertight}; {_summary(report)}")]
     measurements: dict[str, JsonValue] = {k: data[k] for k in ("vertices", "faces", "watertight", "bbox_size",
@@ -122,7 +123,9 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
     measurements["errors"] = [f.message for f in report.errors]
     lod_recipe = recipe.mesh.lod_recipe()
     if lod_recipe is not None and (report.is_valid or recipe.mesh.lods_for_invalid):
-        lods = build_lods(mesh, lod_recipe, out / folder / "lods", name=Path(asset.rel_path).stem)
+        lods = build_lods(mesh, lod_recipe, out / folder / "lods", name=Path(asset.rel_path).stem,
+                          units=recipe.mesh.units, up_axis=recipe.mesh.up_axis, metadata=asset.metadata)
+        findings += _findings("lods", lods.findings)
         base = f"{folder}/lods"
         for level in lods.levels:
             side = max(level.texture_size) if level.texture_size else None
@@ -146,7 +149,7 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
                                   + "".join(f"; {note}" for note in lods.notes)))
     elif lod_recipe is not None:
         events.append(EventRecord("creation", "skipped", "levels of detail not built: the mesh failed validation"))
-    return _Outcome(report.is_valid, measurements, derivatives, events, _findings("validation", report))
+    return _Outcome(report.is_valid, measurements, derivatives, events, findings)
 
 
 def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
@@ -165,7 +168,7 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
         derivatives.append(_json_derivative(out, f"assets/{name}/inspection.json", "inspection", data))
         events.append(EventRecord("validation", "success" if report.is_valid else "failure",
                                   f"image inspection: {_summary(report)}"))
-        findings, valid = _findings("inspection", report), report.is_valid
+        findings, valid = _findings("inspection", report.findings), report.is_valid
         measurements = {k: data.get(k) for k in ("width", "height", "bands", "bit_depth", "interpretation",
                                                  "icc_profile", "format", "laplacian_variance", "noise_sigma")}
         measurements["errors"] = [f.message for f in report.errors]

@@ -9,6 +9,8 @@ recipe named by file is hashed by content, so editing that file redoes the meshe
     lods = "voyager"          # "voyager", "archive", "none", or a LOD recipe file (relative to this one)
     lods_for_invalid = false  # build LODs of meshes that failed validation too
     max_faces = 200000000
+    units = "mm"              # for files that declare none (else guessed from the size, with a warning)
+    up_axis = "z"             # the scans' up axis; GLB levels and thumbnails are Y-up
 
     [mesh.validation]         # llvscan.mesh.ValidationThresholds
     sliver_angle = 1.0
@@ -32,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -44,6 +47,7 @@ from llvscan._constants import (
     DEFAULT_QUALITY,
     DEFAULT_TILE_SIZE,
     LAYOUTS,
+    SIDECAR_MESH_OPTIONS,
 )
 from llvscan._json import NOT_IN_JSON, JsonResult, to_jsonable
 from llvscan.errors import InvalidParameterError, LlvscanError
@@ -55,7 +59,7 @@ if TYPE_CHECKING:  # for the annotations only: a recipe stays light, the thresho
 __all__ = ["PROCESSING_VERSION", "ImageRecipe", "MeshRecipe", "RunRecipe", "ThresholdValue", "load_run_recipe"]
 
 #: Bump when per-asset processing changes in a way that should redo finished assets.
-PROCESSING_VERSION = 2
+PROCESSING_VERSION = 3  # 3: the svx model describes the GLBs in metres; units and up axis per recipe
 
 #: A value of a ``[mesh.validation]`` or ``[image.inspection]`` table: a threshold or a switch.
 ThresholdValue: TypeAlias = bool | int | float
@@ -69,10 +73,16 @@ class MeshRecipe(JsonResult):
     lods_for_invalid: bool = False
     max_faces: int = DEFAULT_MAX_FACES
     validation: dict[str, ThresholdValue] = field(default_factory=dict)  # ValidationThresholds fields that differ
+    units: str | None = None  # for files that declare none; None: guessed from the size, with a warning
+    up_axis: str = "y"  # the sources' up axis ("z" for most scanners); GLB levels are Y-up
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_faces, int) or self.max_faces < 1:
             raise InvalidParameterError(f"mesh max_faces must be a positive whole number, not {self.max_faces!r}")
+        if self.units is not None and self.units not in ("mm", "cm", "m", "in"):
+            raise InvalidParameterError(f"mesh units must be mm, cm, m or in, not {self.units!r}")
+        if self.up_axis not in ("y", "z"):
+            raise InvalidParameterError(f"mesh up_axis must be 'y' or 'z', not {self.up_axis!r}")
 
     def thresholds(self) -> ValidationThresholds:
         from llvscan.mesh import ValidationThresholds
@@ -170,6 +180,17 @@ class RunRecipe(JsonResult):
 
     def with_image(self, **changes: Any) -> RunRecipe:
         return replace(self, image=replace(self.image, **changes))
+
+    def with_mesh(self, **changes: Any) -> RunRecipe:
+        return replace(self, mesh=replace(self.mesh, **changes))
+
+    def for_asset(self, kind: str, metadata: Mapping[str, str]) -> RunRecipe:
+        """The recipe for one asset: a mesh's sidecar ``units`` and ``up_axis`` override the recipe's (and
+        so enter its hash: changing them redoes that asset). Itself when nothing is overridden."""
+        changes = {k: metadata[k] for k in SIDECAR_MESH_OPTIONS if k in metadata} if kind == "mesh" else {}
+        if all(getattr(self.mesh, k) == v for k, v in changes.items()):
+            return self
+        return self.with_mesh(**changes)
 
 
 def _section(data: dict[str, Any], name: str, cls: type, nested: str, path: Path) -> dict[str, Any]:

@@ -243,12 +243,13 @@ def run_collection(
                 jobs, settled = [], []
                 for asset in assets:
                     state = previous.get(asset.asset_id)
-                    decision = _plan(asset, state, recipe, out, force=force, rehash=rehash)
+                    asset_recipe = recipe.for_asset(asset.kind, asset.metadata)
+                    decision = _plan(asset, state, asset_recipe, out, force=force, rehash=rehash)
                     if decision == "run":
-                        jobs.append(AssetJob(asset, str(root), str(out), recipe, state, force))
+                        jobs.append(AssetJob(asset, str(root), str(out), asset_recipe, state, force))
                     else:
                         error = state.error if state is not None and decision == "quarantined" else None
-                        settled.append(_skipped(asset, recipe, decision, error))
+                        settled.append(_skipped(asset, asset_recipe, decision, error))
                 if on_start:
                     on_start(dict(Counter(a.kind for a in assets)))
                 for record in settled:

@@ -160,10 +160,6 @@ def _texture_checks(mesh: Mesh) -> list[TextureCheck]:
     for material in mesh.materials:
         if material.texture is None or material.texture in reported:
             continue
-        if material.texture == "embedded":
-            w, h = material.texture_size or (None, None)
-            checks.append(TextureCheck(material.name, None, True, True, w, h))
-            continue
         if material.texture_data is not None:  # an image inside the mesh file (glTF)
             try:
                 width, height = texture_header(material.texture_data, name=material.texture)

@@ -8,6 +8,7 @@ held whole in memory.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,18 +138,15 @@ def texture_header(source: TextureSource, *, pixel_limit: int = DEFAULT_PIXEL_LI
 
 
 def texture_sizes(mesh: Mesh, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> list[tuple[int, int] | None]:
-    """(width, height) of each material's base-colour texture, from its header (None if unknown)."""
+    """(width, height) of each material's base-colour texture: from its header, else the size the reader
+    recorded (``Material.texture_size``), else None."""
     sizes: list[tuple[int, int] | None] = []
     for material in mesh.materials:
         source = texture_source(material)
-        size = None
-        if material.texture == "embedded":
-            size = material.texture_size
-        elif source is not None:
-            try:
+        size = material.texture_size
+        if source is not None:
+            with contextlib.suppress(ImageReadError, ResourceLimitError):
                 size = texture_header(source, pixel_limit=pixel_limit)
-            except (ImageReadError, ResourceLimitError):
-                size = None
         sizes.append(size)
     return sizes
 

@@ -38,7 +38,7 @@ class Material(JsonResult):
 
     name: str
     texture: str | None = None  # the base-colour texture: a file path, or "<mesh file>#<where>" when embedded
-    texture_size: tuple[int, int] | None = None  # known for embedded textures; files are checked later
+    texture_size: tuple[int, int] | None = None  # as the reader found it; files are checked again later
     color: tuple[float, float, float] | None = None  # base-colour factor (linear RGB, as glTF) or MTL Kd
     texture_data: bytes | None = field(default=None, repr=False, compare=False, metadata=NOT_IN_JSON)
     opacity: float = 1.0  # base-colour factor alpha

@@ -1,7 +1,7 @@
 """Mesh files in and out: a registry of readers and writers (``registry``) and one module per format.
 
-OBJ + MTL (``obj``, llvscan's numba parser; ``obj_writer``), PLY/STL/glTF/GLB through trimesh
-(``trimesh_reader``), binary glTF 2.0 (``glb``, llvscan's own writer). Names load on first use.
+OBJ + MTL (``obj``, llvscan's numba parser; ``obj_writer``), PLY (``ply``), glTF/GLB (``gltf``, the
+reader; ``glb``, the writer), STL through trimesh (``trimesh_reader``). Names load on first use.
 """
 
 from __future__ import annotations

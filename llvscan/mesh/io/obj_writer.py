@@ -1,8 +1,8 @@
 """Wavefront OBJ + MTL writer; textures that are files are copied next to the OBJ (same name).
 
 Every file is written under a temporary name and renamed into place, so an interrupted write never
-leaves a complete-looking mesh. A texture embedded in a GLB input has no file to copy, and the MTL says
-so in a comment.
+leaves a complete-looking mesh. A texture a glTF input carried as bytes is written as a file beside the
+OBJ; a texture file that is missing has nothing to copy, and the MTL says so in a comment.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def write_obj(mesh: Mesh, path: Path) -> list[Path]:
                 write_bytes_atomic(target, material.texture_data)
                 written.append(target)
                 lines.append(f"map_Kd {target.name}")
-            elif material.texture == "embedded" or (material.texture and not Path(material.texture).is_file()):
+            elif material.texture and not Path(material.texture).is_file():
                 lines.append(f"# texture not written: {material.texture} has no file to copy")
             elif material.texture:
                 source = Path(material.texture)

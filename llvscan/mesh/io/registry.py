@@ -1,9 +1,10 @@
 """Which reader reads a mesh file, which writer writes one: the registry of mesh formats.
 
-The format modules (``obj``, ``trimesh_reader``, ``obj_writer``, ``glb``) never import this module.
-OBJ goes through llvscan's own numba parser (``llvscan.mesh.io.obj``): trimesh's reader is about 3×
-slower on a 2M-face scan and silently drops unreferenced vertices, which the validator must count.
-PLY, STL and glTF/GLB are trimesh's, behind llvscan's guards (``llvscan.mesh.io.trimesh_reader``).
+The format modules (``obj``, ``ply``, ``gltf``, ``trimesh_reader``, ``obj_writer``, ``glb``) never import
+this module. OBJ goes through llvscan's own numba parser (``obj``): trimesh's reader is about 3× slower on
+a 2M-face scan and silently drops unreferenced vertices, which the validator must count. PLY (``ply``)
+and glTF/GLB (``gltf``) have readers of llvscan's own that keep every material, texture and colour;
+STL is trimesh's, behind llvscan's guards (``trimesh_reader``).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ __all__ = ["DEFAULT_MAX_FACES", "MESH_SUFFIXES", "READERS", "WRITERS", "WRITE_SU
 # suffix → "module:function"; modules are imported when a file of their format is first read or written
 READERS = {
     ".obj": "llvscan.mesh.io.obj:read_obj",
-    ".ply": "llvscan.mesh.io.trimesh_reader:read_with_trimesh",
+    ".ply": "llvscan.mesh.io.ply:read_ply",
     ".stl": "llvscan.mesh.io.trimesh_reader:read_with_trimesh",
-    ".glb": "llvscan.mesh.io.trimesh_reader:read_with_trimesh",
-    ".gltf": "llvscan.mesh.io.trimesh_reader:read_with_trimesh",
+    ".glb": "llvscan.mesh.io.gltf:read_gltf",
+    ".gltf": "llvscan.mesh.io.gltf:read_gltf",
 }
 WRITERS = {
     ".obj": "llvscan.mesh.io.obj_writer:write_obj",

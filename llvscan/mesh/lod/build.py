@@ -17,15 +17,19 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from llvscan._publish import atomic_dir
 from llvscan._report import Finding
-from llvscan.errors import ImageReadError, vips_error_text
+from llvscan.errors import ImageReadError, InvalidParameterError, vips_error_text
 from llvscan.mesh.core.texture import TextureSource, resample_texture, texture_header, texture_source
 from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.units import UNITS, guess_units
 from llvscan.mesh.distance import DistanceMeter, MeshDistance
 from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
 from llvscan.mesh.lod.results import LodResult, LodSet
@@ -70,27 +74,45 @@ def _texture_bytes(source: TextureSource, size: int, fmt: str, quality: int, *, 
 
 
 def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir: str | Path, *,
-               name: str | None = None, samples: int = 100_000) -> LodSet:
+               name: str | None = None, samples: int = 100_000, units: str | None = None, up_axis: str = "y",
+               metadata: Mapping[str, str] | None = None) -> LodSet:
     """Write every level of ``recipe`` for ``mesh`` (a ``Mesh`` or a file to load) into ``out_dir``
-    (replaced atomically), with a thumbnail and ``scene.svx.json``; return what was written and measured."""
+    (replaced atomically), with a thumbnail and ``scene.svx.json``; return what was written and measured.
+
+    ``units`` declares the units of a mesh whose file does not (from the sidecar or the recipe); without
+    either they are guessed from its size as validation guesses them, and a warning finding says so.
+    ``up_axis`` is the source's up axis (``"z"`` for most scanners): GLB levels and the thumbnail are Y-up
+    as glTF is. ``metadata`` (title, object_number, creator, date, rights) goes into the Voyager scene."""
     from llvscan.mesh.io.registry import load_mesh
     from llvscan.mesh.simplify.decimate import decimate
 
     started = time.perf_counter()
     recipe = load_recipe(recipe)  # a bad recipe is refused before the mesh is read
+    if up_axis not in ("y", "z"):
+        raise InvalidParameterError(f"up axis must be 'y' or 'z', not {up_axis!r}")
+    if units is not None and units not in UNITS:
+        raise InvalidParameterError(f"units must be one of {', '.join(UNITS)}, not {units!r}")
     if not isinstance(mesh, Mesh):
         mesh = load_mesh(mesh)
+    findings: list[Finding] = []
+    if mesh.units is None:
+        extent = float(np.ptp(mesh.vertices, axis=0).max()) if mesh.n_vertices else 0.0
+        guessed = units or guess_units(extent)
+        if units is None:
+            findings.append(Finding("warning", "units_guessed", f"the file declares no units: taken as {guessed} "
+                                    f"from its size ({extent:.4g} units across); declare them in the sidecar or "
+                                    "the recipe", 1))
+        mesh = replace(mesh, units=guessed)
     out_dir = Path(out_dir)
     stem = name or (Path(mesh.path).stem if mesh.path else "model")
     targets = _resolve_targets(recipe, mesh.n_faces)
     notes: list[str] = []
-    findings: list[Finding] = []
     textures = [_carried(m.name, texture_source(m), m.texture, findings) for m in mesh.materials]
     maps = [{t.slot: source for t in m.maps
              if (source := _carried(f"{m.name} ({t.slot} map)", t.data if t.data is not None else t.uri, t.uri,
                                     findings)) is not None}
             for m in mesh.materials]
-    notes += [f.message for f in findings]
+    notes += [f.message for f in findings if f.code == "texture_not_carried"]
 
     # one decimation per distinct face count, finest first, each from the nearest finer result
     meshes: dict[int, tuple[Mesh, str | None, bool]] = {}
@@ -141,7 +163,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                         encoded[key] = _texture_bytes(texture, level.texture_size, fmt, level.texture_quality,
                                                       colour=slot == "emissive", name=f"{slot} map")
                     level_maps.setdefault(mi, {})[slot] = encoded[key][0]
-            uri, texture_uri = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem)
+            uri, texture_uri = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
             written = tmp / uri
             data = written.read_bytes()
             results.append(LodResult(
@@ -155,12 +177,13 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 seconds=round(time.perf_counter() - t0, 3)))
         t_thumb = time.perf_counter()
         if recipe.thumbnail_size:
-            thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes)
+            thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes, up_axis)
         t_thumb = time.perf_counter() - t_thumb
         lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
         lod_set = LodSet(source=mesh.path, recipe=recipe.name, out_dir=str(out_dir), units=mesh.units,
                          faces_in=mesh.n_faces, bbox_min=lo.tolist(), bbox_max=hi.tolist(), levels=results,
                          scene="scene.svx.json", thumbnail=thumbnail, notes=notes, findings=findings,
+                         up_axis=up_axis, metadata=dict(metadata or {}),
                          thumbnail_seconds=round(t_thumb, 3))
         svx = voyager_scene(lod_set, tmp, stem)
         (tmp / "scene.svx.json").write_text(json.dumps(svx, indent=2) + "\n", encoding="utf-8")
@@ -182,7 +205,8 @@ def _carried(name: str, source: TextureSource | None, label: str | None,
 
 
 def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, bytes],
-                 level_maps: dict[int, dict[str, bytes]], folder: Path, stem: str) -> tuple[str, str | None]:
+                 level_maps: dict[int, dict[str, bytes]], folder: Path, stem: str,
+                 up_axis: str) -> tuple[str, str | None]:
     base = f"{stem}-{level.name}"
     # what the level could not carry goes: a texture is this level's resampled image, or none
     level_mesh = replace(level_mesh, materials=tuple(
@@ -192,7 +216,7 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
     if level.format == "glb":
         from llvscan.mesh.io.glb import write_glb
 
-        write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures, maps=level_maps)
+        write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures, maps=level_maps, up_axis=up_axis)
         return f"{base}.glb", None
     from llvscan.mesh.io.registry import save_mesh
 
@@ -221,7 +245,7 @@ def _count_faces(suffix: str, data: bytes) -> int:
 
 
 def _thumbnail(recipe: LodRecipe, results: list[LodResult], meshes: dict, targets: dict, folder: Path, stem: str,
-               notes: list[str]) -> str | None:
+               notes: list[str], up_axis: str) -> str | None:
     """Render the finest Web3D level at most 1M faces (the input if none) to PNG."""
     from llvscan.mesh.render.renderer import save_thumbnail
 
@@ -230,7 +254,7 @@ def _thumbnail(recipe: LodRecipe, results: list[LodResult], meshes: dict, target
     level_mesh = meshes[targets[level.name]][0]
     uri = f"{stem}-thumbnail.png"
     try:
-        save_thumbnail(level_mesh, folder / uri, size=recipe.thumbnail_size)
+        save_thumbnail(level_mesh, folder / uri, size=recipe.thumbnail_size, up=up_axis)
     except Exception as exc:  # a thumbnail is a nicety: never lose the levels over it
         notes.append(f"thumbnail not rendered: {exc}")
         return None

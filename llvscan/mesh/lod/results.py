@@ -49,6 +49,8 @@ class LodSet(JsonResult):
     scene: str  # the svx document, relative to out_dir
     thumbnail: str | None
     notes: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)  # error: a texture the levels could not carry
+    findings: list[Finding] = field(default_factory=list)  # a texture not carried (error), units guessed (warning)
+    up_axis: str = "y"  # the source's up axis; the GLB levels are Y-up
+    metadata: dict[str, str] = field(default_factory=dict)  # title, object_number, creator, date, rights
     thumbnail_seconds: float = 0.0
     seconds: float = 0.0

@@ -5,11 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from llvscan.mesh.core.units import UNITS
+from llvscan.mesh.core.units import METRES_PER_UNIT, UNITS
 from llvscan.mesh.lod.recipe import TEXTURE_FORMATS
 from llvscan.mesh.lod.results import LodSet
 
-__all__ = ["voyager_scene"]
+__all__ = ["glb_bounds", "voyager_scene"]
+
+# sidecar field → Voyager's collection meta key
+_COLLECTION_KEYS = {"title": "title", "object_number": "objectNumber", "creator": "creator", "date": "date",
+                    "rights": "rights"}
+
+
+def glb_bounds(lods: LodSet) -> tuple[list[float], list[float]]:
+    """The source's bounding box as the GLB levels hold it: in metres, Y-up (a Z-up source rotated
+    (x, y, z) → (x, z, −y), as ``write_glb`` does)."""
+    scale = METRES_PER_UNIT.get(lods.units or "m", 1.0)
+    (x0, y0, z0), (x1, y1, z1) = lods.bbox_min, lods.bbox_max
+    low, high = ([x0, z0, -y1], [x1, z1, -y0]) if lods.up_axis == "z" else ([x0, y0, z0], [x1, y1, z1])
+    return [v * scale for v in low], [v * scale for v in high]
 
 
 def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
@@ -51,7 +64,11 @@ def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
             width, height = image.size
         meta["images"] = [{"quality": "Thumb", "usage": "Render", "uri": lods.thumbnail,
                            "byteSize": (folder / lods.thumbnail).stat().st_size, "width": width, "height": height}]
-    units = lods.units if lods.units in UNITS else "mm"
+    collection = {_COLLECTION_KEYS[k]: v for k, v in lods.metadata.items() if k in _COLLECTION_KEYS and v}
+    if collection:
+        meta["collection"] = collection  # Voyager shows the title from here ("Missing Title" without it)
+    units = lods.units if lods.units in UNITS else "mm"  # the scene's display units: the source's
+    low, high = glb_bounds(lods)
     return {
         "asset": {"type": "application/si-dpo-3d.document+json", "version": "1.0",
                   "generator": f"llvscan {__version__}"},
@@ -59,6 +76,7 @@ def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
         "scenes": [{"name": stem, "nodes": [0], "meta": 0, "units": units}],
         "nodes": [{"name": stem, "model": 0}],
         "metas": [meta],
-        "models": [{"units": units, "boundingBox": {"min": lods.bbox_min, "max": lods.bbox_max},
-                    "derivatives": derivatives}],
+        # the model's units and box describe the GLBs as written (metres, Y-up): Voyager reads a derivative's
+        # coordinates in the model's units, so a tape measure then shows the real object
+        "models": [{"units": "m", "boundingBox": {"min": low, "max": high}, "derivatives": derivatives}],
     }

@@ -125,7 +125,7 @@ def _load_texture(material: Material, mesh: Mesh, max_texture: int) -> np.ndarra
     """A material's base-colour texture (a file, or the bytes a glTF carried) as (H, W, 3) uint8 sRGB, its
     longer side at most ``max_texture``; None when there is no texture to read (logged)."""
     source = texture_source(material)
-    if source is None or source == "embedded":
+    if source is None:
         return None
     path = material.texture or "<image>"
     if not isinstance(source, bytes) and not Path(source).is_file():

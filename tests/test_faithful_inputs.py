@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_gltf import read_glb
+from test_gltf import read_glb, validate
 from test_gltf_reader import FLOAT, QUAD_FACES, QUAD_UV, USHORT, Gltf, expected_vertices, png, two_quads
 
 from llvscan.mesh import build_lods, load_mesh, validate_mesh
@@ -176,6 +176,9 @@ def test_every_level_and_the_thumbnail_carry_every_texture(tmp_path, kind):
     for colours in levels:
         assert {name: _colour_name(rgb) for name, rgb in colours.items()} == expected, kind
     assert seen == set(expected.values()), kind
+    for level in sorted((tmp_path / "lods").glob("*.glb")):  # and every level passes the Khronos validator
+        code, report = validate(level)
+        assert (code, report["numErrors"]) == (0, 0), (kind, level.name, report["messages"][:3])
 
 
 def test_vertex_colours_of_a_ply_reach_every_level(tmp_path):

@@ -44,7 +44,10 @@ from llvscan.mesh.core.texture import image_size
 from llvscan.mesh.core.types import Mesh, TextureMap
 from llvscan.mesh.core.units import METRES_PER_UNIT
 
-__all__ = ["GlbInfo", "srgb_to_linear16", "write_glb", "write_glb_files"]
+__all__ = ["COMPRESSIONS", "DRACO_BITS", "GlbInfo", "srgb_to_linear16", "write_glb", "write_glb_files"]
+
+#: Geometry compression the writer offers: none, or KHR_draco_mesh_compression (DracoPy).
+COMPRESSIONS = ("none", "draco")
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,9 @@ class GlbInfo(JsonResult):
     primitives: int
     textures: list[tuple[int, int, str]]  # (width, height, mime type) of every embedded image
     scale_to_metres: float
+    compression: str = "none"  # none | draco (KHR_draco_mesh_compression)
+    position_error: float = 0.0  # largest position change the compression made, metres (decoded back)
+    uv_error: float = 0.0  # largest UV change the compression made, in UV units (× texture size = texels)
 
 
 # --- images -------------------------------------------------------------------------------------
@@ -372,8 +378,65 @@ def _add_materials(mesh: Mesh, used: list[int], textures: Mapping[int, str | Pat
     return material_of, entries, images.sizes
 
 
-def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dict, int]:
-    """The attributes and indices of the faces ``rows``: one glTF vertex per distinct corner tuple."""
+#: Draco quantisation bits per attribute: positions to 1/16384 of the primitive's extent, UVs to 1/4096.
+DRACO_BITS = {"position": 14, "uv": 12, "normal": 10}
+
+
+@dataclass
+class _Errors:
+    position: float = 0.0
+    uv: float = 0.0
+
+
+def _add_draco_primitive(buffer: _Bin, position: np.ndarray, normal: np.ndarray, texcoord: np.ndarray | None,
+                         colors: np.ndarray | None, faces: np.ndarray, errors: _Errors) -> dict:
+    """A ``KHR_draco_mesh_compression`` primitive: the attributes and indices Draco-encoded in one
+    bufferView; the accessors carry counts and bounds only. The stream is decoded back at once, so the
+    accessors describe exactly what a decoder gets and the quantisation error is measured, not assumed."""
+    import DracoPy
+
+    rgba = None
+    if colors is not None:  # Draco carries colours as bytes: linear 16-bit values rounded to 8 bits
+        rgba = np.rint(colors.astype(np.float64) / 257.0).astype(np.uint8)
+    data = DracoPy.encode(position.astype(np.float64), faces.astype(np.uint32), preserve_order=True,
+                          quantization_bits=DRACO_BITS["position"], compression_level=7, normals=normal,
+                          normal_quantization_bits=DRACO_BITS["normal"], tex_coord=texcoord,
+                          tex_coord_quantization_bits=DRACO_BITS["uv"] if texcoord is not None else None,
+                          colors=rgba)
+    decoded = DracoPy.decode(data)
+    ids = {a["attribute_type"]: a["unique_id"] for a in decoded.attributes}  # 0 position 1 normal 2 colour 3 uv
+    points = np.asarray(decoded.points, dtype=np.float64).reshape(-1, 3)
+    if len(points) != len(position):
+        raise OutputError("Draco changed the vertex count; write this level uncompressed")
+    errors.position = max(errors.position, float(np.abs(points - position).max(initial=0.0)))
+    extension: dict = {"bufferView": buffer.view(data), "attributes": {"POSITION": ids[0], "NORMAL": ids[1]}}
+    accessors = buffer.accessors
+
+    def bare(count: int, component: int, kind: str, **extra: object) -> int:
+        accessors.append({"componentType": component, "count": count, "type": kind, **extra})
+        return len(accessors) - 1
+
+    attributes = {"POSITION": bare(len(points), _FLOAT, "VEC3", min=points.min(axis=0).tolist(),
+                                   max=points.max(axis=0).tolist()),
+                  "NORMAL": bare(len(points), _FLOAT, "VEC3")}
+    if texcoord is not None:
+        uv = np.asarray(decoded.tex_coord, dtype=np.float64).reshape(-1, 2)
+        errors.uv = max(errors.uv, float(np.abs(uv - texcoord).max(initial=0.0)))
+        attributes["TEXCOORD_0"] = bare(len(points), _FLOAT, "VEC2")
+        extension["attributes"]["TEXCOORD_0"] = ids[3]
+    if rgba is not None:
+        attributes["COLOR_0"] = bare(len(points), _UNSIGNED_BYTE, "VEC4", normalized=True)
+        extension["attributes"]["COLOR_0"] = ids[2]
+    short = len(points) <= 0xFFFF
+    indices = bare(faces.size, _UNSIGNED_SHORT if short else _UNSIGNED_INT, "SCALAR")
+    return {"attributes": attributes, "indices": indices, "mode": 4,
+            "extensions": {"KHR_draco_mesh_compression": extension}}
+
+
+def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray,
+                   draco: _Errors | None = None) -> tuple[dict, int]:
+    """The attributes and indices of the faces ``rows``: one glTF vertex per distinct corner tuple
+    (Draco-compressed when ``draco`` collects the compression's errors)."""
     corners = np.stack([arrays.faces[rows].reshape(-1), arrays.uv_faces[rows].reshape(-1) + 1,
                         arrays.normal_faces[rows].reshape(-1) + 1], axis=1)
     unique, inverse = _split_corners(corners)
@@ -383,6 +446,15 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dic
     normal[n >= 0] = arrays.normals[n[n >= 0]]
     if arrays.vertex_normals is not None:
         normal[n < 0] = arrays.vertex_normals[p[n < 0]]
+    if draco is not None:
+        texcoord = None
+        if arrays.uv is not None:
+            texcoord = np.where((t >= 0)[:, None], arrays.uv[np.clip(t, 0, None)], 0.0)
+            texcoord[:, 1] = 1.0 - texcoord[:, 1]
+        colors = arrays.colors[p] if arrays.colors is not None else None
+        primitive = _add_draco_primitive(buffer, position.astype(np.float64), unit_rows(normal), texcoord, colors,
+                                         inverse.reshape(-1, 3), draco)
+        return primitive, len(unique)
     attributes = {
         "POSITION": buffer.accessor(position, _FLOAT, "VEC3", _ARRAY_BUFFER, min=position.min(axis=0).tolist(),
                                     max=position.max(axis=0).tolist()),
@@ -403,7 +475,7 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray) -> tuple[dic
 
 def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path | bytes] | None = None,
               maps: Mapping[int, Mapping[str, bytes]] | None = None, generator: str = "llvscan",
-              up_axis: str = "y") -> GlbInfo:
+              up_axis: str = "y", compression: str = "none") -> GlbInfo:
     """Write ``mesh`` as a binary glTF 2.0 file at ``path`` (atomically) and describe what was written.
 
     ``textures`` maps a material index to its base-colour image (a path or the encoded bytes of a JPEG,
@@ -424,6 +496,10 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     textures = dict(textures or {})
     if up_axis not in ("y", "z"):
         raise InvalidParameterError(f"up_axis must be 'y' or 'z', got {up_axis!r}", path=where)
+    if compression not in COMPRESSIONS:
+        raise InvalidParameterError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}",
+                                    path=where)
+    draco = _Errors() if compression == "draco" else None
     if mesh.units is not None and mesh.units not in METRES_PER_UNIT:
         raise InvalidMeshError(f"unknown units {mesh.units!r}: use one of {', '.join(METRES_PER_UNIT)} "
                                "or None", path=where)
@@ -451,17 +527,21 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     primitives: list[dict] = []
     n_vertices = 0
     for m in [*used, -1] if counts[0] else used:
-        primitive, n = _add_primitive(buffer, arrays, by_material[starts[m + 1]:starts[m + 2]])
+        primitive, n = _add_primitive(buffer, arrays, by_material[starts[m + 1]:starts[m + 2]], draco)
         if m >= 0:
             primitive["material"] = material_of[m]
         primitives.append(primitive)
         n_vertices += n
 
     name = Path(mesh.path).stem if mesh.path else path.stem
-    document = {"asset": {"version": "2.0", "generator": generator, "extras": extras},
-                "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "name": name}],
-                "meshes": [{"name": name, "primitives": primitives}], **entries,
-                "accessors": buffer.accessors, "bufferViews": buffer.views, "buffers": [{"byteLength": buffer.size}]}
+    document: dict = {"asset": {"version": "2.0", "generator": generator, "extras": extras},
+                      "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0, "name": name}],
+                      "meshes": [{"name": name, "primitives": primitives}], **entries,
+                      "accessors": buffer.accessors, "bufferViews": buffer.views,
+                      "buffers": [{"byteLength": buffer.size}]}
+    if draco is not None:  # no fallback data is written: a viewer must decode Draco
+        for listing in ("extensionsUsed", "extensionsRequired"):
+            document[listing] = [*document.get(listing, []), "KHR_draco_mesh_compression"]
     data = _glb(document, b"".join(buffer.parts))
     if len(data) > _MAX_GLB_BYTES:
         raise OutputError(f"the GLB would be {len(data):,} bytes; the format stops at 4 GiB: decimate or split "
@@ -471,7 +551,8 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     except OSError as exc:
         raise OutputError("cannot write the GLB", path=path, detail=exc.strerror or str(exc)) from exc
     return GlbInfo(path=str(path), bytes=len(data), faces=len(arrays.faces), vertices=n_vertices,
-                   primitives=len(primitives), textures=sizes, scale_to_metres=scale)
+                   primitives=len(primitives), textures=sizes, scale_to_metres=scale, compression=compression,
+                   position_error=draco.position if draco else 0.0, uv_error=draco.uv if draco else 0.0)
 
 
 def write_glb_files(mesh: Mesh, path: Path) -> list[Path]:

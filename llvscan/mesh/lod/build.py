@@ -29,8 +29,9 @@ from llvscan._report import Finding
 from llvscan.errors import ImageReadError, InvalidParameterError, vips_error_text
 from llvscan.mesh.core.texture import TextureSource, resample_texture, texture_header, texture_source
 from llvscan.mesh.core.types import Mesh
-from llvscan.mesh.core.units import UNITS, guess_units
+from llvscan.mesh.core.units import METRES_PER_UNIT, UNITS, guess_units
 from llvscan.mesh.distance import DistanceMeter, MeshDistance
+from llvscan.mesh.io.glb import GlbInfo
 from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
 from llvscan.mesh.lod.results import LodResult, LodSet
 from llvscan.mesh.lod.voyager import voyager_scene
@@ -130,6 +131,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         meshes[target] = (result.mesh, previous_name or "input", result.reached)
         previous, previous_name = result.mesh, owner
 
+    diagonal_m = (float(np.linalg.norm(np.ptp(mesh.vertices, axis=0))) * METRES_PER_UNIT[mesh.units or "m"]
+                  or 1.0)  # the compression's errors are in metres, as the GLB is
     meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[int, MeshDistance] = {}
     encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
@@ -163,7 +166,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                         encoded[key] = _texture_bytes(texture, level.texture_size, fmt, level.texture_quality,
                                                       colour=slot == "emissive", name=f"{slot} map")
                     level_maps.setdefault(mi, {})[slot] = encoded[key][0]
-            uri, texture_uri = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
+            uri, texture_uri, info = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
             written = tmp / uri
             data = written.read_bytes()
             results.append(LodResult(
@@ -174,7 +177,9 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 hausdorff_pct=round(d.hausdorff_pct, 6), mean_pct=round(d.mean_pct, 6),
                 texel_drift_median=d.texel_drift_median, texel_drift_p95=d.texel_drift_p95,
                 decimated_from=source, decimate_seconds=decimate_seconds.get(level.name, 0.0),
-                seconds=round(time.perf_counter() - t0, 3)))
+                seconds=round(time.perf_counter() - t0, 3), compression=level.compression,
+                compression_error_pct=round(100.0 * info.position_error / diagonal_m, 6) if info else 0.0,
+                compression_uv_texels=round(info.uv_error * max(size), 3) if info and size else 0.0))
         t_thumb = time.perf_counter()
         if recipe.thumbnail_size:
             thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes, up_axis)
@@ -206,7 +211,7 @@ def _carried(name: str, source: TextureSource | None, label: str | None,
 
 def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, bytes],
                  level_maps: dict[int, dict[str, bytes]], folder: Path, stem: str,
-                 up_axis: str) -> tuple[str, str | None]:
+                 up_axis: str) -> tuple[str, str | None, GlbInfo | None]:
     base = f"{stem}-{level.name}"
     # what the level could not carry goes: a texture is this level's resampled image, or none
     level_mesh = replace(level_mesh, materials=tuple(
@@ -216,8 +221,9 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
     if level.format == "glb":
         from llvscan.mesh.io.glb import write_glb
 
-        write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures, maps=level_maps, up_axis=up_axis)
-        return f"{base}.glb", None
+        info = write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures, maps=level_maps,
+                         up_axis=up_axis, compression=level.compression)
+        return f"{base}.glb", None, info
     from llvscan.mesh.io.registry import save_mesh
 
     ext = TEXTURE_FORMATS[level.texture_format][1]
@@ -231,7 +237,7 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
     for mi, material in enumerate(materials):  # an OBJ level carries the base colour only
         materials[mi] = replace(material, maps=())
     save_mesh(replace(level_mesh, materials=tuple(materials)), folder / f"{base}.obj")
-    return f"{base}.obj", texture_uri
+    return f"{base}.obj", texture_uri, None
 
 
 def _count_faces(suffix: str, data: bytes) -> int:

@@ -37,6 +37,7 @@ class LodLevel(JsonResult):
     texture_format: str = "jpg"  # jpg | png | webp
     format: str = "glb"  # glb | obj
     ratio: float | None = None  # instead of faces: this fraction of the input's faces
+    compression: str = "none"  # geometry of a GLB level: none | draco (KHR_draco_mesh_compression)
 
     def __post_init__(self) -> None:
         where = f"level {self.name!r}"
@@ -59,6 +60,9 @@ class LodLevel(JsonResult):
             raise InvalidParameterError(f"{where}: texture format {self.texture_format!r} is not jpg, png or webp")
         if self.format not in MESH_FORMATS:
             raise InvalidParameterError(f"{where}: format {self.format!r} is not glb or obj")
+        if self.compression not in ("none", "draco") or (self.compression != "none" and self.format != "glb"):
+            raise InvalidParameterError(f"{where}: compression {self.compression!r} is not none or draco "
+                                        "(draco for GLB levels only)")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ class LodResult(JsonResult):
     decimated_from: str | None  # the level (or "input") this one's mesh was decimated from
     decimate_seconds: float  # the decimation this level owns (0 when it shares another level's)
     seconds: float  # texture, writing and measuring this level
+    compression: str = "none"  # none | draco
+    compression_error_pct: float = 0.0  # largest position change the compression made, % of the diagonal
+    compression_uv_texels: float = 0.0  # largest UV change the compression made, texels of the level's texture
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
             "targetFaces": level.target_faces, "numFaces": level.faces, "reached": level.reached,
             "hausdorffPercentOfDiagonal": level.hausdorff_pct, "meanDistancePercentOfDiagonal": level.mean_pct,
             "texelDriftMedian": level.texel_drift_median, "texelDriftP95": level.texel_drift_p95,
-            "decimatedFrom": level.decimated_from} for level in lods.levels},
+            "decimatedFrom": level.decimated_from, "compression": level.compression,
+            "compressionErrorPercentOfDiagonal": level.compression_error_pct,
+            "compressionUvErrorTexels": level.compression_uv_texels} for level in lods.levels},
         "notes": lods.notes,
     }
     meta: dict[str, Any] = {"process": process}

@@ -1,0 +1,88 @@
+"""Draco-compressed GLB levels (KHR_draco_mesh_compression): smaller, valid, and within the declared
+quantisation bound, checked by decoding with DracoPy (an independent decoder) and by the Khronos
+glTF-Validator.
+
+Ground truth: Draco quantises each attribute on a grid of 2^bits − 1 steps over its range, so no
+position may move by more than half a step of the largest extent, no UV by more than half a step of 1.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from test_faithful_lods import RED, png, two_squares
+from test_gltf import read_glb, validate
+
+from llvscan.errors import InvalidParameterError
+from llvscan.mesh import build_lods, load_mesh, write_glb
+from llvscan.mesh.io.glb import DRACO_BITS
+from llvscan.mesh.lod.recipe import LodLevel, LodRecipe, load_recipe
+
+
+def _draco_stream(document: dict, binary: bytes, primitive: dict) -> bytes:
+    view = document["bufferViews"][primitive["extensions"]["KHR_draco_mesh_compression"]["bufferView"]]
+    return binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]]
+
+
+def test_a_draco_level_decodes_within_the_quantisation_bound(tmp_path):
+    import DracoPy
+
+    mesh = two_squares(32)
+    plain = write_glb(mesh, tmp_path / "plain.glb")
+    packed = write_glb(mesh, tmp_path / "draco.glb", compression="draco")
+    assert packed.compression == "draco" and packed.bytes < 0.4 * plain.bytes
+    document, binary = read_glb(tmp_path / "draco.glb")
+    assert document["extensionsRequired"] == ["KHR_draco_mesh_compression"]
+    plain_doc, plain_bin = read_glb(tmp_path / "plain.glb")
+    worst_position = worst_uv = 0.0
+    for primitive, reference in zip(document["meshes"][0]["primitives"], plain_doc["meshes"][0]["primitives"],
+                                    strict=True):
+        decoded = DracoPy.decode(_draco_stream(document, binary, primitive))
+        from test_gltf import accessor
+
+        positions = accessor(plain_doc, plain_bin, reference["attributes"]["POSITION"]).astype(np.float64)
+        uv = accessor(plain_doc, plain_bin, reference["attributes"]["TEXCOORD_0"]).astype(np.float64)
+        points = np.asarray(decoded.points, dtype=np.float64).reshape(-1, 3)
+        step = np.ptp(positions, axis=0).max() / (2 ** DRACO_BITS["position"] - 1)
+        assert np.abs(points - positions).max() <= step / 2 + 1e-7
+        uv_step = np.ptp(uv, axis=0).max() / (2 ** DRACO_BITS["uv"] - 1)
+        assert np.abs(np.asarray(decoded.tex_coord).reshape(-1, 2) - uv).max() <= uv_step / 2 + 1e-7
+        np.testing.assert_array_equal(np.asarray(decoded.faces).reshape(-1, 3),
+                                      accessor(plain_doc, plain_bin, reference["indices"]).reshape(-1, 3))
+        worst_position = max(worst_position, float(np.abs(points - positions).max()))
+        worst_uv = max(worst_uv, float(np.abs(np.asarray(decoded.tex_coord).reshape(-1, 2) - uv).max()))
+    assert packed.position_error == pytest.approx(worst_position, abs=1e-7)  # measured, not assumed
+    assert packed.uv_error == pytest.approx(worst_uv, abs=1e-7)
+    code, report = validate(tmp_path / "draco.glb")
+    assert (code, report["numErrors"]) == (0, 0), report["messages"][:3]
+    again = load_mesh(tmp_path / "draco.glb")  # llvscan's reader reads it back, textures and all
+    assert again.n_faces == mesh.n_faces and [m.name for m in again.materials] == ["red", "blue"]
+    assert again.materials[0].texture_data == png(RED)
+
+
+def test_a_recipe_level_asks_for_draco_and_reports_its_error(tmp_path):
+    recipe_file = tmp_path / "web.toml"
+    recipe_file.write_text('name = "web"\nthumbnail_size = 0\n[[level]]\nname = "low"\nusage = "Web3D"\n'
+                           'quality = "Low"\nfaces = 10000\ntexture_size = 64\ncompression = "draco"\n')
+    lods = build_lods(two_squares(16), load_recipe(recipe_file), tmp_path / "lods")
+    [level] = lods.levels
+    assert level.compression == "draco" and 0 < level.compression_error_pct < 0.01
+    assert 0 <= level.compression_uv_texels <= 64 / (2 ** DRACO_BITS["uv"] - 1)
+    svx = json.loads((tmp_path / "lods" / lods.scene).read_text())
+    assert svx["metas"][0]["process"]["levels"]["low"]["compression"] == "draco"
+    code, report = validate(tmp_path / "lods" / level.uri)
+    assert (code, report["numErrors"]) == (0, 0)
+
+
+@pytest.mark.parametrize(("changes", "words"), [({"compression": "meshopt"}, "not none or draco"),
+                                                ({"compression": "draco", "format": "obj"}, "GLB levels only")])
+def test_impossible_compression_is_a_usage_error(changes, words):
+    with pytest.raises(InvalidParameterError, match=words):
+        LodRecipe("x", (LodLevel("a", "Web3D", "Low", 100, 64, **changes),))
+
+
+def test_compression_is_an_option_of_the_writer(tmp_path):
+    with pytest.raises(InvalidParameterError, match="compression"):
+        write_glb(two_squares(2), tmp_path / "x.glb", compression="zip")

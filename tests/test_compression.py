@@ -86,3 +86,20 @@ def test_impossible_compression_is_a_usage_error(changes, words):
 def test_compression_is_an_option_of_the_writer(tmp_path):
     with pytest.raises(InvalidParameterError, match="compression"):
         write_glb(two_squares(2), tmp_path / "x.glb", compression="zip")
+
+
+def test_identical_levels_are_written_once_and_shared(tmp_path):
+    """An untextured 2,048-face input under a recipe of three levels above its face count: one GLB."""
+    from test_faithful_lods import two_squares as squares
+
+    plain = squares(16)
+    untextured = type(plain)(plain.vertices, plain.faces, units="m", path="plain.stl")
+    recipe = LodRecipe("many", tuple(LodLevel(name, "Web3D", quality, 100_000, 64)
+                                     for name, quality in (("low", "Low"), ("medium", "Medium"), ("high", "High"))),
+                       thumbnail_size=0)
+    lods = build_lods(untextured, recipe, tmp_path / "lods")
+    assert {level.uri for level in lods.levels} == {"plain-low.glb"}
+    assert sorted(p.name for p in (tmp_path / "lods").iterdir()) == ["plain-low.glb", "scene.svx.json"]
+    svx = json.loads((tmp_path / "lods" / "scene.svx.json").read_text())
+    uris = [a["uri"] for d in svx["models"][0]["derivatives"] for a in d["assets"]]
+    assert uris == ["plain-low.glb"] * 3

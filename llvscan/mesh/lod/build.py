@@ -137,6 +137,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
     distances: dict[int, MeshDistance] = {}
     encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []
+    written_once: dict[str, str] = {}  # sha256 of a written GLB level → its file
     thumbnail = None
     with atomic_dir(out_dir) as tmp:
         for level in recipe.levels:
@@ -169,9 +170,14 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             uri, texture_uri, info = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
             written = tmp / uri
             data = written.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            if level.format == "glb" and digest in written_once:  # an identical level is stored once, shared
+                written.unlink()
+                uri = written_once[digest]
+            written_once.setdefault(digest, uri)
             results.append(LodResult(
                 name=level.name, usage=level.usage, quality=level.quality, uri=uri,
-                mime_type=MESH_FORMATS[level.format], bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                mime_type=MESH_FORMATS[level.format], bytes=len(data), sha256=digest,
                 target_faces=target, faces=_count_faces(written.suffix, data), vertices=level_mesh.n_vertices,
                 reached=reached, texture_uri=texture_uri, texture_size=size,
                 hausdorff_pct=round(d.hausdorff_pct, 6), mean_pct=round(d.mean_pct, 6),

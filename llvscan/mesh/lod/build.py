@@ -35,6 +35,7 @@ from llvscan.mesh.io.glb import GlbInfo
 from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
 from llvscan.mesh.lod.results import LodResult, LodSet
 from llvscan.mesh.lod.voyager import voyager_scene
+from llvscan.mesh.render.fidelity import Fidelity, FidelityMeter
 
 __all__ = ["build_lods"]
 
@@ -135,6 +136,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                   or 1.0)  # the compression's errors are in metres, as the GLB is
     meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[int, MeshDistance] = {}
+    looks = FidelityMeter(mesh, up=up_axis) if recipe.fidelity else None  # the original rendered once
+    fidelity: dict[int, Fidelity] = {}
     encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []
     written_once: dict[str, str] = {}  # sha256 of a written GLB level → its file
@@ -146,7 +149,10 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             level_mesh, source, reached = meshes[target]
             if target not in distances:
                 distances[target] = meter.measure(level_mesh)
+                if looks is not None:
+                    fidelity[target] = looks.measure(level_mesh)
             d = distances[target]
+            f = fidelity.get(target)
             level_textures: dict[int, bytes] = {}
             level_maps: dict[int, dict[str, bytes]] = {}
             size = None
@@ -185,7 +191,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 decimated_from=source, decimate_seconds=decimate_seconds.get(level.name, 0.0),
                 seconds=round(time.perf_counter() - t0, 3), compression=level.compression,
                 compression_error_pct=round(100.0 * info.position_error / diagonal_m, 6) if info else 0.0,
-                compression_uv_texels=round(info.uv_error * max(size), 3) if info and size else 0.0))
+                compression_uv_texels=round(info.uv_error * max(size), 3) if info and size else 0.0,
+                ssim=f.ssim if f else None, psnr=f.psnr if f else None))
         t_thumb = time.perf_counter()
         if recipe.thumbnail_size:
             thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes, up_axis)

@@ -70,6 +70,7 @@ class LodRecipe(JsonResult):
     name: str
     levels: tuple[LodLevel, ...]
     thumbnail_size: int = 512  # 0: no thumbnail
+    fidelity: bool = True  # measure each level's SSIM and PSNR against the original's renders
 
     def __post_init__(self) -> None:
         if not self.levels:
@@ -147,6 +148,7 @@ def load_recipe(recipe: str | Path | LodRecipe) -> LodRecipe:
         except InvalidParameterError as exc:
             raise InvalidParameterError(str(exc), path=path) from exc
     try:
-        return LodRecipe(str(data.get("name", path.stem)), tuple(built), int(data.get("thumbnail_size", 512)))
+        return LodRecipe(str(data.get("name", path.stem)), tuple(built), int(data.get("thumbnail_size", 512)),
+                         bool(data.get("fidelity", True)))
     except InvalidParameterError as exc:
         raise InvalidParameterError(str(exc), path=path) from exc

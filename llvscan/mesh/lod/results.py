@@ -37,6 +37,8 @@ class LodResult(JsonResult):
     compression: str = "none"  # none | draco
     compression_error_pct: float = 0.0  # largest position change the compression made, % of the diagonal
     compression_uv_texels: float = 0.0  # largest UV change the compression made, texels of the level's texture
+    ssim: float | None = None  # of the level's renders against the original's (1: identical); None: not measured
+    psnr: float | None = None  # dB, same renders; None when identical or not measured
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
             "texelDriftMedian": level.texel_drift_median, "texelDriftP95": level.texel_drift_p95,
             "decimatedFrom": level.decimated_from, "compression": level.compression,
             "compressionErrorPercentOfDiagonal": level.compression_error_pct,
-            "compressionUvErrorTexels": level.compression_uv_texels} for level in lods.levels},
+            "compressionUvErrorTexels": level.compression_uv_texels, "ssim": level.ssim,
+            "psnr": level.psnr} for level in lods.levels},
         "notes": lods.notes,
     }
     meta: dict[str, Any] = {"process": process}

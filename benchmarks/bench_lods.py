@@ -76,7 +76,8 @@ def main() -> None:
              "texture": "x".join(map(str, r.texture_size or ())),
              "MB": round(r.bytes / 1e6, 2), "decimate_s": r.decimate_seconds, "tex+write+measure_s": r.seconds,
              "hausdorff_pct": round(r.hausdorff_pct, 4), "texel_med": None if r.texel_drift_median is None
-             else round(r.texel_drift_median, 2), "from": r.decimated_from} for r in lods.levels]
+             else round(r.texel_drift_median, 2), "ssim": r.ssim, "psnr": r.psnr, "from": r.decimated_from}
+            for r in lods.levels]
     print_table(f"{args.recipe} recipe on {mesh.n_faces:,} faces: load {load_s:.2f} s, build_lods {total:.1f} s, "
                 f"thumbnail {lods.thumbnail_seconds:.2f} s, peak RSS {peak:.0f} MiB (kernels ready in {warm:.1f} s)",
                 rows, list(rows[0]))

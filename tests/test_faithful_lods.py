@@ -129,6 +129,7 @@ def test_a_texture_the_levels_cannot_carry_is_an_error_finding(tmp_path):
     lods = build_lods(mesh, RECIPE, tmp_path / "lods")
     [finding] = lods.findings
     assert finding.level == "error" and finding.code == "texture_not_carried" and "'blue'" in finding.message
+    assert any(note.startswith("visual fidelity not measured") for note in lods.notes)
     document, _ = read_glb(tmp_path / "lods" / lods.levels[0].uri)
     materials = {m["name"]: m for m in document["materials"]}
     assert "baseColorTexture" in materials["red"]["pbrMetallicRoughness"]

@@ -136,7 +136,12 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                   or 1.0)  # the compression's errors are in metres, as the GLB is
     meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[int, MeshDistance] = {}
-    looks = FidelityMeter(mesh, up=up_axis) if recipe.fidelity else None  # the original rendered once
+    looks = None
+    if recipe.fidelity:
+        try:
+            looks = FidelityMeter(mesh, up=up_axis)  # the original rendered once
+        except ImageReadError as exc:  # a texture that cannot be read: the levels go on, unmeasured
+            notes.append(f"visual fidelity not measured: {exc}")
     fidelity: dict[int, Fidelity] = {}
     encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []

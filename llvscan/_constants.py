@@ -17,6 +17,8 @@ __all__ = [
     "LAYOUTS",
     "SIDECAR_FIELDS",
     "SIDECAR_MESH_OPTIONS",
+    "UNITS",
+    "UP_AXES",
 ]
 
 #: The catalog a run writes into its output folder.
@@ -25,9 +27,15 @@ CATALOG_NAME = "catalog.sqlite"
 #: The museum metadata a collection's sidecar CSV may give each asset, and the catalog keeps.
 SIDECAR_FIELDS = ("object_number", "title", "creator", "date", "rights")
 
+#: The length units a mesh may declare (``llvscan.mesh.core.units`` gives each its size in metres).
+UNITS = ("mm", "cm", "m", "in")
+
+#: A mesh's up axis: Y (glTF, most viewers) or Z (most scanners).
+UP_AXES = ("y", "z")
+
 #: Per-asset mesh options a sidecar may declare, and the values each accepts: they override the run
 #: recipe's for that asset (a collection mixing Z-up scans and Y-up glTF files).
-SIDECAR_MESH_OPTIONS = {"units": ("mm", "cm", "m", "in"), "up_axis": ("y", "z")}
+SIDECAR_MESH_OPTIONS = {"units": UNITS, "up_axis": UP_AXES}
 
 #: The tiling layouts: IIIF Image API 3 and 2 (level 0, static), Deep Zoom, Zoomify, pyramidal TIFF, SZI.
 LAYOUTS = ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from llvscan._constants import UP_AXES
 from llvscan.cli.options import (
     console,
     each_path,
@@ -187,7 +188,7 @@ def lods(src: Path, out_dir: Path, recipe: str, name: str | None, up_axis: str, 
               help="Frames of a turntable strip (0: one 3/4 view).")
 @click.option("--azimuth", default=35.0, show_default=True, help="Degrees around the up axis.")
 @click.option("--elevation", default=20.0, show_default=True, help="Degrees above the horizon.")
-@click.option("--up", type=click.Choice(["y", "z"]), default="y", show_default=True, help="The scan's up axis.")
+@click.option("--up", type=click.Choice(UP_AXES), default="y", show_default=True, help="The scan's up axis.")
 @exits_on_error
 def render(src: Path, dst: Path, size: int, turntable: int, azimuth: float, elevation: float, up: str) -> None:
     """Render SRC to a PNG thumbnail DST without a GPU: textured, z-buffered, lit 3/4 view."""

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import click
 
-from llvscan._constants import DEFAULT_IIIF_BASE_URL, DEFAULT_MAX_SIZE, DEFAULT_QUALITY, DEFAULT_TILE_SIZE
+from llvscan._constants import (
+    DEFAULT_IIIF_BASE_URL,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_QUALITY,
+    DEFAULT_TILE_SIZE,
+    UNITS,
+    UP_AXES,
+)
 from llvscan._json import to_jsonable
 from llvscan.errors import InvalidParameterError, LlvscanError
 
@@ -51,9 +58,9 @@ tile_size_option = click.option("--tile-size", default=DEFAULT_TILE_SIZE, show_d
                                 type=click.IntRange(64, 4096), help="Tile edge in pixels.")
 quality_option = click.option("--quality", default=DEFAULT_QUALITY, show_default=True, type=click.IntRange(1, 100),
                               help="JPEG quality of tiles.")
-up_option = click.option("--up", "up_axis", type=click.Choice(["y", "z"]), default="y", show_default=True,
+up_option = click.option("--up", "up_axis", type=click.Choice(UP_AXES), default="y", show_default=True,
                          help="The meshes' up axis (most scanners: z). GLB levels and thumbnails are Y-up.")
-units_option = click.option("--units", type=click.Choice(["mm", "cm", "m", "in"]),
+units_option = click.option("--units", type=click.Choice(UNITS),
                             help="Units of meshes whose files declare none (default: guessed from the size, "
                                  "with a warning).")
 max_size_option = click.option("--max-size", default=DEFAULT_MAX_SIZE, show_default=True, type=click.IntRange(64),

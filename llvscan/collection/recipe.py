@@ -48,6 +48,8 @@ from llvscan._constants import (
     DEFAULT_TILE_SIZE,
     LAYOUTS,
     SIDECAR_MESH_OPTIONS,
+    UNITS,
+    UP_AXES,
 )
 from llvscan._json import NOT_IN_JSON, JsonResult, to_jsonable
 from llvscan.errors import InvalidParameterError, LlvscanError
@@ -79,9 +81,9 @@ class MeshRecipe(JsonResult):
     def __post_init__(self) -> None:
         if not isinstance(self.max_faces, int) or self.max_faces < 1:
             raise InvalidParameterError(f"mesh max_faces must be a positive whole number, not {self.max_faces!r}")
-        if self.units is not None and self.units not in ("mm", "cm", "m", "in"):
-            raise InvalidParameterError(f"mesh units must be mm, cm, m or in, not {self.units!r}")
-        if self.up_axis not in ("y", "z"):
+        if self.units is not None and self.units not in UNITS:
+            raise InvalidParameterError(f"mesh units must be one of {', '.join(UNITS)}, not {self.units!r}")
+        if self.up_axis not in UP_AXES:
             raise InvalidParameterError(f"mesh up_axis must be 'y' or 'z', not {self.up_axis!r}")
 
     def thresholds(self) -> ValidationThresholds:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from llvscan._constants import UNITS
+
 __all__ = ["METRES_PER_UNIT", "UNITS", "declared_units", "guess_units", "millimetres_per_unit"]
 
-METRES_PER_UNIT = {"mm": 0.001, "cm": 0.01, "m": 1.0, "in": 0.0254}
-UNITS = tuple(METRES_PER_UNIT)  # "mm", "cm", "m", "in"
+METRES_PER_UNIT = dict(zip(UNITS, (0.001, 0.01, 1.0, 0.0254), strict=True))
 _UNIT_WORDS = {"mm": "mm", "millimeter": "mm", "millimetre": "mm", "millimeters": "mm", "millimetres": "mm",
                "cm": "cm", "centimeter": "cm", "centimetre": "cm", "m": "m", "meter": "m", "metre": "m",
                "meters": "m", "metres": "m", "in": "in", "inch": "in", "inches": "in"}

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from llvscan._constants import UP_AXES
 from llvscan._json import JsonResult
 from llvscan._publish import write_bytes_atomic
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, OutputError
@@ -494,7 +495,7 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     path = Path(path)
     where = mesh.path or str(path)
     textures = dict(textures or {})
-    if up_axis not in ("y", "z"):
+    if up_axis not in UP_AXES:
         raise InvalidParameterError(f"up_axis must be 'y' or 'z', got {up_axis!r}", path=where)
     if compression not in COMPRESSIONS:
         raise InvalidParameterError(f"compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}",

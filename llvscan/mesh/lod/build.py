@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from llvscan._constants import UP_AXES
 from llvscan._publish import atomic_dir
 from llvscan._report import Finding
 from llvscan.errors import ImageReadError, InvalidParameterError, vips_error_text
@@ -90,7 +91,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
 
     started = time.perf_counter()
     recipe = load_recipe(recipe)  # a bad recipe is refused before the mesh is read
-    if up_axis not in ("y", "z"):
+    if up_axis not in UP_AXES:
         raise InvalidParameterError(f"up axis must be 'y' or 'z', not {up_axis!r}")
     if units is not None and units not in UNITS:
         raise InvalidParameterError(f"units must be one of {', '.join(UNITS)}, not {units!r}")

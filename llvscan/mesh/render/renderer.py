@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from llvscan._constants import UP_AXES
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, vips_error_text
 from llvscan.mesh.core.geometry import vertex_normals
 from llvscan.mesh.core.texture import resample_texture, texture_source
@@ -85,7 +86,7 @@ def _check_size(mesh: Mesh, name: str, value: Any, lo: int, hi: int) -> int:
 
 def _check_view(mesh: Mesh, azimuth: float, elevation: float, fov: float, up: str,
                 background: Any) -> tuple[float, float, float, np.ndarray]:
-    if up not in ("y", "z"):
+    if up not in UP_AXES:
         raise _fail(mesh, f"up must be 'y' or 'z', got {up!r}")
     try:
         azimuth, elevation, fov = float(azimuth), float(elevation), float(fov)

@@ -10,6 +10,7 @@ with a GLB parser of the tests' own (``test_gltf.read_glb``) and their images de
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -130,6 +131,8 @@ def test_a_texture_the_levels_cannot_carry_is_an_error_finding(tmp_path):
     [finding] = lods.findings
     assert finding.level == "error" and finding.code == "texture_not_carried" and "'blue'" in finding.message
     assert any(note.startswith("visual fidelity not measured") for note in lods.notes)
+    process = json.loads((tmp_path / "lods" / lods.scene).read_text())["metas"][0]["process"]
+    assert [f["code"] for f in process["findings"]] == ["texture_not_carried"]  # the svx says it once
     document, _ = read_glb(tmp_path / "lods" / lods.levels[0].uri)
     materials = {m["name"]: m for m in document["materials"]}
     assert "baseColorTexture" in materials["red"]["pbrMetallicRoughness"]

@@ -150,8 +150,7 @@ def _render_lods(lods) -> None:
         console().print(styled((f"{finding.level}:", "red" if finding.level == "error" else "yellow"),
                                f" {finding.message}"))
     for note in lods.notes:
-        if note not in {finding.message for finding in lods.findings}:  # printed above
-            console().print(styled(("note:", "yellow"), f" {note}"))
+        console().print(styled(("note:", "yellow"), f" {note}"))
     console().print(f"scene: {lods.scene}" + (f", thumbnail: {lods.thumbnail}" if lods.thumbnail else ""))
 
 

@@ -115,7 +115,6 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
              if (source := _carried(f"{m.name} ({t.slot} map)", t.data if t.data is not None else t.uri, t.uri,
                                     findings)) is not None}
             for m in mesh.materials]
-    notes += [f.message for f in findings if f.code == "texture_not_carried"]
 
     # one decimation per distinct face count, finest first, each from the nearest finer result
     meshes: dict[int, tuple[Mesh, str | None, bool]] = {}

@@ -58,6 +58,7 @@ def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
             "compressionUvErrorTexels": level.compression_uv_texels, "ssim": level.ssim,
             "psnr": level.psnr} for level in lods.levels},
         "notes": lods.notes,
+        "findings": [{"level": f.level, "code": f.code, "message": f.message} for f in lods.findings],
     }
     meta: dict[str, Any] = {"process": process}
     if lods.thumbnail:

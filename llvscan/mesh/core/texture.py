@@ -20,8 +20,8 @@ from llvscan.mesh.core.types import Material, Mesh
 if TYPE_CHECKING:
     import pyvips
 
-__all__ = ["DEFAULT_PIXEL_LIMIT", "TextureSource", "image_size", "resample_texture", "texture_header", "texture_sizes",
-           "texture_source"]
+__all__ = ["DEFAULT_PIXEL_LIMIT", "TextureSource", "has_icc_profile", "image_size", "resample_texture",
+           "texture_header", "texture_sizes", "texture_source"]
 
 # JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic); C4/C8/CC are not frames
 _JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
@@ -151,17 +151,35 @@ def texture_sizes(mesh: Mesh, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> list
     return sizes
 
 
+def has_icc_profile(source: TextureSource) -> bool:
+    """Whether the image (a file, or encoded bytes) embeds an ICC profile (read from its header)."""
+    import pyvips
+
+    try:
+        image = (pyvips.Image.new_from_buffer(source, "") if isinstance(source, bytes)
+                 else pyvips.Image.new_from_file(str(source)))
+    except pyvips.Error:
+        return False
+    return bool(image.get_typeof("icc-profile-data"))
+
+
 def resample_texture(source: TextureSource, size: int, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT,
-                     owner: str | None = None, name: str | None = None, **options: Any) -> pyvips.Image:
+                     owner: str | None = None, name: str | None = None, to_srgb: bool = False,
+                     **options: Any) -> pyvips.Image:
     """The texture (a file, or encoded bytes) shrunk (never enlarged) so that its longer side is at most
     ``size``.
 
-    Checked against ``pixel_limit`` first; ``options`` go to ``pyvips.Image.thumbnail``. The image is
-    lazy: errors while decoding its pixels surface when the caller reads them (``pyvips.Error``).
+    ``to_srgb`` (colour maps): an image that embeds an ICC profile (Adobe RGB, eciRGB, ProPhoto…) is
+    converted through it to sRGB, as a viewer shows glTF textures as sRGB; one without a profile is taken
+    as sRGB already. Data maps (normals, occlusion) are never converted. Checked against ``pixel_limit``
+    first; ``options`` go to ``pyvips.Image.thumbnail``. The image is lazy: errors while decoding its
+    pixels surface when the caller reads them (``pyvips.Error``).
     """
     import pyvips
 
     texture_header(source, pixel_limit=pixel_limit, owner=owner, name=name)
+    if to_srgb and has_icc_profile(source):
+        options = {"export_profile": "srgb", "intent": "relative", **options}
     try:  # thumbnail shrinks on load (JPEG, WebP, pyramids): a 16k texture is never decoded at full size
         if isinstance(source, bytes):
             return pyvips.Image.thumbnail_buffer(source, size, height=size, size="down", **options)

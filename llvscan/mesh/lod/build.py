@@ -58,7 +58,7 @@ def _texture_bytes(source: TextureSource, size: int, fmt: str, quality: int, *, 
     values untouched. pyvips streams it with shrink-on-load: a 16k texture is never held whole in memory."""
     import pyvips
 
-    image = resample_texture(source, size, name=name)  # under the pixel limit of image masters
+    image = resample_texture(source, size, name=name, to_srgb=colour)  # under the pixel limit of image masters
     try:
         if colour and (image.interpretation not in ("srgb", "b-w") or image.format != "uchar"):
             image = image.colourspace("srgb").cast("uchar")

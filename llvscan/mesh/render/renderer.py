@@ -135,7 +135,7 @@ def _load_texture(material: Material, mesh: Mesh, max_texture: int) -> np.ndarra
     import pyvips
 
     # under the pixel limit of image masters; never decoded at full size
-    image = resample_texture(source, max_texture, owner=mesh.path or "the mesh", name=material.texture)
+    image = resample_texture(source, max_texture, owner=mesh.path or "the mesh", name=material.texture, to_srgb=True)
     try:
         if image.hasalpha():
             image = image.extract_band(0, n=image.bands - 1)

@@ -76,7 +76,7 @@ def test_a_recipe_level_asks_for_draco_and_reports_its_error(tmp_path):
     assert (code, report["numErrors"]) == (0, 0)
 
 
-@pytest.mark.parametrize(("changes", "words"), [({"compression": "meshopt"}, "not none or draco"),
+@pytest.mark.parametrize(("changes", "words"), [({"compression": "meshopt"}, "not auto, none, draco"),
                                                 ({"compression": "draco", "format": "obj"}, "GLB levels only")])
 def test_impossible_compression_is_a_usage_error(changes, words):
     with pytest.raises(InvalidParameterError, match=words):

@@ -197,7 +197,8 @@ def test_vertex_colours_of_a_ply_reach_every_level(tmp_path):
     lods = build_lods(mesh, RECIPE, tmp_path / "lods")
     for level in lods.levels:
         [arrays] = primitive_arrays(tmp_path / "lods" / level.uri)
-        linear = arrays["COLOR_0"].astype(np.float64) / 65535.0  # written linear, as glTF defines COLOR_0
+        colour = arrays["COLOR_0"]  # written linear, as glTF defines COLOR_0 (8-bit when Draco carries it)
+        linear = colour.astype(np.float64) / np.iinfo(colour.dtype).max
         srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055) * 255
         left_side = arrays["POSITION"][:, 0] < 1.5
         assert np.allclose(srgb[left_side, :3], [255, 0, 0], atol=1) and np.allclose(srgb[~left_side, :3],

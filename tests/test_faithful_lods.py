@@ -191,7 +191,8 @@ def glb_positions(path) -> np.ndarray:
 def test_a_z_up_cone_stands_on_y_at_its_size_in_metres(tmp_path):
     import json
 
-    lods = build_lods(cone(), LodRecipe("one", (LodLevel("full", "Web3D", "High", 10_000, 64),),
+    # uncompressed: the positions are compared to a micrometre
+    lods = build_lods(cone(), LodRecipe("one", (LodLevel("full", "Web3D", "High", 10_000, 64, compression="none"),),
                                         thumbnail_size=64), tmp_path / "lods", up_axis="z",
                       metadata={"title": "Cone (test)", "object_number": "T.1", "creator": "llvscan tests"})
     positions = glb_positions(tmp_path / "lods" / lods.levels[0].uri)

@@ -66,3 +66,30 @@ def test_levels_carry_their_fidelity_into_the_scene(tmp_path):
     assert process["levels"]["low"]["ssim"] == low.ssim
     quiet = build_lods(bust(), LodRecipe("off", recipe.levels, thumbnail_size=0, fidelity=False), tmp_path / "b")
     assert [level.ssim for level in quiet.levels] == [None, None]
+
+
+def test_a_level_may_target_a_fidelity_instead_of_a_face_count(tmp_path):
+    """``min_ssim``: the fewest faces whose renders reach the goal. Checked against the definition: the
+    level reaches it, and the same shape decimated to 80 % of the level's faces no longer does."""
+    mesh = bust()
+    goal = 0.97
+    recipe = LodRecipe("fit", (LodLevel("fit", "Web3D", "High", 0, 64, min_ssim=goal),), thumbnail_size=0)
+    [level] = build_lods(mesh, recipe, tmp_path / "lods").levels
+    assert level.ssim is not None and level.ssim >= goal
+    assert 16 <= level.faces < mesh.n_faces
+    meter = FidelityMeter(mesh)
+    fewer = decimate(mesh, target_faces=int(level.faces * 0.8), measure=False).mesh
+    assert meter.measure(fewer).ssim < goal
+
+
+def test_min_ssim_needs_fidelity_and_reads_from_toml(tmp_path):
+    from llvscan.errors import InvalidParameterError
+    from llvscan.mesh.lod.recipe import load_recipe
+
+    with pytest.raises(InvalidParameterError, match="min_ssim"):
+        LodRecipe("x", (LodLevel("a", "Web3D", "High", 0, 64, min_ssim=0.9),), fidelity=False)
+    with pytest.raises(InvalidParameterError, match="one of faces, ratio or min_ssim"):
+        LodLevel("a", "Web3D", "High", 1000, 64, min_ssim=0.9)
+    path = tmp_path / "r.toml"
+    path.write_text('[[level]]\nname = "a"\nusage = "Web3D"\nquality = "High"\ntexture_size = 64\nmin_ssim = 0.95\n')
+    assert load_recipe(path).levels[0].min_ssim == 0.95

@@ -43,12 +43,50 @@ __all__ = ["build_lods"]
 log = logging.getLogger(__name__)
 
 
-def _resolve_targets(recipe: LodRecipe, faces_in: int) -> dict[str, int]:
+def _resolve_targets(recipe: LodRecipe, faces_in: int, by_ssim: Mapping[float, int]) -> dict[str, int]:
     targets = {}
     for level in recipe.levels:
-        faces = level.faces if level.ratio is None else max(4, round(level.ratio * faces_in))
+        if level.min_ssim is not None:
+            faces = by_ssim[level.min_ssim]
+        else:
+            faces = level.faces if level.ratio is None else max(4, round(level.ratio * faces_in))
         targets[level.name] = min(faces, faces_in)
     return targets
+
+
+#: The coarsest a fidelity-targeted level may go, and how many halvings of the bracket refine it.
+_SSIM_FLOOR_FACES, _SSIM_REFINE_STEPS = 16, 4
+
+
+def _faces_for_ssim(mesh: Mesh, goal: float, looks: FidelityMeter) -> tuple[Mesh, float, int]:
+    """The fewest faces whose renders reach SSIM ``goal``: halve the face count (each decimation from the
+    last that reached it) until one falls short, then bisect between the two. Returns the mesh found, its
+    SSIM and the decimations tried. SSIM falls with the face count on any sane mesh; where it does not,
+    the search keeps the coarsest count that was *measured* to reach the goal."""
+    from llvscan.mesh.simplify.decimate import decimate
+
+    best, best_ssim, tries = mesh, 1.0, 0
+    short = None
+    while best.n_faces // 2 >= _SSIM_FLOOR_FACES:
+        candidate = decimate(best, target_faces=best.n_faces // 2, measure=False).mesh
+        tries += 1
+        score = looks.measure(candidate).ssim
+        if score < goal:
+            short = candidate.n_faces
+            break
+        best, best_ssim = candidate, score
+    for _ in range(_SSIM_REFINE_STEPS if short is not None else 0):
+        middle = (best.n_faces + short) // 2
+        if middle <= short or middle >= best.n_faces:
+            break
+        candidate = decimate(best, target_faces=middle, measure=False).mesh
+        tries += 1
+        score = looks.measure(candidate).ssim
+        if score >= goal:
+            best, best_ssim = candidate, score
+        else:
+            short = middle
+    return best, best_ssim, tries
 
 
 def _texture_bytes(source: TextureSource, size: int, fmt: str, quality: int, *, colour: bool = True,
@@ -108,8 +146,29 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         mesh = replace(mesh, units=guessed)
     out_dir = Path(out_dir)
     stem = name or (Path(mesh.path).stem if mesh.path else "model")
-    targets = _resolve_targets(recipe, mesh.n_faces)
     notes: list[str] = []
+    looks = None
+    if recipe.fidelity:
+        try:
+            looks = FidelityMeter(mesh, up=up_axis)  # the original rendered once
+        except ImageReadError as exc:  # a texture that cannot be read: the levels go on, unmeasured
+            notes.append(f"visual fidelity not measured: {exc}")
+    # levels that target a fidelity: the fewest faces reaching it, found by measuring
+    found: dict[int, Mesh] = {}
+    by_ssim: dict[float, int] = {}
+    for goal in sorted({lvl.min_ssim for lvl in recipe.levels if lvl.min_ssim is not None}):
+        if looks is None:
+            notes.append(f"min_ssim {goal}: fidelity cannot be measured, so the level keeps every face")
+            by_ssim[goal] = mesh.n_faces
+            continue
+        t_search = time.perf_counter()
+        chosen, score, tries = _faces_for_ssim(mesh, goal, looks)
+        by_ssim[goal] = chosen.n_faces
+        if chosen is not mesh:
+            found[chosen.n_faces] = chosen
+        notes.append(f"min_ssim {goal}: {chosen.n_faces:,} faces reach SSIM {score:.4f} "
+                     f"({tries} decimations measured in {time.perf_counter() - t_search:.1f} s)")
+    targets = _resolve_targets(recipe, mesh.n_faces, by_ssim)
     textures = [_carried(m.name, texture_source(m), m.texture, findings) for m in mesh.materials]
     maps = [{t.slot: source for t in m.maps
              if (source := _carried(f"{m.name} ({t.slot} map)", t.data if t.data is not None else t.uri, t.uri,
@@ -125,6 +184,10 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         if target >= previous.n_faces:
             meshes[target] = (previous, previous_name, True)
             continue
+        if target in found:  # a fidelity-targeted level: the search's own decimation
+            meshes[target] = (found[target], "input", True)
+            previous, previous_name = found[target], owner
+            continue
         result = decimate(previous, target_faces=target, measure=False)
         decimate_seconds[owner] = round(result.seconds, 3)
         if result.note and not result.reached:
@@ -136,12 +199,6 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                   or 1.0)  # the compression's errors are in metres, as the GLB is
     meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[int, MeshDistance] = {}
-    looks = None
-    if recipe.fidelity:
-        try:
-            looks = FidelityMeter(mesh, up=up_axis)  # the original rendered once
-        except ImageReadError as exc:  # a texture that cannot be read: the levels go on, unmeasured
-            notes.append(f"visual fidelity not measured: {exc}")
     fidelity: dict[int, Fidelity] = {}
     encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []
@@ -197,7 +254,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 seconds=round(time.perf_counter() - t0, 3), compression=level.compression,
                 compression_error_pct=round(100.0 * info.position_error / diagonal_m, 6) if info else 0.0,
                 compression_uv_texels=round(info.uv_error * max(size), 3) if info and size else 0.0,
-                ssim=f.ssim if f else None, psnr=f.psnr if f else None))
+                ssim=f.ssim if f else None, psnr=f.psnr if f else None, min_ssim=level.min_ssim))
         t_thumb = time.perf_counter()
         if recipe.thumbnail_size:
             thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes, up_axis)

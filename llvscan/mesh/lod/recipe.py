@@ -15,13 +15,15 @@ from pathlib import Path
 from llvscan._json import JsonResult
 from llvscan.errors import InvalidParameterError
 
-__all__ = ["MESH_FORMATS", "QUALITIES", "RECIPES", "TEXTURE_FORMATS", "USAGES", "LodLevel", "LodRecipe",
-           "load_recipe"]
+__all__ = ["BAKED_MAPS", "COMPRESSIONS", "MESH_FORMATS", "QUALITIES", "RECIPES", "TEXTURE_FORMATS", "USAGES",
+           "LodLevel", "LodRecipe", "load_recipe"]
 
 USAGES = ("Web3D", "App3D", "iOSApp3D", "Print3D", "Editorial3D", "Image2D")
 QUALITIES = ("Thumb", "Low", "Medium", "High", "Highest", "AR", "LOD", "Stream")
 TEXTURE_FORMATS = {"jpg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "webp": ("image/webp", ".webp")}
 MESH_FORMATS = {"glb": "model/gltf-binary", "obj": "model/obj"}
+COMPRESSIONS = ("auto", "none", "draco")
+BAKED_MAPS = ("normal", "occlusion")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,12 @@ class LodLevel(JsonResult):
     texture_format: str = "jpg"  # jpg | png | webp
     format: str = "glb"  # glb | obj
     ratio: float | None = None  # instead of faces: this fraction of the input's faces
-    compression: str = "none"  # geometry of a GLB level: none | draco (KHR_draco_mesh_compression)
+    # geometry of a GLB level: none | draco (KHR_draco_mesh_compression) | auto: draco for the GLB levels
+    # people download (Web3D, App3D), none otherwise; resolved when the level is made
+    compression: str = "auto"
+    bake: tuple[str, ...] = ()  # maps baked from the full-resolution mesh onto the level: normal, occlusion
+    unwrap: bool | str = False  # a fresh atlas (xatlas) with the base colour re-baked: True | False | "auto"
+    min_ssim: float | None = None  # instead of faces: the fewest faces whose renders reach this SSIM
 
     def __post_init__(self) -> None:
         where = f"level {self.name!r}"
@@ -47,7 +54,10 @@ class LodLevel(JsonResult):
             raise InvalidParameterError(f"{where}: usage {self.usage!r} is not one of {', '.join(USAGES)}")
         if self.quality not in QUALITIES:
             raise InvalidParameterError(f"{where}: quality {self.quality!r} is not one of {', '.join(QUALITIES)}")
-        if self.ratio is not None:
+        if self.min_ssim is not None:
+            if not (isinstance(self.min_ssim, int | float) and 0 < self.min_ssim < 1) or self.faces or self.ratio:
+                raise InvalidParameterError(f"{where}: give one of faces, ratio or min_ssim (in (0, 1))")
+        elif self.ratio is not None:
             if not (isinstance(self.ratio, int | float) and 0 < self.ratio <= 1) or self.faces:
                 raise InvalidParameterError(f"{where}: give faces or a ratio in (0, 1], not both")
         elif not isinstance(self.faces, int) or self.faces < 4:
@@ -60,9 +70,21 @@ class LodLevel(JsonResult):
             raise InvalidParameterError(f"{where}: texture format {self.texture_format!r} is not jpg, png or webp")
         if self.format not in MESH_FORMATS:
             raise InvalidParameterError(f"{where}: format {self.format!r} is not glb or obj")
-        if self.compression not in ("none", "draco") or (self.compression != "none" and self.format != "glb"):
-            raise InvalidParameterError(f"{where}: compression {self.compression!r} is not none or draco "
-                                        "(draco for GLB levels only)")
+        if self.compression not in COMPRESSIONS or (self.compression == "draco" and self.format != "glb"):
+            raise InvalidParameterError(f"{where}: compression {self.compression!r} is not "
+                                        f"{', '.join(COMPRESSIONS)} (draco for GLB levels only)")
+        if self.compression == "auto":
+            web = self.format == "glb" and self.usage in ("Web3D", "App3D")
+            object.__setattr__(self, "compression", "draco" if web else "none")
+        if isinstance(self.bake, str | list):  # TOML gives a list; one map may be given as a string
+            object.__setattr__(self, "bake", (self.bake,) if isinstance(self.bake, str) else tuple(self.bake))
+        if not set(self.bake) <= set(BAKED_MAPS) or len(set(self.bake)) != len(self.bake):
+            raise InvalidParameterError(f"{where}: bake {list(self.bake)} — each of {', '.join(BAKED_MAPS)} "
+                                        "at most once")
+        if self.unwrap not in (True, False, "auto"):
+            raise InvalidParameterError(f"{where}: unwrap {self.unwrap!r} is not true, false or \"auto\"")
+        if (self.bake or self.unwrap is True) and self.format != "glb":
+            raise InvalidParameterError(f"{where}: baked maps and fresh atlases are written to GLB levels only")
 
 
 @dataclass(frozen=True)
@@ -78,25 +100,31 @@ class LodRecipe(JsonResult):
         names = [level.name for level in self.levels]
         if len(set(names)) != len(names):
             raise InvalidParameterError(f"recipe {self.name!r}: level names repeat ({', '.join(names)})")
+        if not self.fidelity and any(level.min_ssim is not None for level in self.levels):
+            raise InvalidParameterError(f"recipe {self.name!r}: a level targets min_ssim, which needs fidelity = true")
         if self.thumbnail_size and not 16 <= self.thumbnail_size <= 4096:
             raise InvalidParameterError(f"recipe {self.name!r}: thumbnail size {self.thumbnail_size} "
                                         "is outside 16–4096")
 
 
+_COOK_BAKE = ("normal", "occlusion")  # what Smithsonian's Cook bakes onto its web levels
+
 RECIPES: dict[str, LodRecipe] = {
+    # web levels Draco-compressed, normal and occlusion baked from the full mesh onto all but the
+    # download; a level whose atlas has too many charts for its face count gets a fresh atlas ("auto")
     "voyager": LodRecipe("voyager", (
-        LodLevel("thumb", "Web3D", "Thumb", 20_000, 512, 80),
-        LodLevel("low", "Web3D", "Low", 150_000, 1024),
-        LodLevel("medium", "Web3D", "Medium", 150_000, 2048),
-        LodLevel("high", "Web3D", "High", 150_000, 4096),
-        LodLevel("ar", "App3D", "AR", 100_000, 2048),
+        LodLevel("thumb", "Web3D", "Thumb", 20_000, 512, 80, bake=_COOK_BAKE, unwrap="auto"),
+        LodLevel("low", "Web3D", "Low", 150_000, 1024, bake=_COOK_BAKE, unwrap="auto"),
+        LodLevel("medium", "Web3D", "Medium", 150_000, 2048, bake=_COOK_BAKE, unwrap="auto"),
+        LodLevel("high", "Web3D", "High", 150_000, 4096, bake=_COOK_BAKE, unwrap="auto"),
+        LodLevel("ar", "App3D", "AR", 100_000, 2048, bake=_COOK_BAKE, unwrap="auto"),
         LodLevel("highest", "Web3D", "Highest", 1_000_000, 8192, 90),
     )),
-    # the archive keeps the full mesh and a lossless texture, with GLBs at 10 % and 1 % for access
+    # the archive stays lossless: the full mesh and a PNG texture, with uncompressed GLBs at 10 % and 1 %
     "archive": LodRecipe("archive", (
-        LodLevel("full", "Editorial3D", "Highest", 0, 16384, 95, "png", "obj", ratio=1.0),
-        LodLevel("tenth", "Web3D", "High", 0, 8192, 90, ratio=0.1),
-        LodLevel("hundredth", "Web3D", "Medium", 0, 2048, ratio=0.01),
+        LodLevel("full", "Editorial3D", "Highest", 0, 16384, 95, "png", "obj", ratio=1.0, compression="none"),
+        LodLevel("tenth", "Web3D", "High", 0, 8192, 90, ratio=0.1, compression="none"),
+        LodLevel("hundredth", "Web3D", "Medium", 0, 2048, ratio=0.01, compression="none"),
     )),
 }
 
@@ -115,7 +143,11 @@ def load_recipe(recipe: str | Path | LodRecipe) -> LodRecipe:
         texture_quality = 85    # optional
         texture_format = "jpg"  # optional: jpg | png | webp
         format = "glb"          # optional: glb | obj
+        compression = "auto"    # optional: auto (draco for Web3D/App3D GLBs) | draco | none
+        bake = ["normal", "occlusion"]  # optional: maps baked from the full-resolution mesh
+        unwrap = "auto"         # optional: true | false | "auto" (a fresh atlas, base colour re-baked)
         # or, instead of faces: ratio = 0.1  (a fraction of the input's faces)
+        # or min_ssim = 0.97: the fewest faces whose renders reach that SSIM against the original
     """
     if isinstance(recipe, LodRecipe):
         return recipe
@@ -137,7 +169,7 @@ def load_recipe(recipe: str | Path | LodRecipe) -> LodRecipe:
     for i, entry in enumerate(levels):
         unknown = set(entry) - allowed
         missing = {"name", "usage", "quality", "texture_size"} - set(entry)
-        if "faces" not in entry and "ratio" not in entry:
+        if not {"faces", "ratio", "min_ssim"} & set(entry):
             missing.add("faces")
         if unknown or missing:
             what = "; ".join(filter(None, [f"unknown keys {sorted(unknown)}" if unknown else "",

@@ -39,6 +39,10 @@ class LodResult(JsonResult):
     compression_uv_texels: float = 0.0  # largest UV change the compression made, texels of the level's texture
     ssim: float | None = None  # of the level's renders against the original's (1: identical); None: not measured
     psnr: float | None = None  # dB, same renders; None when identical or not measured
+    min_ssim: float | None = None  # the fidelity the recipe asked for instead of a face count
+    baked: tuple[str, ...] = ()  # maps baked from the full-resolution mesh: normal, occlusion, base_colour
+    unwrapped: bool = False  # a fresh atlas (xatlas), the base colour re-baked onto it
+    bake_seconds: float = 0.0  # unwrapping and baking this level's maps (0 when it shares another level's)
 
 
 @dataclass(frozen=True)

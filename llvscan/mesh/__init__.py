@@ -6,7 +6,7 @@ Layers, each importing only the ones above it in this list:
 - ``topology``: edges and welding (numba, ``_topology_kernels``);
 - ``io``: a registry of readers and writers (OBJ + MTL, PLY/STL/glTF through trimesh, GLB);
 - ``validate``, ``distance``: the inspection report, and the distance between two meshes;
-- ``simplify``: texture-aware decimation;
+- ``simplify``: texture-aware decimation; ``unwrap``: chart counts and fresh atlases (xatlas);
 - ``render``: a software rasteriser for thumbnails;
 - ``lod``: level-of-detail recipes, building them, the Voyager scene.
 
@@ -32,6 +32,7 @@ __all__ = [
     "MeshDistance",
     "TextureCheck",
     "Topology",
+    "Unwrapped",
     "ValidationReport",
     "ValidationThresholds",
     "build_lods",
@@ -46,6 +47,8 @@ __all__ = [
     "render_turntable",
     "save_mesh",
     "save_thumbnail",
+    "unwrap",
+    "uv_charts",
     "validate_mesh",
     "weld_vertices",
     "write_glb",
@@ -63,4 +66,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "render_mesh": "render.renderer", "render_turntable": "render.renderer", "save_thumbnail": "render.renderer",
     "LodLevel": "lod.recipe", "LodRecipe": "lod.recipe", "load_recipe": "lod.recipe",
     "LodResult": "lod.results", "LodSet": "lod.results", "build_lods": "lod.build",
+    "Unwrapped": "unwrap", "unwrap": "unwrap", "uv_charts": "unwrap",
 })

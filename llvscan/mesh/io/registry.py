@@ -35,6 +35,7 @@ READERS = {
 WRITERS = {
     ".obj": "llvscan.mesh.io.obj_writer:write_obj",
     ".glb": "llvscan.mesh.io.glb:write_glb_files",
+    ".usdz": "llvscan.mesh.io.usdz:write_usdz_files",  # with the optional usd-core
 }
 MESH_SUFFIXES = frozenset(READERS)
 WRITE_SUFFIXES = frozenset(WRITERS)
@@ -70,7 +71,8 @@ def load_mesh(path: str | os.PathLike[str], *, max_faces: int = DEFAULT_MAX_FACE
 
 
 def save_mesh(mesh: Mesh, path: str | os.PathLike[str]) -> list[Path]:
-    """Write ``mesh`` to ``path`` (.obj with its .mtl and textures, or .glb); return the files written."""
+    """Write ``mesh`` to ``path`` (.obj with its .mtl and textures, .glb, or .usdz with the optional
+    usd-core); return the files written."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITERS:

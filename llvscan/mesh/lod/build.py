@@ -246,7 +246,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             results.append(LodResult(
                 name=level.name, usage=level.usage, quality=level.quality, uri=uri,
                 mime_type=MESH_FORMATS[level.format], bytes=len(data), sha256=digest,
-                target_faces=target, faces=_count_faces(written.suffix, data), vertices=level_mesh.n_vertices,
+                target_faces=target, faces=_count_faces(written.suffix, data, level_mesh),
+                vertices=level_mesh.n_vertices,
                 reached=reached, texture_uri=texture_uri, texture_size=size,
                 hausdorff_pct=round(d.hausdorff_pct, 6), mean_pct=round(d.mean_pct, 6),
                 texel_drift_median=d.texel_drift_median, texel_drift_p95=d.texel_drift_p95,
@@ -299,6 +300,11 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
         info = write_glb(level_mesh, folder / f"{base}.glb", textures=level_textures, maps=level_maps,
                          up_axis=up_axis, compression=level.compression)
         return f"{base}.glb", None, info
+    if level.format == "usdz":  # AR Quick Look reads the base colour only
+        from llvscan.mesh.io.usdz import write_usdz
+
+        write_usdz(level_mesh, folder / f"{base}.usdz", textures=level_textures, up_axis=up_axis)
+        return f"{base}.usdz", None, None
     from llvscan.mesh.io.registry import save_mesh
 
     ext = TEXTURE_FORMATS[level.texture_format][1]
@@ -315,8 +321,11 @@ def _write_level(level: LodLevel, level_mesh: Mesh, level_textures: dict[int, by
     return f"{base}.obj", texture_uri, None
 
 
-def _count_faces(suffix: str, data: bytes) -> int:
-    """Faces in a written file's bytes (glTF: index count / 3 over every primitive; OBJ: its ``f`` lines)."""
+def _count_faces(suffix: str, data: bytes, written: Mesh) -> int:
+    """Faces in a written file's bytes (glTF: index count / 3 over every primitive; OBJ: its ``f`` lines;
+    USDZ, a zipped binary crate: the mesh written)."""
+    if suffix == ".usdz":
+        return written.n_faces
     if suffix == ".glb":
         length = int.from_bytes(data[12:16], "little")
         doc = json.loads(data[20:20 + length])

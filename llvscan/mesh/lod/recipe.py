@@ -21,7 +21,8 @@ __all__ = ["BAKED_MAPS", "COMPRESSIONS", "MESH_FORMATS", "QUALITIES", "RECIPES",
 USAGES = ("Web3D", "App3D", "iOSApp3D", "Print3D", "Editorial3D", "Image2D")
 QUALITIES = ("Thumb", "Low", "Medium", "High", "Highest", "AR", "LOD", "Stream")
 TEXTURE_FORMATS = {"jpg": ("image/jpeg", ".jpg"), "png": ("image/png", ".png"), "webp": ("image/webp", ".webp")}
-MESH_FORMATS = {"glb": "model/gltf-binary", "obj": "model/obj"}
+# usdz: iOS AR Quick Look (Voyager's iOSApp3D), with the optional usd-core (pip install 'llvscan[usdz]')
+MESH_FORMATS = {"glb": "model/gltf-binary", "obj": "model/obj", "usdz": "model/vnd.usdz+zip"}
 COMPRESSIONS = ("auto", "none", "draco")
 BAKED_MAPS = ("normal", "occlusion")
 
@@ -69,7 +70,7 @@ class LodLevel(JsonResult):
         if self.texture_format not in TEXTURE_FORMATS:
             raise InvalidParameterError(f"{where}: texture format {self.texture_format!r} is not jpg, png or webp")
         if self.format not in MESH_FORMATS:
-            raise InvalidParameterError(f"{where}: format {self.format!r} is not glb or obj")
+            raise InvalidParameterError(f"{where}: format {self.format!r} is not {', '.join(MESH_FORMATS)}")
         if self.compression not in COMPRESSIONS or (self.compression == "draco" and self.format != "glb"):
             raise InvalidParameterError(f"{where}: compression {self.compression!r} is not "
                                         f"{', '.join(COMPRESSIONS)} (draco for GLB levels only)")
@@ -142,7 +143,7 @@ def load_recipe(recipe: str | Path | LodRecipe) -> LodRecipe:
         texture_size = 4096
         texture_quality = 85    # optional
         texture_format = "jpg"  # optional: jpg | png | webp
-        format = "glb"          # optional: glb | obj
+        format = "glb"          # optional: glb | obj | usdz (needs pip install 'llvscan[usdz]')
         compression = "auto"    # optional: auto (draco for Web3D/App3D GLBs) | draco | none
         bake = ["normal", "occlusion"]  # optional: maps baked from the full-resolution mesh
         unwrap = "auto"         # optional: true | false | "auto" (a fresh atlas, base colour re-baked)

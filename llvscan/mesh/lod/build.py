@@ -66,7 +66,7 @@ def _faces_for_ssim(mesh: Mesh, goal: float, looks: FidelityMeter) -> tuple[Mesh
     from llvscan.mesh.simplify.decimate import decimate
 
     best, best_ssim, tries = mesh, 1.0, 0
-    short = None
+    short = 0  # the most faces measured to fall short (0: none did)
     while best.n_faces // 2 >= _SSIM_FLOOR_FACES:
         candidate = decimate(best, target_faces=best.n_faces // 2, measure=False).mesh
         tries += 1
@@ -75,7 +75,7 @@ def _faces_for_ssim(mesh: Mesh, goal: float, looks: FidelityMeter) -> tuple[Mesh
             short = candidate.n_faces
             break
         best, best_ssim = candidate, score
-    for _ in range(_SSIM_REFINE_STEPS if short is not None else 0):
+    for _ in range(_SSIM_REFINE_STEPS if short else 0):
         middle = (best.n_faces + short) // 2
         if middle <= short or middle >= best.n_faces:
             break

@@ -355,3 +355,37 @@ def test_public_api():
               render.__name__}
     assert public <= set(render.__all__) | {"log"}
     assert {"render_mesh", "render_turntable", "save_thumbnail"} <= set(render.__all__)
+
+
+def _flat_png(colour: tuple[int, int, int]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("normal", "occlusion"), [((0.0, 0.0, 1.0), 255), ((0.6, 0.0, 0.8), 255),
+                                                   ((0.0, 0.6, 0.8), 255), ((-0.6, 0.0, 0.8), 128)])
+def test_normal_and_occlusion_maps_light_the_surface_as_glTF_defines(normal, occlusion):
+    """A white square in the XY plane, UV = (x, y), seen head-on: its tangent frame is T = +X, B = +Y
+    (glTF: +X right, +Y up in the image), N = +Z, so a map normal (a, b, c) is the world normal (a, b, c).
+    The key light is (−0.3, 0.4, 1) normalised: the factor is 0.3 · occlusion + 0.7 · |n·l|."""
+    from llvscan.mesh import Material
+    from llvscan.mesh.core.types import TextureMap
+
+    encoded = tuple(round((c * 0.5 + 0.5) * 255) for c in normal)
+    vertices = np.array([[-1.0, -1.0, 0.0], [1.0, -1.0, 0.0], [1.0, 1.0, 0.0], [-1.0, 1.0, 0.0]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    material = Material("m", texture="w.png", texture_data=_flat_png((255, 255, 255)),
+                        maps=(TextureMap("normal", "n.png", _flat_png(encoded)),
+                              TextureMap("occlusion", "o.png", _flat_png((occlusion, occlusion, occlusion)))))
+    mesh = Mesh(vertices, faces, uv=(vertices[:, :2] + 1) / 2, uv_faces=faces.copy(), materials=(material,),
+                face_material=np.zeros(2, dtype=np.int64))
+    image = render_mesh(mesh, size=64, azimuth=0, elevation=0, supersample=1)
+    light = np.array([-0.3, 0.4, 1.0]) / np.linalg.norm([-0.3, 0.4, 1.0])
+    decoded = np.array(encoded) / 127.5 - 1.0
+    factor = 0.3 * occlusion / 255 + 0.7 * abs(decoded @ light) / np.linalg.norm(decoded)
+    assert np.asarray(image)[24:40, 24:40].reshape(-1, 3).mean(axis=0) == pytest.approx([255 * factor] * 3, abs=1.0)

@@ -10,7 +10,8 @@ Two passes, as a visibility buffer (deferred shading) does it:
 2. ``shade`` visits each pixel once (rows in parallel; every pixel is written by one iteration only, so
    the image is byte-identical run to run): it recomputes the barycentrics of the visible triangle,
    corrects them for perspective, and interpolates the UV (bilinear texture lookup), the vertex colour
-   and the vertex normal. Lighting is Lambert, two-sided: ``ambient + diffuse * |n·l|``.
+   and the vertex normal (or a normal map's, in the tangent frame glTF defines). Lighting is Lambert,
+   two-sided: ``ambient · occlusion + diffuse * |n·l|``.
 
 Pixel ``(i, j)`` is centred at screen position ``(j + 0.5, i + 0.5)``; screen ``y`` points down.
 """
@@ -129,9 +130,25 @@ def _wrap(t):
     return t
 
 
+@njit(cache=True, inline="always")
+def _bilinear(data, offset, th, tw, u, v, k):
+    """Channel ``k`` of an (H, W, 3) uint8 image stored row-major at ``offset``, bilinear at UV (u, v), V up."""
+    fx = _wrap(u) * (tw - 1)
+    fy = (1.0 - _wrap(v)) * (th - 1)
+    cx0 = min(max(np.int64(math.floor(fx)), 0), tw - 1)
+    cy0 = min(max(np.int64(math.floor(fy)), 0), th - 1)
+    cx1 = min(cx0 + 1, tw - 1)
+    cy1 = min(cy0 + 1, th - 1)
+    ax = fx - cx0
+    ay = fy - cy0
+    top = (1.0 - ax) * _texel(data, offset, tw, cy0, cx0, k) + ax * _texel(data, offset, tw, cy0, cx1, k)
+    bottom = (1.0 - ax) * _texel(data, offset, tw, cy1, cx0, k) + ax * _texel(data, offset, tw, cy1, cx1, k)
+    return (1.0 - ay) * top + ay * bottom
+
+
 @njit(cache=True)
 def shade(screen, vertices, faces, face_id, normals, uv, uv_faces, colors, face_slot, slot_texture,
-          slot_color, tex_data, light, ambient, background, out):
+          slot_color, tex_data, slot_normal, slot_occlusion, corner_tangent, light, ambient, background, out):
     """Colour every pixel of ``out`` (H, W, 3) uint8 from the visibility buffer ``face_id``.
 
     Base colour, per face: its slot's texture at the interpolated UV (when the slot has one and the
@@ -140,12 +157,17 @@ def shade(screen, vertices, faces, face_id, normals, uv, uv_faces, colors, face_
     ``(offset into tex_data, height, width)`` of an (H, W, 3) uint8 image stored row-major, offset -1
     for none; UV ``v`` points up: texel row ``(1 - v) * (H - 1)``, column ``u * (W - 1)``.
     The normal is the interpolated vertex normal when ``normals`` has a row per vertex and it is not
-    zero, else the face normal; the light factor is ``ambient + (1 - ambient) * |n·light|``.
+    zero, else the face normal. Where the slot has a normal map (``slot_normal``, same layout) and the
+    face has tangents (``corner_tangent`` (M, 3, 4), glTF's TANGENT per corner), the map's tangent-space
+    normal (glTF convention) replaces it: ``x·T + y·B + z·N`` with ``B = w · N × T``. The light factor is
+    ``ambient · occlusion + (1 - ambient) · |n·light|``: an occlusion map (``slot_occlusion``, its red
+    channel, as glTF) darkens the ambient light only, as viewers apply it to indirect light.
     """
     h, w = face_id.shape
     has_uv = uv_faces.shape[0] == faces.shape[0]
     has_colors = colors.shape[0] == vertices.shape[0] and colors.shape[0] > 0
     smooth = normals.shape[0] == vertices.shape[0] and normals.shape[0] > 0
+    has_tangents = corner_tangent.shape[0] == faces.shape[0]
     for i in prange(h):
         for j in range(w):
             f = face_id[i, j]
@@ -177,43 +199,25 @@ def shade(screen, vertices, faces, face_id, normals, uv, uv_faces, colors, face_
             p1 /= total
             p2 /= total
 
-            # base colour
             slot = face_slot[f]
-            r, g, bl = 204.0, 204.0, 204.0
-            done = False
-            offset = slot_texture[slot, 0]
-            if offset >= 0 and has_uv:
+            u, v = np.nan, np.nan
+            if has_uv:
                 ta, tb, tc = uv_faces[f, 0], uv_faces[f, 1], uv_faces[f, 2]
                 if ta >= 0 and tb >= 0 and tc >= 0:
                     u = p0 * uv[ta, 0] + p1 * uv[tb, 0] + p2 * uv[tc, 0]
                     v = p0 * uv[ta, 1] + p1 * uv[tb, 1] + p2 * uv[tc, 1]
-                    if math.isfinite(u) and math.isfinite(v):
-                        th = slot_texture[slot, 1]
-                        tw = slot_texture[slot, 2]
-                        fx = _wrap(u) * (tw - 1)
-                        fy = (1.0 - _wrap(v)) * (th - 1)
-                        cx0 = min(max(np.int64(math.floor(fx)), 0), tw - 1)
-                        cy0 = min(max(np.int64(math.floor(fy)), 0), th - 1)
-                        cx1 = min(cx0 + 1, tw - 1)
-                        cy1 = min(cy0 + 1, th - 1)
-                        ax = fx - cx0
-                        ay = fy - cy0
-                        r = 0.0
-                        g = 0.0
-                        bl = 0.0
-                        for k in range(3):
-                            top = (1.0 - ax) * _texel(tex_data, offset, tw, cy0, cx0, k) + \
-                                ax * _texel(tex_data, offset, tw, cy0, cx1, k)
-                            bottom = (1.0 - ax) * _texel(tex_data, offset, tw, cy1, cx0, k) + \
-                                ax * _texel(tex_data, offset, tw, cy1, cx1, k)
-                            value = (1.0 - ay) * top + ay * bottom
-                            if k == 0:
-                                r = value
-                            elif k == 1:
-                                g = value
-                            else:
-                                bl = value
-                        done = True
+            mapped = math.isfinite(u) and math.isfinite(v)
+
+            # base colour
+            r, g, bl = 204.0, 204.0, 204.0
+            done = False
+            offset = slot_texture[slot, 0]
+            if offset >= 0 and mapped:
+                th, tw = slot_texture[slot, 1], slot_texture[slot, 2]
+                r = _bilinear(tex_data, offset, th, tw, u, v, 0)
+                g = _bilinear(tex_data, offset, th, tw, u, v, 1)
+                bl = _bilinear(tex_data, offset, th, tw, u, v, 2)
+                done = True
             if not done and has_colors:
                 r = p0 * colors[a, 0] + p1 * colors[b, 0] + p2 * colors[c, 0]
                 g = p0 * colors[a, 1] + p1 * colors[b, 1] + p2 * colors[c, 1]
@@ -232,10 +236,38 @@ def shade(screen, vertices, faces, face_id, normals, uv, uv_faces, colors, face_
             if length <= 1e-300:
                 nx, ny, nz = _face_normal(vertices, a, b, c)
                 length = math.sqrt(nx * nx + ny * ny + nz * nz)
+            offset = slot_normal[slot, 0]
+            if offset >= 0 and mapped and has_tangents and length > 1e-300:
+                nx, ny, nz = nx / length, ny / length, nz / length
+                tx = p0 * corner_tangent[f, 0, 0] + p1 * corner_tangent[f, 1, 0] + p2 * corner_tangent[f, 2, 0]
+                ty = p0 * corner_tangent[f, 0, 1] + p1 * corner_tangent[f, 1, 1] + p2 * corner_tangent[f, 2, 1]
+                tz = p0 * corner_tangent[f, 0, 2] + p1 * corner_tangent[f, 1, 2] + p2 * corner_tangent[f, 2, 2]
+                along = tx * nx + ty * ny + tz * nz
+                tx, ty, tz = tx - along * nx, ty - along * ny, tz - along * nz
+                t_len = math.sqrt(tx * tx + ty * ty + tz * tz)
+                if t_len > 1e-300:
+                    tx, ty, tz = tx / t_len, ty / t_len, tz / t_len
+                    hand = 1.0 if corner_tangent[f, 0, 3] >= 0.0 else -1.0
+                    bx = hand * (ny * tz - nz * ty)
+                    by = hand * (nz * tx - nx * tz)
+                    bz = hand * (nx * ty - ny * tx)
+                    th, tw = slot_normal[slot, 1], slot_normal[slot, 2]
+                    mx = _bilinear(tex_data, offset, th, tw, u, v, 0) / 127.5 - 1.0
+                    my = _bilinear(tex_data, offset, th, tw, u, v, 1) / 127.5 - 1.0
+                    mz = _bilinear(tex_data, offset, th, tw, u, v, 2) / 127.5 - 1.0
+                    nx = mx * tx + my * bx + mz * nx
+                    ny = mx * ty + my * by + mz * ny
+                    nz = mx * tz + my * bz + mz * nz
+                    length = math.sqrt(nx * nx + ny * ny + nz * nz)
             lambert = 0.0
             if length > 1e-300:
                 lambert = abs(nx * light[0] + ny * light[1] + nz * light[2]) / length
-            factor = ambient + (1.0 - ambient) * min(lambert, 1.0)
+            occlusion = 1.0
+            offset = slot_occlusion[slot, 0]
+            if offset >= 0 and mapped:
+                th, tw = slot_occlusion[slot, 1], slot_occlusion[slot, 2]
+                occlusion = _bilinear(tex_data, offset, th, tw, u, v, 0) / 255.0
+            factor = ambient * occlusion + (1.0 - ambient) * min(lambert, 1.0)
             out[i, j, 0] = np.uint8(min(max(r * factor + 0.5, 0.0), 255.0))
             out[i, j, 1] = np.uint8(min(max(g * factor + 0.5, 0.0), 255.0))
             out[i, j, 2] = np.uint8(min(max(bl * factor + 0.5, 0.0), 255.0))

@@ -13,7 +13,10 @@ holes) and lit alike: two-sided Lambert, ``0.3 + 0.7 * |n·l|``, with one key li
 little above and to the left of it. Normals are the area-weighted vertex normals computed from the
 geometry (the file's normals are not trusted), or the face normals with ``smooth=False``. Colour comes
 from, in order: the face's material texture (read with pyvips, shrunk on load to ``max_texture``), the
-vertex colours, the material's colour, light grey. Lighting multiplies the sRGB values directly: this
+vertex colours, the material's colour, light grey. A material's normal map replaces the interpolated
+normal in the tangent frame glTF defines (tangents computed as ``vertex_tangents`` computes them for a
+GLB writer), and its occlusion map darkens the ambient term, so a level with baked maps is drawn as a
+viewer draws it. Lighting multiplies the sRGB values directly: this
 is a thumbnail, not a physically based render. Triangles with a corner nearer than the near plane are
 skipped whole (the framing camera never needs it, but it keeps the rasteriser finite).
 
@@ -63,7 +66,10 @@ class _Scene:
     face_slot: np.ndarray  # (M,) int64: index into the slot tables
     slot_texture: np.ndarray  # (S, 3) int64: offset into tex_data, height, width (offset -1: none)
     slot_color: np.ndarray  # (S, 3) float64, 0..255, NaN: none
-    tex_data: np.ndarray  # (T,) uint8: the textures, row-major RGB, one after another
+    tex_data: np.ndarray  # (T,) uint8: the textures and maps, row-major RGB, one after another
+    slot_normal: np.ndarray  # (S, 3) int64: the slot's normal map in tex_data (offset -1: none)
+    slot_occlusion: np.ndarray  # (S, 3) int64: the slot's occlusion map in tex_data (offset -1: none)
+    corner_tangent: np.ndarray  # (M, 3, 4) float64 glTF tangents per corner, or (0, 3, 4) without normal maps
     centre: np.ndarray  # (3,) float64
     radius: float
 
@@ -125,21 +131,26 @@ def _geometry(mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
 def _load_texture(material: Material, mesh: Mesh, max_texture: int) -> np.ndarray | None:
     """A material's base-colour texture (a file, or the bytes a glTF carried) as (H, W, 3) uint8 sRGB, its
     longer side at most ``max_texture``; None when there is no texture to read (logged)."""
-    source = texture_source(material)
+    return _load_image(texture_source(material), material.texture or "<image>", mesh, max_texture, colour=True)
+
+
+def _load_image(source: str | Path | bytes | None, path: str, mesh: Mesh, max_texture: int, *,
+                colour: bool) -> np.ndarray | None:
+    """An image as (H, W, 3) uint8: a colour texture in sRGB, a data map (normal, occlusion) with its
+    values as they are; None when there is no image to read (logged)."""
     if source is None:
         return None
-    path = material.texture or "<image>"
     if not isinstance(source, bytes) and not Path(source).is_file():
         log.warning("%s: texture %s not found; rendering without it", mesh.path or "<mesh>", path)
         return None
     import pyvips
 
     # under the pixel limit of image masters; never decoded at full size
-    image = resample_texture(source, max_texture, owner=mesh.path or "the mesh", name=material.texture, to_srgb=True)
+    image = resample_texture(source, max_texture, owner=mesh.path or "the mesh", name=path, to_srgb=colour)
     try:
         if image.hasalpha():
             image = image.extract_band(0, n=image.bands - 1)
-        if image.interpretation != "srgb" or image.format != "uchar":
+        if colour and (image.interpretation != "srgb" or image.format != "uchar"):
             image = image.colourspace("srgb")
         if image.bands == 1:
             image = image.bandjoin([image, image])
@@ -195,8 +206,23 @@ def _colour_tables(mesh: Mesh, n_faces: int, texture: Any, max_texture: int):
                 images.append(image)
                 offset += image.size
             slot_texture[s] = placed[m.texture]
+    slot_maps = {slot: np.full((slots, 3), -1, dtype=np.int64) for slot in ("normal", "occlusion")}
+    if texture is None:  # a level's baked maps, or a scan's own: drawn as viewers draw them
+        offset = sum(image.size for image in images)
+        used = np.bincount(face_slot, minlength=slots) > 0
+        for s, m in enumerate(mesh.materials):
+            for texture_map in m.maps if used[s] else ():
+                if texture_map.slot not in slot_maps:
+                    continue
+                source = texture_map.data if texture_map.data is not None else texture_map.uri
+                image = _load_image(source, texture_map.uri, mesh, max_texture, colour=False)
+                if image is None:
+                    continue
+                slot_maps[texture_map.slot][s] = (offset, image.shape[0], image.shape[1])
+                images.append(image)
+                offset += image.size
     tex_data = np.concatenate([im.reshape(-1) for im in images]) if images else np.zeros(0, dtype=np.uint8)
-    return face_slot, slot_texture, slot_color, tex_data
+    return face_slot, slot_texture, slot_color, tex_data, slot_maps["normal"], slot_maps["occlusion"]
 
 
 def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Scene:
@@ -221,10 +247,14 @@ def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Sc
         if colors.dtype != np.uint8 or colors.ndim != 2 or colors.shape[0] != n or colors.shape[1] not in (3, 4):
             raise _bad_mesh(mesh, f"vertex_colors must be (N, 3|4) uint8 with N = {n}, got {colors.dtype} "
                             f"{colors.shape}")
-    face_slot, slot_texture, slot_color, tex_data = _colour_tables(mesh, m, texture, max_texture)
+    face_slot, slot_texture, slot_color, tex_data, slot_normal, slot_occlusion = _colour_tables(
+        mesh, m, texture, max_texture)
     normals = np.zeros((0, 3))
     if smooth:
         normals = vertex_normals(vertices, faces)
+    corner_tangent = np.zeros((0, 3, 4))
+    if smooth and len(uv_faces) and (slot_normal[:, 0] >= 0).any():
+        corner_tangent = _corner_tangents(vertices, faces, uv, uv_faces, normals)
     used = np.zeros(n, dtype=bool)
     used[faces.reshape(-1)] = True
     points = vertices[used]
@@ -233,7 +263,21 @@ def _prepare(mesh: Mesh, *, texture: Any, max_texture: int, smooth: bool) -> _Sc
     if not radius > 0.0:
         radius = 1.0  # every face is a point: nothing to see, but a camera all the same
     return _Scene(vertices, faces, normals, uv, uv_faces, colors, face_slot, slot_texture, slot_color,
-                  tex_data, centre, radius)
+                  tex_data, slot_normal, slot_occlusion, corner_tangent, centre, radius)
+
+
+def _corner_tangents(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, uv_faces: np.ndarray,
+                     normals: np.ndarray) -> np.ndarray:
+    """glTF tangents of every corner, (M, 3, 4), computed as a GLB writer does for the same mesh: on the
+    vertices split by (position, UV), with glTF's UVs (V down) and the vertex normals drawn."""
+    from llvscan.mesh.core.geometry import vertex_tangents
+
+    pairs = np.stack([faces.reshape(-1), np.clip(uv_faces.reshape(-1), 0, None)], axis=1)
+    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    split_uv = uv[unique[:, 1]] * [1.0, -1.0] + [0.0, 1.0]
+    tangents = vertex_tangents(vertices[unique[:, 0]], inverse.reshape(-1, 3), np.nan_to_num(split_uv),
+                               normals[unique[:, 0]])
+    return np.ascontiguousarray(tangents[inverse.reshape(-1, 3)])
 
 
 def _camera(azimuth: float, elevation: float, up: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -268,8 +312,8 @@ def _draw(scene: _Scene, size: int, azimuth: float, elevation: float, fov: float
     light /= np.linalg.norm(light)
     image = np.empty((full, full, 3), dtype=np.uint8)
     rk.shade(screen, scene.vertices, scene.faces, face_id, scene.normals, scene.uv, scene.uv_faces, scene.colors,
-             scene.face_slot, scene.slot_texture, scene.slot_color, scene.tex_data, light, _AMBIENT, background,
-             image)
+             scene.face_slot, scene.slot_texture, scene.slot_color, scene.tex_data, scene.slot_normal,
+             scene.slot_occlusion, scene.corner_tangent, light, _AMBIENT, background, image)
     if ss == 1:
         return image
     blocks = image.reshape(size, ss, size, ss, 3).sum(axis=(1, 3), dtype=np.uint32)

@@ -18,6 +18,7 @@ import llvscan.mesh.io.glb as gltf
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError
 from llvscan.mesh import GlbInfo, Material, Mesh, write_glb
 from llvscan.mesh.core.texture import image_size
+from llvscan.mesh.core.types import TextureMap
 
 VALIDATOR = ROOT / "tools" / "gltf-validate.mjs"
 COMPONENT = {5121: np.uint8, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
@@ -433,7 +434,28 @@ def grid(n: int) -> Mesh:
     v = np.stack([x.ravel(), y.ravel(), np.sin(x.ravel() / 7) * 3], axis=1)
     i = np.arange(n * n).reshape(n, n)[:-1, :-1].ravel()
     f = np.concatenate([np.stack([i, i + 1, i + n + 1], 1), np.stack([i, i + n + 1, i + n], 1)])
-    return Mesh(v, f, uv=v[:, :2] / (n - 1), uv_faces=f, units="mm", path="grid.ply")
+    return Mesh(v, f, uv=v[:, :2] / (n - 1), uv_faces=f, units="mm", path="grid.ply",
+                materials=(Material("grid", maps=(TextureMap("normal", "n.png", image_bytes("PNG", (4, 4))),)),),
+                face_material=np.zeros(len(f), dtype=np.int64))
+
+
+def test_a_normal_mapped_primitive_carries_its_tangents_unless_draco(tmp_path):
+    """On the height field z = 3 sin(x / 7) with UV = (x, y): the tangent is the unit direction of growing
+    x along the surface, (1, 0, cos(x/7)·3/7) normalised, and the bitangent w·(n × t) points along +y
+    (image-up: V grows up)."""
+    mesh = grid(12)
+    write_glb(mesh, tmp_path / "plain.glb")
+    [arrays] = primitive_arrays(tmp_path / "plain.glb")
+    tangent = arrays["TANGENT"].astype(np.float64)
+    x = arrays["POSITION"][:, 0] * 1000.0  # the file is in metres
+    expected = np.stack([np.ones_like(x), np.zeros_like(x), np.cos(x / 7) * 3 / 7], axis=1)
+    expected /= np.linalg.norm(expected, axis=1)[:, None]
+    assert np.abs(tangent[:, :3] - expected).max() < 0.05
+    bitangent = tangent[:, 3:] * np.cross(arrays["NORMAL"].astype(np.float64), tangent[:, :3])
+    assert (bitangent[:, 1] > 0.9).all()
+    write_glb(mesh, tmp_path / "draco.glb", compression="draco")
+    [arrays] = primitive_arrays(tmp_path / "draco.glb")
+    assert "TANGENT" not in arrays and "NORMAL" in arrays
 
 
 def validator_cases(tmp_path: Path) -> dict[str, tuple[Mesh, dict]]:
@@ -450,11 +472,12 @@ def validator_cases(tmp_path: Path) -> dict[str, tuple[Mesh, dict]]:
         "material-and-none": (cube_mesh(materials=(Material("grey", color=(0.5, 0.5, 0.5)),),
                                         face_material=np.array([0] * 5 + [-1] * 7)), {}),
         "uint32-indices": (grid(260), {}),
+        "normal-mapped": (grid(12), {"maps": {0: {"normal": image_bytes("PNG", (16, 16))}}}),
     }
 
 
 @pytest.mark.parametrize("case", ["plain", "uv", "textured-2-materials", "vertex-colours", "z-up-mm", "webp",
-                                  "material-and-none", "uint32-indices"])
+                                  "material-and-none", "uint32-indices", "normal-mapped"])
 def test_khronos_validator_finds_no_errors(tmp_path, case):
     validator()
     mesh, options = validator_cases(tmp_path)[case]

@@ -40,7 +40,7 @@ from llvscan._constants import UP_AXES
 from llvscan._json import JsonResult
 from llvscan._publish import write_bytes_atomic
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, OutputError
-from llvscan.mesh.core.geometry import unit_rows, vertex_normals
+from llvscan.mesh.core.geometry import unit_rows, vertex_normals, vertex_tangents
 from llvscan.mesh.core.texture import image_size
 from llvscan.mesh.core.types import Mesh, TextureMap
 from llvscan.mesh.core.units import METRES_PER_UNIT
@@ -434,10 +434,11 @@ def _add_draco_primitive(buffer: _Bin, position: np.ndarray, normal: np.ndarray,
             "extensions": {"KHR_draco_mesh_compression": extension}}
 
 
-def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray,
-                   draco: _Errors | None = None) -> tuple[dict, int]:
+def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray, draco: _Errors | None = None, *,
+                   tangents: bool = False) -> tuple[dict, int]:
     """The attributes and indices of the faces ``rows``: one glTF vertex per distinct corner tuple
-    (Draco-compressed when ``draco`` collects the compression's errors)."""
+    (Draco-compressed when ``draco`` collects the compression's errors). ``tangents``: a ``TANGENT``
+    attribute (``vertex_tangents``, the frame llvscan bakes normal maps in), for a normal-mapped material."""
     corners = np.stack([arrays.faces[rows].reshape(-1), arrays.uv_faces[rows].reshape(-1) + 1,
                         arrays.normal_faces[rows].reshape(-1) + 1], axis=1)
     unique, inverse = _split_corners(corners)
@@ -465,6 +466,9 @@ def _add_primitive(buffer: _Bin, arrays: _Arrays, rows: np.ndarray,
         texcoord = np.where((t >= 0)[:, None], arrays.uv[np.clip(t, 0, None)], 0.0)
         texcoord[:, 1] = 1.0 - texcoord[:, 1]  # glTF's UV origin is the image's top-left corner
         attributes["TEXCOORD_0"] = buffer.accessor(texcoord.astype(np.float32), _FLOAT, "VEC2", _ARRAY_BUFFER)
+        if tangents:
+            tangent = vertex_tangents(position.astype(np.float64), inverse.reshape(-1, 3), texcoord, unit_rows(normal))
+            attributes["TANGENT"] = buffer.accessor(tangent.astype(np.float32), _FLOAT, "VEC4", _ARRAY_BUFFER)
     if arrays.colors is not None:
         attributes["COLOR_0"] = buffer.accessor(arrays.colors[p], _UNSIGNED_SHORT, "VEC4", _ARRAY_BUFFER,
                                                 normalized=True)
@@ -528,7 +532,11 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     primitives: list[dict] = []
     n_vertices = 0
     for m in [*used, -1] if counts[0] else used:
-        primitive, n = _add_primitive(buffer, arrays, by_material[starts[m + 1]:starts[m + 2]], draco)
+        # uncompressed, a normal-mapped primitive carries its tangents; Draco levels leave them to the
+        # viewer to derive, as glTF specifies (a float TANGENT would cost more than the geometry)
+        normal_mapped = m >= 0 and "normalTexture" in entries["materials"][material_of[m]]
+        primitive, n = _add_primitive(buffer, arrays, by_material[starts[m + 1]:starts[m + 2]], draco,
+                                      tangents=normal_mapped and draco is None)
         if m >= 0:
             primitive["material"] = material_of[m]
         primitives.append(primitive)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,16 +27,18 @@ import numpy as np
 from llvscan._constants import UP_AXES
 from llvscan._publish import atomic_dir
 from llvscan._report import Finding
-from llvscan.errors import ImageReadError, InvalidParameterError, vips_error_text
+from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, vips_error_text
 from llvscan.mesh.core.texture import TextureSource, resample_texture, texture_header, texture_source
-from llvscan.mesh.core.types import Mesh
+from llvscan.mesh.core.types import Material, Mesh
 from llvscan.mesh.core.units import METRES_PER_UNIT, UNITS, guess_units
 from llvscan.mesh.distance import DistanceMeter, MeshDistance
 from llvscan.mesh.io.glb import GlbInfo
+from llvscan.mesh.lod.dress import BAKE_MAX, Baker, dress, strip_atlas, wants_unwrap
 from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
 from llvscan.mesh.lod.results import LodResult, LodSet
 from llvscan.mesh.lod.voyager import voyager_scene
 from llvscan.mesh.render.fidelity import Fidelity, FidelityMeter
+from llvscan.mesh.unwrap import uv_charts
 
 __all__ = ["build_lods"]
 
@@ -125,7 +127,6 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
     ``up_axis`` is the source's up axis (``"z"`` for most scanners): GLB levels and the thumbnail are Y-up
     as glTF is. ``metadata`` (title, object_number, creator, date, rights) goes into the Voyager scene."""
     from llvscan.mesh.io.registry import load_mesh
-    from llvscan.mesh.simplify.decimate import decimate
 
     started = time.perf_counter()
     recipe = load_recipe(recipe)  # a bad recipe is refused before the mesh is read
@@ -176,65 +177,81 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             for m in mesh.materials]
 
     # one decimation per distinct face count, finest first, each from the nearest finer result
-    meshes: dict[int, tuple[Mesh, str | None, bool]] = {}
+    charts = uv_charts(mesh)
+    has_atlas = mesh.uv is not None and charts > 0
+    fresh = {lvl.name for lvl in recipe.levels
+             if wants_unwrap(lvl, targets[lvl.name], mesh.n_faces, charts, has_atlas)}
     decimate_seconds: dict[str, float] = {}
-    previous, previous_name = mesh, None
-    for target in sorted(set(targets.values()), reverse=True):
-        owner = next(lvl.name for lvl in recipe.levels if targets[lvl.name] == target)
-        if target >= previous.n_faces:
-            meshes[target] = (previous, previous_name, True)
-            continue
-        if target in found:  # a fidelity-targeted level: the search's own decimation
-            meshes[target] = (found[target], "input", True)
-            previous, previous_name = found[target], owner
-            continue
-        result = decimate(previous, target_faces=target, measure=False)
-        decimate_seconds[owner] = round(result.seconds, 3)
-        if result.note and not result.reached:
-            notes.append(f"level {owner!r}: {result.note}")
-        meshes[target] = (result.mesh, previous_name or "input", result.reached)
-        previous, previous_name = result.mesh, owner
+    meshes = _decimations(mesh, recipe, {n: t for n, t in targets.items() if n not in fresh}, found,
+                          decimate_seconds, notes)
+    unwrapped = _unwrapped(mesh, recipe, targets, fresh, decimate_seconds, notes)
+    fresh &= {lvl.name for lvl in recipe.levels if targets[lvl.name] in unwrapped}  # xatlas may have failed
+    for lvl in recipe.levels:
+        if lvl.name not in fresh and targets[lvl.name] not in meshes:  # its fresh atlas failed: keep its seams
+            meshes.update(_decimations(mesh, recipe, {lvl.name: targets[lvl.name]}, {}, decimate_seconds, notes))
+
+    # what each level carries: its mesh, and the maps baked onto it (levels sharing both share one bake)
+    def key(lvl: LodLevel) -> tuple[int, bool]:
+        return targets[lvl.name], lvl.name in fresh
+
+    def bakes(lvl: LodLevel) -> tuple[str, ...]:
+        if key(lvl)[0] >= mesh.n_faces:
+            return ()  # the full mesh: nothing to bake from
+        return (*lvl.bake, "base_colour") if lvl.name in fresh else lvl.bake
+
+    bake_size: dict[tuple, int] = {}
+    for lvl in recipe.levels:
+        if bakes(lvl):
+            k = (*key(lvl), bakes(lvl))
+            bake_size[k] = max(bake_size.get(k, 0), min(lvl.texture_size, BAKE_MAX))
+    baker = Baker(mesh, textures, notes) if bake_size else None
+    baked: dict[tuple, tuple[dict[int, dict[str, bytes]], float]] = {}
 
     diagonal_m = (float(np.linalg.norm(np.ptp(mesh.vertices, axis=0))) * METRES_PER_UNIT[mesh.units or "m"]
                   or 1.0)  # the compression's errors are in metres, as the GLB is
     meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
-    distances: dict[int, MeshDistance] = {}
-    fidelity: dict[int, Fidelity] = {}
-    encoded: dict[tuple[int, str, int, str, int], tuple[bytes, tuple[int, int]]] = {}
+    distances: dict[tuple, MeshDistance] = {}
+    fidelity: dict[tuple, Fidelity] = {}
+    encoded: dict[tuple, tuple[bytes, tuple[int, int]]] = {}
     results: list[LodResult] = []
+    dressed: dict[str, Mesh] = {}
     written_once: dict[str, str] = {}  # sha256 of a written GLB level → its file
     thumbnail = None
     with atomic_dir(out_dir) as tmp:
         for level in recipe.levels:
             t0 = time.perf_counter()
             target = targets[level.name]
-            level_mesh, source, reached = meshes[target]
-            if target not in distances:
-                distances[target] = meter.measure(level_mesh)
-                if looks is not None:
-                    fidelity[target] = looks.measure(level_mesh)
-            d = distances[target]
-            f = fidelity.get(target)
+            is_fresh = level.name in fresh
+            level_mesh, source, reached = unwrapped[target] if is_fresh else meshes[target]
+            bake_key = (*key(level), bakes(level))
+            bake_seconds = 0.0
+            if bakes(level) and bake_key not in baked and baker is not None:
+                result = baker.bake(level_mesh, bake_size[bake_key], bakes(level), level.name)
+                baked[bake_key] = (result.maps, result.seconds)
+                bake_seconds = result.seconds
+            level_baked = baked.get(bake_key, ({}, 0.0))[0]
+            level_mesh = dress(level_mesh, level_baked, f"{stem}-{level.name}")
+            dressed[level.name] = level_mesh
+            if key(level) not in distances:  # a fresh atlas has no texel drift to measure
+                distances[key(level)] = meter.measure(replace(level_mesh, uv=None, uv_faces=None) if is_fresh
+                                                      else level_mesh)
+            if looks is not None and bake_key not in fidelity:
+                fidelity[bake_key] = looks.measure(level_mesh)
+            d = distances[key(level)]
+            f = fidelity.get(bake_key)
+            sources, map_sources = _sources(textures, maps, level_baked, is_fresh)
             level_textures: dict[int, bytes] = {}
             level_maps: dict[int, dict[str, bytes]] = {}
             size = None
-            for mi, texture in enumerate(textures):
-                if texture is None:
-                    continue
-                key = (mi, "base", level.texture_size, level.texture_format, level.texture_quality)
-                if key not in encoded:
-                    encoded[key] = _texture_bytes(texture, level.texture_size, level.texture_format,
-                                                  level.texture_quality, name=mesh.materials[mi].texture)
-                level_textures[mi], tex_size = encoded[key]
+            for mi, texture in sources.items():
+                label = level_mesh.materials[mi].texture
+                level_textures[mi], tex_size = _encoded(encoded, texture, "base", level, level.texture_format,
+                                                        label)
                 size = size or tex_size
-            for mi, slots in enumerate(maps):
+            for mi, slots in map_sources.items():
                 for slot, texture in slots.items():
-                    fmt = "png" if slot == "normal" else level.texture_format  # no JPEG blocks in normals
-                    key = (mi, slot, level.texture_size, fmt, level.texture_quality)
-                    if key not in encoded:
-                        encoded[key] = _texture_bytes(texture, level.texture_size, fmt, level.texture_quality,
-                                                      colour=slot == "emissive", name=f"{slot} map")
-                    level_maps.setdefault(mi, {})[slot] = encoded[key][0]
+                    level_maps.setdefault(mi, {})[slot] = _encoded(encoded, texture, slot, level,
+                                                                   level.texture_format, f"{slot} map")[0]
             uri, texture_uri, info = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
             written = tmp / uri
             data = written.read_bytes()
@@ -243,6 +260,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 written.unlink()
                 uri = written_once[digest]
             written_once.setdefault(digest, uri)
+            carried = tuple(sorted({slot for slots in level_baked.values() for slot in slots}))
             results.append(LodResult(
                 name=level.name, usage=level.usage, quality=level.quality, uri=uri,
                 mime_type=MESH_FORMATS[level.format], bytes=len(data), sha256=digest,
@@ -255,10 +273,11 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 seconds=round(time.perf_counter() - t0, 3), compression=level.compression,
                 compression_error_pct=round(100.0 * info.position_error / diagonal_m, 6) if info else 0.0,
                 compression_uv_texels=round(info.uv_error * max(size), 3) if info and size else 0.0,
-                ssim=f.ssim if f else None, psnr=f.psnr if f else None, min_ssim=level.min_ssim))
+                ssim=f.ssim if f else None, psnr=f.psnr if f else None, min_ssim=level.min_ssim,
+                baked=carried, unwrapped=is_fresh, bake_seconds=bake_seconds))
         t_thumb = time.perf_counter()
         if recipe.thumbnail_size:
-            thumbnail = _thumbnail(recipe, results, meshes, targets, tmp, stem, notes, up_axis)
+            thumbnail = _thumbnail(recipe, results, dressed, tmp, stem, notes, up_axis)
         t_thumb = time.perf_counter() - t_thumb
         lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
         lod_set = LodSet(source=mesh.path, recipe=recipe.name, out_dir=str(out_dir), units=mesh.units,
@@ -334,18 +353,104 @@ def _count_faces(suffix: str, data: bytes, written: Mesh) -> int:
     return sum(1 for line in data.splitlines() if line.startswith(b"f "))
 
 
-def _thumbnail(recipe: LodRecipe, results: list[LodResult], meshes: dict, targets: dict, folder: Path, stem: str,
+def _thumbnail(recipe: LodRecipe, results: list[LodResult], dressed: Mapping[str, Mesh], folder: Path, stem: str,
                notes: list[str], up_axis: str) -> str | None:
-    """Render the finest Web3D level at most 1M faces (the input if none) to PNG."""
+    """Render the finest level at most 1M faces (the coarsest if none), with what it carries, to PNG."""
     from llvscan.mesh.render.renderer import save_thumbnail
 
     candidates = sorted((r for r in results if r.faces <= 1_000_000), key=lambda r: -r.faces)
     level = candidates[0] if candidates else results[-1]
-    level_mesh = meshes[targets[level.name]][0]
     uri = f"{stem}-thumbnail.png"
     try:
-        save_thumbnail(level_mesh, folder / uri, size=recipe.thumbnail_size, up=up_axis)
+        save_thumbnail(dressed[level.name], folder / uri, size=recipe.thumbnail_size, up=up_axis)
     except Exception as exc:  # a thumbnail is a nicety: never lose the levels over it
         notes.append(f"thumbnail not rendered: {exc}")
         return None
     return uri
+
+
+def _decimations(mesh: Mesh, recipe: LodRecipe, targets: Mapping[str, int], found: Mapping[int, Mesh],
+                 decimate_seconds: dict[str, float], notes: list[str]) -> dict[int, tuple[Mesh, str | None, bool]]:
+    """One decimation per distinct face count, finest first, each from the nearest finer result (a
+    fidelity-targeted count uses the search's own decimation). Returns face count → (mesh, decimated
+    from, reached)."""
+    from llvscan.mesh.simplify.decimate import decimate
+
+    meshes: dict[int, tuple[Mesh, str | None, bool]] = {}
+    previous, previous_name = mesh, None
+    for target in sorted(set(targets.values()), reverse=True):
+        owner = next(lvl.name for lvl in recipe.levels if targets.get(lvl.name) == target)
+        if target >= previous.n_faces:
+            meshes[target] = (previous, previous_name, True)
+            continue
+        if target in found:
+            meshes[target] = (found[target], "input", True)
+            previous, previous_name = found[target], owner
+            continue
+        result = decimate(previous, target_faces=target, measure=False)
+        decimate_seconds[owner] = round(result.seconds, 3)
+        if result.note and not result.reached:
+            notes.append(f"level {owner!r}: {result.note}")
+        meshes[target] = (result.mesh, previous_name or "input", result.reached)
+        previous, previous_name = result.mesh, owner
+    return meshes
+
+
+def _unwrapped(mesh: Mesh, recipe: LodRecipe, targets: Mapping[str, int], fresh: set[str],
+               decimate_seconds: dict[str, float], notes: list[str]) -> dict[int, tuple[Mesh, str | None, bool]]:
+    """The levels that get a fresh atlas: decimated on their geometry alone (finest first, each from the
+    last), unwrapped by xatlas at their texture size, their material the scan's first one without its
+    textures (the bake gives them back). A level xatlas cannot unwrap is left out, with a note."""
+    from llvscan.mesh.simplify.decimate import decimate
+    from llvscan.mesh.unwrap import unwrap
+
+    used = [int(m) for m in np.unique(mesh.face_material) if m >= 0] if mesh.face_material is not None else []
+    base = replace(mesh.materials[used[0]] if used else Material("baked"), texture=None, texture_data=None,
+                   texture_size=None, maps=(), color=None)
+    out: dict[int, tuple[Mesh, str | None, bool]] = {}
+    previous = strip_atlas(mesh)
+    for target in sorted({targets[name] for name in fresh}, reverse=True):
+        owner = next(lvl for lvl in recipe.levels if lvl.name in fresh and targets[lvl.name] == target)
+        result = decimate(previous, target_faces=target, measure=False)
+        decimate_seconds[owner.name] = round(decimate_seconds.get(owner.name, 0.0) + result.seconds, 3)
+        previous = result.mesh
+        size = max(min(lvl.texture_size, BAKE_MAX) for lvl in recipe.levels
+                   if lvl.name in fresh and targets[lvl.name] == target)
+        try:
+            atlas = unwrap(result.mesh, size=size)
+        except InvalidMeshError as exc:
+            notes.append(f"level {owner.name!r}: no fresh atlas ({exc}); it keeps the scan's")
+            continue
+        notes.append(f"level {owner.name!r}: a fresh atlas of {atlas.charts} charts ({atlas.utilization:.0%} of "
+                     f"{size}², {atlas.seconds:.1f} s), its colour baked from the full mesh")
+        out[target] = (replace(atlas.mesh, materials=(base,)), "input", result.reached)
+    return out
+
+
+def _sources(textures: Sequence[TextureSource | None], maps: Sequence[Mapping[str, TextureSource]],
+             baked: Mapping[int, Mapping[str, bytes]],
+             fresh: bool) -> tuple[dict[int, TextureSource], dict[int, dict[str, TextureSource]]]:
+    """Per material, where a level's base colour and other maps come from: the scan's (unless the level
+    has a fresh atlas), with what was baked for it in their place."""
+    colour = {} if fresh else {i: t for i, t in enumerate(textures) if t is not None}
+    other = {} if fresh else {i: dict(slots) for i, slots in enumerate(maps) if slots}
+    for index, slots in baked.items():
+        for slot, data in slots.items():
+            if slot == "base_colour":
+                colour[index] = data
+            else:
+                other.setdefault(index, {})[slot] = data
+    return colour, other
+
+
+def _encoded(cache: dict[tuple, tuple[bytes, tuple[int, int]]], source: TextureSource, slot: str, level: LodLevel,
+             fmt: str, name: str | None) -> tuple[bytes, tuple[int, int]]:
+    """A texture resampled and encoded for a level, once per (source, slot, size, format, quality). A
+    normal map is never encoded below quality 90: JPEG's blocks show in the light more than in colour."""
+    identity = id(source) if isinstance(source, bytes) else str(source)
+    quality = max(level.texture_quality, 90) if slot == "normal" else level.texture_quality
+    key = (identity, slot, level.texture_size, fmt, quality)
+    if key not in cache:
+        cache[key] = _texture_bytes(source, level.texture_size, fmt, quality, colour=slot in ("base", "emissive"),
+                                    name=name)
+    return cache[key]

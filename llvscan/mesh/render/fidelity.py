@@ -96,6 +96,11 @@ class FidelityMeter:
         return _draw(scene, self.size, camera[0], camera[1], 30.0, self.up, self._background, 1)
 
     def measure(self, level: Mesh) -> Fidelity:
+        """SSIM and PSNR of ``level``'s renders against the original's. A level's normal maps are drawn
+        (they stand in for the relief decimation removed); its occlusion maps are not, since the original's
+        renders have no occlusion to compare them with."""
+        level = replace(level, materials=tuple(replace(m, maps=tuple(t for t in m.maps if t.slot != "occlusion"))
+                                               for m in level.materials))
         scene = _prepare(level, texture=None, max_texture=1024, smooth=True)
         scene = replace(scene, centre=self._frame.centre, radius=self._frame.radius)  # the original's framing
         images = [self._render(scene, camera) for camera in self.cameras]

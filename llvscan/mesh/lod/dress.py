@@ -28,7 +28,7 @@ from llvscan.mesh.core.texture import TextureSource, resample_texture
 from llvscan.mesh.core.types import Material, Mesh, TextureMap
 from llvscan.mesh.lod.recipe import LodLevel
 
-__all__ = ["AUTO_UNWRAP_MAX_FACES", "BAKE_MAX", "CHARTS_PER_FACE", "Baker", "strip_atlas", "wants_unwrap"]
+__all__ = ["AUTO_UNWRAP_MAX_FACES", "BAKE_MAX", "CHARTS_PER_FACE", "Baker", "dress", "strip_atlas", "wants_unwrap"]
 
 #: The largest map a level bakes, texels a side (its texture may be larger: the colour is resampled).
 BAKE_MAX = 1024

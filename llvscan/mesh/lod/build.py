@@ -197,8 +197,10 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
     def bakes(lvl: LodLevel) -> tuple[str, ...]:
         if key(lvl)[0] >= mesh.n_faces:
             return ()  # the full mesh: nothing to bake from
-        return (*lvl.bake, "base_colour") if lvl.name in fresh else lvl.bake
+        return (*lvl.bake, "base_colour") if lvl.name in fresh and coloured else lvl.bake
 
+    coloured = mesh.vertex_colors is not None or any(t is not None for t in textures) or any(
+        m.color is not None for m in mesh.materials)  # else a fresh atlas carries no colour: none to bake
     bake_size: dict[tuple, int] = {}
     for lvl in recipe.levels:
         if bakes(lvl):

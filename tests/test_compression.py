@@ -8,10 +8,12 @@ position may move by more than half a step of the largest extent, no UV by more 
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
+from PIL import Image
 from test_faithful_lods import RED, png, two_squares
 from test_gltf import read_glb, validate
 
@@ -113,3 +115,14 @@ def test_identical_levels_are_written_once_and_shared(tmp_path):
     svx = json.loads((tmp_path / "lods" / "scene.svx.json").read_text())
     uris = [a["uri"] for d in svx["models"][0]["derivatives"] for a in d["assets"]]
     assert uris == ["plain-low.glb"] * 3
+
+
+def test_uvs_of_a_large_texture_are_quantised_to_a_quarter_texel(tmp_path):
+    """12 bits are a texel of a 4096 texture: the writer raises the UV bits with the texture (here 14)."""
+    mesh = two_squares(16)
+    wide = io.BytesIO()
+    Image.new("RGB", (4096, 8), (200, 30, 30)).save(wide, format="PNG")
+    info = write_glb(mesh, tmp_path / "wide.glb", textures={0: wide.getvalue()}, compression="draco")
+    assert 0 < info.uv_error * 4096 <= 0.25 + 1e-9
+    small = write_glb(mesh, tmp_path / "small.glb", compression="draco")  # 64² textures: 12 bits
+    assert small.uv_error * 4096 > 0.25

@@ -134,7 +134,8 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
                 "target_faces": level.target_faces, "mean_pct": level.mean_pct,
                 "texel_drift_median": level.texel_drift_median, "texel_drift_p95": level.texel_drift_p95,
                 "decimated_from": level.decimated_from, "ssim": level.ssim, "psnr": level.psnr,
-                "compression": level.compression, "compression_error_pct": level.compression_error_pct}
+                "compression": level.compression, "compression_error_pct": level.compression_error_pct,
+                "baked": list(level.baked), "unwrapped": level.unwrapped}
             derivatives.append(DerivativeRecord("lod", f"{base}/{level.uri}", level.bytes, 1, level.sha256, detail,
                                                 level=level.name, faces=level.faces, texture_size=side,
                                                 hausdorff_pct=level.hausdorff_pct))

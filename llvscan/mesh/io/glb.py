@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import json
 import logging
+import math
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -380,7 +381,8 @@ def _add_materials(mesh: Mesh, used: list[int], textures: Mapping[int, str | Pat
     return material_of, entries, images.sizes
 
 
-#: Draco quantisation bits per attribute: positions to 1/16384 of the primitive's extent, UVs to 1/4096.
+#: Draco quantisation bits per attribute: positions to 1/16384 of the primitive's extent, UVs to 1/4096
+#: (more for textures above 1024 texels: a quarter texel at most).
 DRACO_BITS = {"position": 14, "uv": 12, "normal": 10}
 
 
@@ -388,6 +390,7 @@ DRACO_BITS = {"position": 14, "uv": 12, "normal": 10}
 class _Errors:
     position: float = 0.0
     uv: float = 0.0
+    uv_bits: int = DRACO_BITS["uv"]  # raised for large textures: a quarter texel at most
 
 
 def _draco_error(values: np.ndarray, decoded: np.ndarray, bits: int) -> float:
@@ -439,7 +442,7 @@ def _add_draco_primitive(buffer: _Bin, position: np.ndarray, normal: np.ndarray,
     data = DracoPy.encode(position.astype(np.float64), faces.astype(np.uint32), preserve_order=False,
                           quantization_bits=DRACO_BITS["position"], compression_level=7, normals=normal,
                           normal_quantization_bits=DRACO_BITS["normal"], tex_coord=texcoord,
-                          tex_coord_quantization_bits=DRACO_BITS["uv"] if texcoord is not None else None,
+                          tex_coord_quantization_bits=errors.uv_bits if texcoord is not None else None,
                           colors=rgba)
     decoded = DracoPy.decode(data)
     ids = {a["attribute_type"]: a["unique_id"] for a in decoded.attributes}  # 0 position 1 normal 2 colour 3 uv
@@ -459,7 +462,7 @@ def _add_draco_primitive(buffer: _Bin, position: np.ndarray, normal: np.ndarray,
                   "NORMAL": bare(len(points), _FLOAT, "VEC3")}
     if texcoord is not None:
         uv = np.asarray(decoded.tex_coord, dtype=np.float64).reshape(-1, 2)
-        errors.uv = max(errors.uv, _draco_error(texcoord, uv, DRACO_BITS["uv"]))
+        errors.uv = max(errors.uv, _draco_error(texcoord, uv, errors.uv_bits))
         attributes["TEXCOORD_0"] = bare(len(points), _FLOAT, "VEC2")
         extension["attributes"]["TEXCOORD_0"] = ids[3]
     if rgba is not None:
@@ -562,6 +565,8 @@ def write_glb(mesh: Mesh, path: str | Path, *, textures: Mapping[int, str | Path
     used = np.flatnonzero(counts[1:]).tolist()
     material_of, entries, sizes = _add_materials(mesh, used, textures, maps or {}, arrays.uv is not None, buffer,
                                                  where)
+    if draco is not None and sizes:  # UVs to a quarter of a texel of the largest texture, 12 bits at least
+        draco.uv_bits = min(16, max(DRACO_BITS["uv"], math.ceil(math.log2(max(max(w, h) for w, h, _ in sizes))) + 2))
 
     # one primitive per used material, in material order, then the faces without material
     by_material = np.argsort(arrays.face_material, kind="stable")  # keeps the face order within a primitive

@@ -237,10 +237,7 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             if key(level) not in distances:  # a fresh atlas has no texel drift to measure
                 distances[key(level)] = meter.measure(replace(level_mesh, uv=None, uv_faces=None) if is_fresh
                                                       else level_mesh)
-            if looks is not None and bake_key not in fidelity:
-                fidelity[bake_key] = looks.measure(level_mesh)
             d = distances[key(level)]
-            f = fidelity.get(bake_key)
             sources, map_sources = _sources(textures, maps, level_baked, is_fresh)
             level_textures: dict[int, bytes] = {}
             level_maps: dict[int, dict[str, bytes]] = {}
@@ -254,6 +251,12 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 for slot, texture in slots.items():
                     level_maps.setdefault(mi, {})[slot] = _encoded(encoded, texture, slot, level,
                                                                    level.texture_format, f"{slot} map")[0]
+            # how the level looks with what it carries: its own textures, as encoded (renders are 160 px: a
+            # texture above 1024 texels looks the same, so levels sharing a mesh up to there share the measure)
+            look_key = (bake_key, min(level.texture_size, 1024), level.texture_format, level.texture_quality)
+            if looks is not None and look_key not in fidelity:
+                fidelity[look_key] = looks.measure(_as_written(level_mesh, level_textures, level_maps))
+            f = fidelity.get(look_key)
             uri, texture_uri, info = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
             written = tmp / uri
             data = written.read_bytes()
@@ -427,6 +430,18 @@ def _unwrapped(mesh: Mesh, recipe: LodRecipe, targets: Mapping[str, int], fresh:
                      f"{size}², {atlas.seconds:.1f} s), its colour baked from the full mesh")
         out[target] = (replace(atlas.mesh, materials=(base,)), "input", result.reached)
     return out
+
+
+def _as_written(level_mesh: Mesh, textures: Mapping[int, bytes], maps: Mapping[int, Mapping[str, bytes]]) -> Mesh:
+    """The level as a viewer gets it: each material's base colour and maps the encoded bytes written."""
+    materials = tuple(
+        replace(m, texture=m.texture or f"{m.name}#base_colour", texture_data=textures[i])
+        if i in textures else replace(m, texture=None, texture_data=None)
+        for i, m in enumerate(level_mesh.materials))
+    materials = tuple(replace(m, maps=tuple(replace(t, data=maps[i][t.slot]) for t in m.maps
+                                            if t.slot in maps.get(i, {})))
+                      for i, m in enumerate(materials))
+    return replace(level_mesh, materials=materials)
 
 
 def _sources(textures: Sequence[TextureSource | None], maps: Sequence[Mapping[str, TextureSource]],

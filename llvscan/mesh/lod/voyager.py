@@ -56,7 +56,8 @@ def voyager_scene(lods: LodSet, folder: Path, stem: str) -> dict[str, Any]:
             "decimatedFrom": level.decimated_from, "compression": level.compression,
             "compressionErrorPercentOfDiagonal": level.compression_error_pct,
             "compressionUvErrorTexels": level.compression_uv_texels, "ssim": level.ssim,
-            "psnr": level.psnr} for level in lods.levels},
+            "psnr": level.psnr, "minSsim": level.min_ssim, "baked": list(level.baked),
+            "freshAtlas": level.unwrapped} for level in lods.levels},
         "notes": lods.notes,
         "findings": [{"level": f.level, "code": f.code, "message": f.message} for f in lods.findings],
     }

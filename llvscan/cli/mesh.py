@@ -138,13 +138,17 @@ def _render_lods(lods) -> None:
     table = new_table(title=f"{lods.out_dir}: recipe {lods.recipe}, {lods.faces_in:,} faces in ({lods.seconds:.1f} s)",
                       title_justify="left")
     for column in ("level", "usage / quality", "file", "faces", "texture", "MB", "Hausdorff %", "texel drift",
-                   "SSIM"):
+                   "SSIM", "carries"):
         table.add_column(column, justify="right" if column in ("faces", "MB", "Hausdorff %", "SSIM") else "left")
     for r in lods.levels:
         texture = f"{r.texture_size[0]}×{r.texture_size[1]}" if r.texture_size else "—"
         drift = "—" if r.texel_drift_median is None else f"{r.texel_drift_median:.2f} / {r.texel_drift_p95:.2f}"
+        carries = [r.compression] if r.compression != "none" else []
+        carries += ["fresh atlas"] if r.unwrapped else []
+        carries += [f"{m.replace('_', ' ')} map" for m in r.baked]
         table.add_row(r.name, f"{r.usage} / {r.quality}", r.uri, f"{r.faces:,}", texture, f"{r.bytes / 1e6:.2f}",
-                      f"{r.hausdorff_pct:.4f}", drift, "—" if r.ssim is None else f"{r.ssim:.3f}")
+                      f"{r.hausdorff_pct:.4f}", drift, "—" if r.ssim is None else f"{r.ssim:.3f}",
+                      ", ".join(carries) or "—")
     console().print(table)
     for finding in lods.findings:
         console().print(styled((f"{finding.level}:", "red" if finding.level == "error" else "yellow"),

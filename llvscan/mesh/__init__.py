@@ -7,7 +7,8 @@ Layers, each importing only the ones above it in this list:
 - ``io``: a registry of readers and writers (OBJ + MTL, PLY/STL/glTF through trimesh, GLB);
 - ``validate``, ``distance``: the inspection report, and the distance between two meshes;
 - ``simplify``: texture-aware decimation; ``unwrap``: chart counts and fresh atlases (xatlas);
-- ``render``: a software rasteriser for thumbnails;
+- ``render``: a software rasteriser for thumbnails, and visual fidelity (SSIM/PSNR of renders);
+- ``bake``: normal, occlusion and base-colour maps baked from a full mesh onto a level's atlas;
 - ``lod``: level-of-detail recipes, building them, the Voyager scene.
 
 Every public name is importable from here; importing this package loads nothing heavy (names load on
@@ -20,6 +21,8 @@ from llvscan._lazy import lazy_exports
 
 __all__ = [
     "MESH_SUFFIXES",
+    "BakeSource",
+    "BakedMaps",
     "DecimationResult",
     "Finding",
     "GlbInfo",
@@ -67,4 +70,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "LodLevel": "lod.recipe", "LodRecipe": "lod.recipe", "load_recipe": "lod.recipe",
     "LodResult": "lod.results", "LodSet": "lod.results", "build_lods": "lod.build",
     "Unwrapped": "unwrap", "unwrap": "unwrap", "uv_charts": "unwrap",
+    "BakeSource": "bake.maps", "BakedMaps": "bake.maps",
 })

@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import struct
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -428,28 +429,63 @@ def _draco_error(values: np.ndarray, decoded: np.ndarray, bits: int) -> float:
     return float(np.abs(origin + steps * step - values).max())
 
 
+@dataclass(frozen=True)
+class _DracoStream:
+    data: bytes
+    ids: dict[int, int]  # Draco attribute type → unique id: 0 position, 1 normal, 2 colour, 3 UV
+    points: np.ndarray  # as decoded
+    position_error: float
+    uv_error: float
+
+
+#: Streams of the last few primitives encoded: levels that share a mesh (Voyager's Low, Medium and High)
+#: differ only in their textures, and their geometry is encoded once.
+_DRACO_STREAMS: OrderedDict[bytes, _DracoStream] = OrderedDict()
+
+
+def _draco_stream(position: np.ndarray, normal: np.ndarray, texcoord: np.ndarray | None, rgba: np.ndarray | None,
+                  faces: np.ndarray, uv_bits: int) -> _DracoStream:
+    """The Draco stream of a primitive, decoded back and measured (cached by the arrays' digest)."""
+    import DracoPy
+
+    digest = hashlib.sha256(repr((uv_bits, DRACO_BITS)).encode())
+    for array in (position, normal, texcoord, rgba, faces):
+        digest.update(b"-" if array is None else np.ascontiguousarray(array).tobytes())
+    key = digest.digest()
+    if key in _DRACO_STREAMS:
+        _DRACO_STREAMS.move_to_end(key)
+        return _DRACO_STREAMS[key]
+    data = DracoPy.encode(position.astype(np.float64), faces.astype(np.uint32), preserve_order=False,
+                          quantization_bits=DRACO_BITS["position"], compression_level=7, normals=normal,
+                          normal_quantization_bits=DRACO_BITS["normal"], tex_coord=texcoord,
+                          tex_coord_quantization_bits=uv_bits if texcoord is not None else None, colors=rgba)
+    decoded = DracoPy.decode(data)
+    points = np.asarray(decoded.points, dtype=np.float64).reshape(-1, 3)
+    if len(np.asarray(decoded.faces).reshape(-1, 3)) != len(faces):
+        raise OutputError("Draco changed the face count; write this level uncompressed")
+    uv_error = 0.0
+    if texcoord is not None:
+        uv_error = _draco_error(texcoord, np.asarray(decoded.tex_coord, dtype=np.float64).reshape(-1, 2), uv_bits)
+    stream = _DracoStream(data, {a["attribute_type"]: a["unique_id"] for a in decoded.attributes}, points,
+                          _draco_error(position, points, DRACO_BITS["position"]), uv_error)
+    _DRACO_STREAMS[key] = stream
+    while len(_DRACO_STREAMS) > 4:
+        _DRACO_STREAMS.popitem(last=False)
+    return stream
+
+
 def _add_draco_primitive(buffer: _Bin, position: np.ndarray, normal: np.ndarray, texcoord: np.ndarray | None,
                          colors: np.ndarray | None, faces: np.ndarray, errors: _Errors) -> dict:
     """A ``KHR_draco_mesh_compression`` primitive: the attributes and indices Draco-encoded in one
     bufferView (Draco orders the vertices as it compresses best: five times smaller than in their
     order); the accessors carry counts and bounds only. The stream is decoded back at once, so the
     accessors describe exactly what a decoder gets and the quantisation error is measured, not assumed."""
-    import DracoPy
-
     rgba = None
     if colors is not None:  # Draco carries colours as bytes: linear 16-bit values rounded to 8 bits
         rgba = np.rint(colors.astype(np.float64) / 257.0).astype(np.uint8)
-    data = DracoPy.encode(position.astype(np.float64), faces.astype(np.uint32), preserve_order=False,
-                          quantization_bits=DRACO_BITS["position"], compression_level=7, normals=normal,
-                          normal_quantization_bits=DRACO_BITS["normal"], tex_coord=texcoord,
-                          tex_coord_quantization_bits=errors.uv_bits if texcoord is not None else None,
-                          colors=rgba)
-    decoded = DracoPy.decode(data)
-    ids = {a["attribute_type"]: a["unique_id"] for a in decoded.attributes}  # 0 position 1 normal 2 colour 3 uv
-    points = np.asarray(decoded.points, dtype=np.float64).reshape(-1, 3)
-    if len(np.asarray(decoded.faces).reshape(-1, 3)) != len(faces):
-        raise OutputError("Draco changed the face count; write this level uncompressed")
-    errors.position = max(errors.position, _draco_error(position, points, DRACO_BITS["position"]))
+    stream = _draco_stream(position, normal, texcoord, rgba, faces, errors.uv_bits)
+    data, ids, points = stream.data, stream.ids, stream.points
+    errors.position = max(errors.position, stream.position_error)
     extension: dict = {"bufferView": buffer.view(data), "attributes": {"POSITION": ids[0], "NORMAL": ids[1]}}
     accessors = buffer.accessors
 
@@ -461,8 +497,7 @@ def _add_draco_primitive(buffer: _Bin, position: np.ndarray, normal: np.ndarray,
                                    max=points.max(axis=0).tolist()),
                   "NORMAL": bare(len(points), _FLOAT, "VEC3")}
     if texcoord is not None:
-        uv = np.asarray(decoded.tex_coord, dtype=np.float64).reshape(-1, 2)
-        errors.uv = max(errors.uv, _draco_error(texcoord, uv, errors.uv_bits))
+        errors.uv = max(errors.uv, stream.uv_error)
         attributes["TEXCOORD_0"] = bare(len(points), _FLOAT, "VEC2")
         extension["attributes"]["TEXCOORD_0"] = ids[3]
     if rgba is not None:

@@ -225,18 +225,21 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             target = targets[level.name]
             is_fresh = level.name in fresh
             level_mesh, source, reached = unwrapped[target] if is_fresh else meshes[target]
+            if key(level) not in distances:  # a fresh atlas has no texel drift to measure
+                distances[key(level)] = meter.measure(replace(level_mesh, uv=None, uv_faces=None) if is_fresh
+                                                      else level_mesh)
             bake_key = (*key(level), bakes(level))
             bake_seconds = 0.0
             if bakes(level) and bake_key not in baked and baker is not None:
-                result = baker.bake(level_mesh, bake_size[bake_key], bakes(level), level.name)
+                # the cage: twice the level's measured deviation from the scan, 0.5–10 % of the diagonal
+                cage = float(np.clip(2.0 * distances[key(level)].hausdorff, 0.005 * meter.diagonal,
+                                     0.1 * meter.diagonal))
+                result = baker.bake(level_mesh, bake_size[bake_key], bakes(level), level.name, cage)
                 baked[bake_key] = (result.maps, result.seconds)
                 bake_seconds = result.seconds
             level_baked = baked.get(bake_key, ({}, 0.0))[0]
             level_mesh = dress(level_mesh, level_baked, f"{stem}-{level.name}")
             dressed[level.name] = level_mesh
-            if key(level) not in distances:  # a fresh atlas has no texel drift to measure
-                distances[key(level)] = meter.measure(replace(level_mesh, uv=None, uv_faces=None) if is_fresh
-                                                      else level_mesh)
             d = distances[key(level)]
             sources, map_sources = _sources(textures, maps, level_baked, is_fresh)
             level_textures: dict[int, bytes] = {}

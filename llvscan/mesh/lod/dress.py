@@ -99,7 +99,8 @@ class Baker:
                                f"baking ({detail}); the baked colour uses its other colours")
             return None
 
-    def bake(self, level_mesh: Mesh, size: int, maps: Sequence[str], label: str) -> _Bake:
+    def bake(self, level_mesh: Mesh, size: int, maps: Sequence[str], label: str,
+             max_distance: float | None = None) -> _Bake:
         started = time.perf_counter()
         wanted = tuple(maps)
         source = self._prepared("base_colour" in wanted)
@@ -110,7 +111,7 @@ class Baker:
         out: dict[int, dict[str, bytes]] = {}
         for material in materials:
             try:
-                baked = source.bake(level_mesh, size, maps=wanted, material=material)
+                baked = source.bake(level_mesh, size, maps=wanted, material=material, max_distance=max_distance)
             except InvalidMeshError as exc:
                 which = "" if material is None else f" (material {level_mesh.materials[material].name!r})"
                 self._notes.append(f"level {label!r}{which}: not baked: {exc}")
@@ -126,7 +127,8 @@ def _png(image: np.ndarray) -> bytes:
 
     if image.ndim == 3 and image.shape[2] == 4 and (image[..., 3] == 255).all():
         image = image[..., :3]
-    data: bytes = pyvips.Image.new_from_array(np.ascontiguousarray(image)).pngsave_buffer(compression=6)
+    # lossless and quick: these bytes are resampled and encoded again for each level
+    data: bytes = pyvips.Image.new_from_array(np.ascontiguousarray(image)).pngsave_buffer(compression=1)
     return data
 
 

@@ -37,6 +37,7 @@ class LazyGroup(click.Group):
         "image": "llvscan.cli.image:image",
         "catalog": "llvscan.cli.catalog:catalog",
         "run": "llvscan.cli.run:run",
+        "report": "llvscan.cli.report:report",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

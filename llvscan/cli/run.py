@@ -41,6 +41,8 @@ def _render_summary(summary) -> None:
     table.add_row("quarantined", styled((str(summary.quarantined), "red")) if summary.quarantined else "0")
     table.add_row("invalid", styled((str(summary.invalid), "yellow")) if summary.invalid else "0")
     table.add_row("catalog", summary.catalog)
+    if summary.report:
+        table.add_row("report", f"{summary.report}/index.html")
     for failure in summary.failures:
         table.add_row(styled((failure.status, "red")), failure.error)
     for item in summary.invalid_assets:

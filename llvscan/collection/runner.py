@@ -35,7 +35,7 @@ from llvscan.collection.discover import Asset, discover_assets
 from llvscan.collection.pool import Crash, WorkerPool
 from llvscan.collection.process import AssetJob, outputs_intact, process_asset, source_files
 from llvscan.collection.recipe import RunRecipe
-from llvscan.errors import InvalidParameterError
+from llvscan.errors import InvalidParameterError, LlvscanError
 
 if TYPE_CHECKING:
     from llvscan.collection.cluster import DaskPool
@@ -64,6 +64,7 @@ class RunSummary(JsonResult):
     failures: list[AssetFailure] = field(default_factory=list)
     invalid_assets: list[InvalidAsset] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    report: str | None = None  # OUT/report, when it was written
 
     @property
     def exit_code(self) -> int:
@@ -170,6 +171,7 @@ def run_collection(
     batch_size: int | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     on_record: Callable[[AssetRecord], None] | None = None,
+    report: bool = True,
 ) -> RunSummary:
     """Process every asset of ``collection`` into ``out`` (outputs + ``catalog.sqlite``).
 
@@ -181,7 +183,10 @@ def run_collection(
     ``scheduler``: a Dask scheduler address (tcp://HOST:8786) or "local" (a ``LocalCluster`` of
     ``workers`` processes) to run the assets on; see ``llvscan.collection.cluster``. ``batch_size``: the
     most small assets sent as one task (default 32 locally, 64 on Dask; big assets always go alone).
-    ``on_start`` receives the number of assets per kind; ``on_record`` every record.
+    ``on_start`` receives the number of assets per kind; ``on_record`` every record. ``report``: update
+    the static report (``OUT/report``, ``llvscan.report``) at the end, rewriting only the pages of the
+    assets this run processed whose content changed; a report that cannot be written is a note, never a
+    failed run.
     """
     recipe = (recipe or RunRecipe()).check()
     root, out = Path(collection).resolve(), Path(out).resolve()
@@ -213,6 +218,7 @@ def run_collection(
             sample = next(((a.rel_path, a.files[0].bytes) for a in assets if not a.problem), None)
             workers = check_storage(client, root, out, sample)
         counts: Counter[str] = Counter()
+        touched: set[str] = set()
         failures: list[AssetFailure] = []
         notes = list(discovery.notes)
         with Catalog(out / CATALOG_NAME) as catalog:
@@ -222,6 +228,7 @@ def run_collection(
 
             def take(record: AssetRecord) -> None:
                 counts[record.status] += 1
+                touched.add(record.asset_id)
                 if record.status in ("failed", "quarantined"):
                     failures.append(AssetFailure(record.rel_path, record.error or "", record.status))
                 if on_record:
@@ -265,11 +272,19 @@ def run_collection(
                                    skipped=counts["skipped"], quarantined=counts["quarantined"])
             # skipped assets keep their verdict from the run that validated them
             invalid = catalog.invalid_assets([a.asset_id for a in assets])
+        report_folder = None
+        if report:
+            from llvscan.report import build_report
+
+            try:
+                report_folder = build_report(out, assets=touched).folder
+            except (LlvscanError, OSError) as exc:  # the run's outputs stand without it
+                notes.append(f"the report was not updated: {exc}")
         return RunSummary(run_id=run_id, collection=str(root), out_dir=str(out), catalog=str(out / CATALOG_NAME),
                           total=len(assets), ok=counts["ok"], failed=counts["failed"], skipped=counts["skipped"],
                           quarantined=counts["quarantined"], by_kind=dict(Counter(a.kind for a in assets)),
                           invalid=len(invalid), invalid_assets=invalid, seconds=round(time.perf_counter() - started, 2),
-                          failures=sorted(failures, key=lambda f: f.path), notes=notes)
+                          failures=sorted(failures, key=lambda f: f.path), notes=notes, report=report_folder)
 
 
 def _missing(catalog: Catalog, run_id: int, previous: dict[str, PreviousState], found: Iterable[str],

@@ -95,23 +95,26 @@ def test_parquet_without_pyarrow_names_the_pip_command(run_out, tmp_path):
     assert not (tmp_path / "parquet").exists()
 
 
-def test_iiif_manifest_per_ok_image(run_out, catalog_rows, sidecar, tmp_path):
+def test_iiif_manifest_per_ok_asset(run_out, catalog_rows, sidecar, tmp_path):
     dest = tmp_path / "iiif"
     result = export_catalog(run_out, dest, format="iiif")
     collection = json.loads((dest / "collection.json").read_text(encoding="utf-8"))
-    images = [a for a in catalog_rows.values() if a.kind == "image" and a.status == "ok"]
-    assert result.assets == len(collection["items"]) == len(images) == 1
+    shown = [a for a in catalog_rows.values() if a.kind in ("image", "mesh") and a.status == "ok"]
+    assert result.assets == len(collection["items"]) == len(shown) == 2  # the photo and the bracket
     assert collection["type"] == "Collection"
     assert collection["id"] == "http://localhost:8000/manifests/collection.json"
     photo = catalog_rows[PHOTO]
     name = f"condition_photo-{photo.id[:8]}"
-    assert collection["items"][0] == {"id": f"http://localhost:8000/manifests/{name}.json", "type": "Manifest",
-                                      "label": {"none": [sidecar[PHOTO]["title"]]}}
+    # served at its base URL, DEST answers every id: BASE/manifests/<name>.json is DEST/manifests/<name>.json
+    ref = next(item for item in collection["items"] if name in item["id"])
+    assert ref["id"] == f"http://localhost:8000/manifests/manifests/{name}.json"
+    assert (ref["type"], ref["label"]) == ("Manifest", {"none": [sidecar[PHOTO]["title"]]})
     manifest = json.loads((dest / "manifests" / f"{name}.json").read_text(encoding="utf-8"))
+    assert ref["thumbnail"] == manifest["thumbnail"]
     info = json.loads((run_out / "iiif" / name / "info.json").read_text(encoding="utf-8"))
     measurements = photo.measurements
     assert manifest["@context"] == "http://iiif.io/api/presentation/3/context.json"
-    assert manifest["id"] == collection["items"][0]["id"]
+    assert manifest["id"] == ref["id"]
     (canvas,) = manifest["items"]
     assert (canvas["width"], canvas["height"]) == (measurements["width"], measurements["height"]) == (1237, 811)
     (page,) = canvas["items"]
@@ -121,7 +124,11 @@ def test_iiif_manifest_per_ok_image(run_out, catalog_rows, sidecar, tmp_path):
     assert body["type"] == "Image" and body["id"] == f"{info['id']}/full/max/0/default.jpg"
     assert (run_out / "iiif" / name / "full" / "max" / "0" / "default.jpg").is_file()
     (service,) = body["service"]
-    assert service == {"id": info["id"], "type": "ImageService3", "profile": "level0"}
+    assert service == {"id": info["id"], "type": "ImageService3", "profile": "level0"}  # the run's base URL
+    (thumb,) = manifest["thumbnail"]
+    w, h = thumb["width"], thumb["height"]
+    assert {"width": w, "height": h} in info["sizes"] and thumb["id"] == f"{info['id']}/full/{w},{h}/0/default.jpg"
+    assert (run_out / "iiif" / name / "full" / f"{w},{h}" / "0" / "default.jpg").is_file()
     row = sidecar[PHOTO]
     assert manifest["rights"] == row["rights"] == "http://creativecommons.org/licenses/by/4.0/"
     values = {m["label"]["en"][0]: m["value"]["none"][0] for m in manifest["metadata"]}
@@ -134,7 +141,11 @@ def test_iiif_explicit_base_url(run_out, tmp_path):
     export_catalog(run_out, tmp_path / "iiif", format="iiif", base_url="https://museum.example/p3/")
     collection = json.loads((tmp_path / "iiif" / "collection.json").read_text(encoding="utf-8"))
     assert collection["id"] == "https://museum.example/p3/collection.json"
-    assert collection["items"][0]["id"].startswith("https://museum.example/p3/condition_photo-")
+    ids = sorted(item["id"] for item in collection["items"])
+    assert ids[0].startswith("https://museum.example/p3/manifests/bracket-")
+    assert ids[1].startswith("https://museum.example/p3/manifests/condition_photo-")
+    for item_id in ids:
+        assert (tmp_path / "iiif" / item_id.removeprefix("https://museum.example/p3/")).is_file()
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -212,7 +223,7 @@ def test_cli_export(run_out, tmp_path):
     assert json.loads(result.output)["files"] == 1
     result = runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "i"), "--format", "iiif"])
     assert result.exit_code == 0, result.output
-    assert "1 asset(s)" in result.output
+    assert "2 asset(s)" in result.output
     assert runner.invoke(cli, ["catalog", "export", str(tmp_path / "nothing"), str(tmp_path / "d"),
                                "--format", "csv"]).exit_code == 1
     assert runner.invoke(cli, ["catalog", "export", str(run_out), str(run_out / "iiif"),

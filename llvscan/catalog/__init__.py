@@ -2,6 +2,7 @@
 
 from llvscan.catalog.db import SCHEMA_VERSION, Catalog, CatalogContents, CatalogSummary, PreviousState
 from llvscan.catalog.export import EXPORT_FORMATS, ExportResult, export_catalog, iiif_rights
+from llvscan.catalog.presentation import PresentationResult, write_presentation
 from llvscan.catalog.records import AssetRecord, DerivativeRecord, EventRecord, FileRecord, FindingRecord
 from llvscan.catalog.rows import (
     AssetFailure,
@@ -39,10 +40,12 @@ __all__ = [
     "FindingRow",
     "FixityProblem",
     "InvalidAsset",
+    "PresentationResult",
     "PreviousState",
     "RunRow",
     "VerifyReport",
     "export_catalog",
     "iiif_rights",
     "verify_outputs",
+    "write_presentation",
 ]

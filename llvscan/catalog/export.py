@@ -21,6 +21,7 @@ from llvscan._json import JsonResult
 from llvscan._paths import inside
 from llvscan._publish import atomic_dir, write_json_atomic
 from llvscan.catalog.db import Catalog
+from llvscan.catalog.presentation import iiif_rights, write_presentation
 from llvscan.catalog.rows import AssetRow, DerivativeRow, FindingRow
 from llvscan.errors import CatalogError, InvalidParameterError, MissingDependencyError, OutputError
 
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("json", "csv", "parquet", "iiif", "bagit")
 _OUTPUT_TREES = ("assets", "iiif")
-_LABELS = {"object_number": "Object number", "title": "Title", "creator": "Creator", "date": "Date"}
 
 # a flat table of the CSV and Parquet exports: its columns, and one dict per row
 _Table = tuple[list[str], list[dict[str, Any]]]
@@ -150,91 +150,27 @@ def _export_parquet(catalog: Catalog, tmp: Path) -> int:
 
 
 # -- IIIF Presentation 3 --------------------------------------------------------------------------
-def iiif_rights(value: str | None) -> str | None:
-    """``value`` as a Presentation 3 ``rights`` URI, or None when it is not a Creative Commons or
-    RightsStatements.org URI. ``https://`` forms become ``http://`` (the validator rejects https CC URIs)."""
-    if not value:
-        return None
-    uri = value.strip()
-    for host in ("creativecommons.org/", "rightsstatements.org/"):
-        for scheme in ("http://", "https://", "http://www.", "https://www."):
-            if uri.lower().startswith(scheme + host):
-                return "http://" + host + uri[len(scheme + host):]
-    return None
-
-
-def _iiif_base(catalog: Catalog, base_url: str | None) -> str:
-    if base_url:
-        return base_url.rstrip("/")
+def _run_tiles_url(catalog: Catalog) -> str:
+    """The IIIF base URL the last run tiled under (its recipe's ``image.base_url``), else the default."""
     runs = catalog.runs()
-    run_base = runs[-1].options.get("base_url") if runs else None
-    run_base = (run_base if isinstance(run_base, str) and run_base else DEFAULT_IIIF_BASE_URL).rstrip("/")
-    return run_base[: -len("/iiif")] + "/manifests" if run_base.endswith("/iiif") else run_base + "/manifests"
+    image = runs[-1].recipe.get("image") if runs else None
+    value = image.get("base_url") if isinstance(image, dict) else None
+    if not (isinstance(value, str) and value) and runs:
+        value = runs[-1].options.get("base_url")
+    return (value if isinstance(value, str) and value else DEFAULT_IIIF_BASE_URL).rstrip("/")
 
 
-def _lang(text: str) -> dict[str, list[str]]:
-    return {"none": [text]}
-
-
-def _manifest(asset: AssetRow, info: dict[str, Any], manifest_id: str) -> Any:
-    from iiif_prezi3 import Annotation, AnnotationBody, AnnotationPage, Canvas, KeyValueString, Manifest, ServiceV3
-
-    base = manifest_id[: -len(".json")]
-    width, height = int(info["width"]), int(info["height"])
-    largest = max(info.get("sizes") or [{"width": width, "height": height}], key=lambda s: s["width"])
-    service = ServiceV3(id=info["id"], type="ImageService3", profile=info.get("profile", "level0"))
-    body = AnnotationBody(id=f"{info['id']}/full/max/0/default.jpg", type="Image", format="image/jpeg",
-                          width=largest["width"], height=largest["height"], service=[service])
-    canvas_id = f"{base}/canvas/1"
-    annotation = Annotation(id=f"{base}/annotation/1", motivation="painting", body=body, target=canvas_id)
-    canvas = Canvas(id=canvas_id, width=width, height=height,
-                    items=[AnnotationPage(id=f"{base}/page/1", items=[annotation])])
-    metadata = [KeyValueString(label={"en": [label]}, value=_lang(str(getattr(asset, key))))
-                for key, label in _LABELS.items() if getattr(asset, key)]
-    rights = iiif_rights(asset.rights)
-    if asset.rights and rights is None:  # free text or another URI: keep it, as metadata
-        metadata.append(KeyValueString(label={"en": ["Rights"]}, value=_lang(asset.rights)))
-    title = asset.title or Path(asset.rel_path).name
-    summary = ", ".join(v for v in (asset.creator, asset.date) if v)
-    if asset.object_number:
-        summary = f"{summary} ({asset.object_number})" if summary else asset.object_number
-    properties: dict[str, Any] = {"id": manifest_id, "label": _lang(title), "items": [canvas]}
-    if summary:
-        properties["summary"] = _lang(summary)
-    if metadata:
-        properties["metadata"] = metadata
-    if rights:
-        properties["rights"] = rights
-    return Manifest(**properties)
+def _root_url(tiles_url: str) -> str:
+    """The URL the output folder is served at, when ``tiles_url`` serves its ``iiif/`` folder."""
+    return tiles_url[: -len("/iiif")] if tiles_url.endswith("/iiif") else tiles_url.rpartition("/")[0]
 
 
 def _export_iiif(catalog: Catalog, out: Path, tmp: Path, base_url: str | None) -> int:
-    try:
-        from iiif_prezi3 import Collection, ManifestRef
-    except ImportError as exc:
-        raise MissingDependencyError("the IIIF export needs iiif-prezi3: pip install iiif-prezi3",
-                                     detail=str(exc)) from exc
-    base = _iiif_base(catalog, base_url)
-    tile_sets = {d.asset_id: d.path for d in catalog.derivatives() if d.role == "iiif3"}
-    refs = []
-    (tmp / "manifests").mkdir()
-    for asset in catalog.assets():
-        if asset.kind != "image" or asset.status != "ok" or asset.id not in tile_sets:
-            continue
-        folder = (out / tile_sets[asset.id]).resolve()
-        info_path = folder / "info.json"
-        if not inside(folder, out / "iiif") or not info_path.is_file():
-            raise OutputError("the IIIF tile set the catalog lists is missing; rerun `llvscan run`",
-                              path=info_path)
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        name = folder.name
-        manifest_id = f"{base}/{name}.json"
-        manifest = _manifest(asset, info, manifest_id)
-        write_json_atomic(tmp / "manifests" / f"{name}.json", json.loads(manifest.json()))
-        refs.append(ManifestRef(id=manifest_id, type="Manifest", label=manifest.label))
-    collection = Collection(id=f"{base}/collection.json", label={"en": ["llvscan collection"]}, items=refs)
-    write_json_atomic(tmp / "collection.json", json.loads(collection.json()))
-    return len(refs)
+    tiles_url = _run_tiles_url(catalog)
+    files_url = _root_url(tiles_url)
+    base = base_url.rstrip("/") if base_url else files_url + "/manifests"
+    result = write_presentation(catalog, out, tmp, base_url=base, tiles_url=tiles_url, files_url=files_url)
+    return result.manifests
 
 
 # -- BagIt ----------------------------------------------------------------------------------------
@@ -277,8 +213,11 @@ def export_catalog(out_dir: str | Path, dest: str | Path, *, format: str, base_u
     """Export the catalog (and, for ``bagit``, the outputs) of the run folder ``out_dir`` into ``dest``.
 
     ``format``: json (``catalog.json``), csv (``assets.csv``, ``derivatives.csv``), parquet (the same
-    tables; needs pyarrow), iiif (``collection.json`` + ``manifests/<name>.json``, ids under ``base_url``,
-    default the run's IIIF base URL with ``/iiif`` replaced by ``/manifests``), bagit (a BagIt bag of
+    tables; needs pyarrow), iiif (``collection.json`` + ``manifests/<name>.json`` for every image and
+    mesh, ids ``base_url/collection.json`` and ``base_url/manifests/<name>.json``, so serving ``dest`` at
+    ``base_url`` answers them; default the run's IIIF base URL with ``/iiif`` replaced by ``/manifests``;
+    image services under the run's IIIF base URL, GLBs and thumbnails under that URL less ``/iiif``:
+    see ``llvscan.catalog.presentation``), bagit (a BagIt bag of
     ``assets/``, ``iiif/`` and a consistent copy of the catalog). ``dest`` is replaced as a whole.
     """
     started = time.perf_counter()

@@ -80,8 +80,8 @@ def verify(out: Path, as_json: bool) -> None:
               help="json: catalog.json; csv/parquet: assets + derivatives tables; iiif: Presentation 3 manifests "
                    "and a collection; bagit: a BagIt bag of the run's outputs and catalog.")
 @click.option("--base-url", default=None,
-              help="IIIF export: URL the manifests will be served under (default: the run's IIIF base URL "
-                   "with /iiif replaced by /manifests).")
+              help="IIIF export: the URL DEST will be served at; ids are BASE/collection.json and "
+                   "BASE/manifests/NAME.json (default: the run's IIIF base URL with /iiif replaced by /manifests).")
 @json_option
 @exits_on_error
 def export(out: Path, dest: Path, fmt: str, base_url: str | None, as_json: bool) -> None:

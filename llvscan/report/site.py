@@ -47,7 +47,7 @@ from llvscan._publish import write_bytes_atomic
 from llvscan.catalog.rows import AssetRow, DerivativeRow, EventRow, FileRow, FindingRow
 from llvscan.errors import InvalidParameterError, OutputError
 
-__all__ = ["ReportResult", "build_report", "page_name"]
+__all__ = ["CSP", "SHARD_ROWS", "ReportResult", "build_report", "page_name"]
 
 _HERE = Path(__file__).parent
 SHARD_ROWS = 1000
@@ -322,6 +322,8 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
         with Catalog(db, readonly=True) as catalog:
             rows = _Assets(catalog, only if state else None)
             summary = catalog.summary()
+        if iiif:  # first: a page links its manifest when there is one
+            _write_iiif(catalog_path=db, out=out, folder=folder, base_url=base_url, only=only if state else None)
         _copy_tree(_HERE / "vendor", folder / "vendor")
         _copy_tree(_HERE / "static", folder / "static")
         written = kept = 0
@@ -341,15 +343,14 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
                 kept += 1
                 continue
             template = {"mesh": "mesh.html", "image": "image.html"}.get(asset.kind, "asset.html")
-            html = env.get_template(template).render(v=view, root="../",
-                                                     manifest=f"../iiif/manifests/{view['name']}.json")
+            manifest = folder / "iiif" / "manifests" / f"{view['name']}.json"
+            html = env.get_template(template).render(
+                v=view, root="../", manifest=f"../iiif/manifests/{view['name']}.json" if manifest.is_file() else None)
             write_bytes_atomic(page, html.encode("utf-8"))
             state[view["name"]] = digest
             written += 1
         shards = _write_list(folder, list_rows, env)
         _write_overview(folder, env, rows, views, summary)
-        if iiif:
-            _write_iiif(catalog_path=db, out=out, folder=folder, base_url=base_url, only=only if state else None)
         names = {view["name"] for view in views.values()}
         for stale in set(state) - names:  # assets no longer in the catalog
             (folder / "assets" / f"{stale}.html").unlink(missing_ok=True)

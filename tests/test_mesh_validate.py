@@ -334,3 +334,14 @@ def test_slivers_are_sampled():
     r = report_of(v, [[0, 1, 2], [0, 2, 3]])
     assert r.slivers == 1
     assert next(f for f in r.findings if f.code == "slivers").sample == [0]
+
+
+def test_problem_locations_are_where_the_problems_are():
+    """An open cube (its top removed) has its boundary where the top was: z = 1, at the four corners; a
+    closed cube has no problem to place."""
+    vertices, faces = unit_cube()
+    open_box = Mesh(vertices, faces[[0, 1, 4, 5, 6, 7, 8, 9, 10, 11]])
+    points = np.array(validate_mesh(open_box).problem_points["boundary_edges"])
+    assert len(points) >= 4 and np.allclose(points[:, 2], 1.0)
+    assert {tuple(p) for p in points[:, :2].tolist()} == {(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)}
+    assert validate_mesh(Mesh(vertices, faces)).problem_points == {}

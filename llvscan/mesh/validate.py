@@ -117,6 +117,9 @@ class ValidationReport(HasFindings):
     self_intersections: int | None
     self_intersecting_faces: int | None
     watertight: bool
+    # where the sampled problems are (boundary, non-manifold, self-intersecting, flipped, degenerate…),
+    # in mesh coordinates: positions of vertices, centroids of faces
+    problem_points: dict[str, list[list[float]]]
     # geometry
     bbox_min: list[float]
     bbox_max: list[float]
@@ -150,6 +153,29 @@ def _plural(count: int, noun: str, plural: str | None = None) -> str:
 
 def _sample(mask: np.ndarray | np.bool_, k: int) -> list[int]:
     return [int(i) for i in np.flatnonzero(mask)[:k]]
+
+
+#: The samples that name vertices (original indices); the others name faces (of the welded mesh).
+_VERTEX_SAMPLES = frozenset({"non_manifold_vertices", "non_manifold_edges", "boundary_edges", "unreferenced_vertices"})
+_POINT_SAMPLES = ("boundary_edges", "non_manifold_edges", "non_manifold_vertices", "self_intersections",
+                  "flipped_faces", "degenerate_faces", "slivers")
+
+
+def _problem_points(samples: dict[str, list[int]], vertices: np.ndarray, welded: np.ndarray,
+                    faces: np.ndarray) -> dict[str, list[list[float]]]:
+    """Where the sampled problems are, in the mesh's coordinates: a vertex's position, a face's centroid
+    (a viewer draws them on the model)."""
+    points: dict[str, list[list[float]]] = {}
+    for code in _POINT_SAMPLES:
+        indices = [i for i in samples.get(code, []) if i >= 0]
+        if code in _VERTEX_SAMPLES:
+            found = vertices[[i for i in indices if i < len(vertices)]]
+        else:
+            found = welded[faces[[i for i in indices if i < len(faces)]]].mean(axis=1)
+        found = found[np.isfinite(found).all(axis=1)]
+        if len(found):
+            points[code] = [[round(float(c), 6) for c in row] for row in found]
+    return points
 
 
 def _texture_checks(mesh: Mesh) -> list[TextureCheck]:
@@ -324,6 +350,7 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
         "non_manifold_vertices": [int(first[v]) for v in np.flatnonzero(nm_vertex)[:k]],
         "non_manifold_edges": [int(first[v]) for v in topo.edges[non_manifold_edge][:k].reshape(-1)],
         "flipped_faces": _sample(flipped_face, k),
+        "boundary_edges": [int(first[v]) for v in topo.edges[counts == 1][:k].reshape(-1)],
     }
     return fields, samples
 
@@ -414,6 +441,7 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
         fields.update(self_intersections=pairs, self_intersecting_faces=int(np.count_nonzero(hits)))
         samples["self_intersections"] = _sample(hits, k)
         del hits
+    fields["problem_points"] = _problem_points(samples, vertices, welded, faces)
     del extent, faces, welded
 
     textures = _texture_checks(mesh)

@@ -235,7 +235,8 @@ def _asset_view(asset: AssetRow, rows: _Assets, out: Path, prefix: str) -> dict[
         view["histogram"] = _histogram_chart(inspection)
     if "validation" in by_role:
         view["validation"] = _read_json(out / by_role["validation"].path)
-        view["problems"] = _problem_points(view["validation"])
+        web = view["web_level"]
+        view["problems"] = _problem_points(view["validation"], out / web["path"][len(prefix):] if web else None)
     return view
 
 
@@ -253,17 +254,44 @@ def _histogram_chart(inspection: dict[str, Any]) -> dict[str, Any] | None:
     return {"lines": lines} if lines else None
 
 
-def _problem_points(validation: dict[str, Any]) -> list[dict[str, Any]]:
-    """Sample positions of a mesh's problems (boundary, non-manifold edges, self-intersections…) where the
-    validation report lists them, for the viewer's hotspot overlay."""
+def _problem_points(validation: dict[str, Any], glb: Path | None) -> list[dict[str, Any]]:
+    """The validation report's problem locations (boundary, non-manifold, self-intersecting…) in the web
+    level's coordinates (metres, Y-up: the scale and up axis the GLB writer records in its extras), for
+    the viewer's hotspots."""
+    found = validation.get("problem_points")
+    if not isinstance(found, dict) or not found or glb is None:
+        return []
+    extras = _glb_extras(glb)
+    scale = extras.get("scale_to_metres", 1.0)
+    scale = float(scale) if isinstance(scale, int | float) and math.isfinite(scale) else 1.0
+    z_up = extras.get("source_up_axis") == "z"
     points = []
-    for key, value in validation.items():
-        if not isinstance(value, dict):
-            continue
-        for sample in value.get("sample_positions", [])[:50] if isinstance(value.get("sample_positions"), list) else []:
-            if isinstance(sample, list) and len(sample) == 3 and all(isinstance(c, int | float) for c in sample):
-                points.append({"kind": key, "position": " ".join(f"{c:.6g}" for c in sample)})
+    for kind, rows in sorted(found.items()):
+        for row in rows[:50] if isinstance(rows, list) else []:
+            if not (isinstance(row, list) and len(row) == 3 and all(isinstance(c, int | float) for c in row)):
+                continue
+            x, y, z = (float(c) * scale for c in row)
+            if z_up:  # as the GLB writer turns a Z-up scan upright: (x, y, z) → (x, z, −y)
+                x, y, z = x, z, -y
+            points.append({"kind": str(kind), "position": f"{x:.6g}m {y:.6g}m {z:.6g}m"})
     return points
+
+
+def _glb_extras(path: Path) -> dict[str, Any]:
+    """``asset.extras`` of a GLB (its JSON chunk only is read), {} when it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(20)
+            if len(header) < 20 or header[:4] != b"glTF":
+                return {}
+            length = int.from_bytes(header[12:16], "little")
+            if length > 64 * 2**20:
+                return {}
+            document = json.loads(fh.read(length))
+    except (OSError, ValueError):
+        return {}
+    extras = document.get("asset", {}).get("extras", {}) if isinstance(document, dict) else {}
+    return extras if isinstance(extras, dict) else {}
 
 
 def _row(view: dict[str, Any]) -> list[Any]:

@@ -464,8 +464,23 @@ def _write_overview(folder: Path, env: Any, rows: _Assets, views: dict[str, dict
     ) if c is not None]
     html = env.get_template("index.html").render(
         root="", kinds=kinds, statuses=statuses, counts=by_kind_status, total=len(assets), trouble=trouble,
-        charts=charts, runs=rows.runs, summary=summary)
+        charts=charts, runs=rows.runs, durations={r.id: _duration(r.started_at, r.finished_at) for r in rows.runs},
+        summary=summary)
     write_bytes_atomic(folder / "index.html", html.encode("utf-8"))
+
+
+def _duration(started: str, finished: str | None) -> str:
+    """A run's length, h:mm:ss, from its ISO timestamps ("—" while it runs or when they do not parse)."""
+    import datetime as dt
+
+    try:
+        seconds = (dt.datetime.fromisoformat(finished) - dt.datetime.fromisoformat(started)).total_seconds() \
+            if finished else None
+    except ValueError:
+        return "—"
+    if seconds is None or seconds < 0:
+        return "—"
+    return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{seconds % 60:04.1f}"
 
 
 def _write_iiif(*, catalog_path: Path, out: Path, folder: Path, base_url: str | None, only: set[str] | None) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import chromium  # noqa: F401  (the session's headless Chromium, for the browser tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 

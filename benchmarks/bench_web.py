@@ -40,7 +40,23 @@ Thumb's SSIM at least the unbaked Low's; the whole recipe with baking at most 2�
 The numba kernels are loaded (or compiled, reported separately) by building every variant on a tiny scan
 first.
 
-    python benchmarks/bench_web.py [--quick] [--n 120] [--relief-n 60,120] [--repeat 3] [--out benchmarks/results]
+The real-atlas case (``charts``; ``--charts`` runs it alone, ``--no-charts`` leaves it out): the issue's scan
+whose atlas texturing tools cut into hundreds of charts. Input: ``scan``'s bust at ``--charts-n`` (91:
+99,372 faces; ``--quick``: 40, 19,200 faces) given a fresh xatlas atlas with its largest chart capped at
+1/250 of the surface (~480 charts; llvscan's own ``unwrap``, uncapped, gives ~50 on this bust), the 6-chart
+scan's colour baked onto it (``BakeSource``, 2048²), written as OBJ + MTL + JPEG and read back with
+``load_mesh``. At 10 % and 1 % (the ``archive`` recipe's levels, uncompressed, each built alone by
+``build_lods`` from the full scan): llvscan keeping the seams (``unwrap=False``, no bake), with a fresh atlas
+(``unwrap=True``, normal + occlusion baked, base colour re-baked) and ``unwrap="auto"`` (normal + occlusion
+asked for, as the voyager preset does; what it chose is printed), beside MeshLab's plain quadric
+(``preservetopology``, optimal placement, no UVs: its render is untextured) and its texture-aware quadric
+(the OBJ loaded, ``preserveboundary``), as ``bench_decimate`` drives them. Every row is measured the same
+way: mean and Hausdorff distance against the input (``DistanceMeter``, 100,000 samples, as ``build_lods``),
+SSIM/PSNR of the renders (``FidelityMeter``). Goals at 1 %: the fresh atlas's mean error at most MeshLab's
+plain quadric's, and its SSIM above the seam-keeping level's.
+
+    python benchmarks/bench_web.py [--quick] [--n 120] [--relief-n 60,120] [--charts | --no-charts]
+        [--charts-n 91] [--repeat 3] [--out benchmarks/results]
 """
 
 from __future__ import annotations
@@ -442,20 +458,275 @@ def goals(built: dict) -> list[dict]:
     return out
 
 
+# -- the real-atlas case: a scan whose atlas has hundreds of charts -------------------------------------------
+
+CHARTS_N = 91  # 12 n² = 99,372 faces: the issue's ~100k-face scan
+CHARTS_N_QUICK = 40  # 19,200 faces
+CHART_AREA_SHARE = 1 / 250  # xatlas' largest chart: this share of the surface (~460 charts at n = 91)
+CHART_TEXTURE = 2048
+CHART_RATIOS = (0.1, 0.01)
+CHART_GOALS = ("at 1 %: fresh-atlas mean error ≤ MeshLab plain quadric's",
+               "at 1 %: fresh-atlas SSIM > seam-keeping SSIM")
+# llvscan's variants of the archive recipe's 10 % and 1 % levels (uncompressed GLB, textures 2048 at most here)
+CHART_VARIANTS = {
+    "seam-keeping": {"unwrap": False, "bake": ()},
+    "fresh atlas": {"unwrap": True, "bake": ("normal", "occlusion")},
+    "auto": {"unwrap": "auto", "bake": ("normal", "occlusion")},
+}
+# xatlas in a child process (it crashes on some inputs), with a cap on the chart area so that the atlas is cut
+# into hundreds of charts as texturing tools cut a scan's (llvscan's own ``unwrap`` gives ~50 on this bust)
+ATLAS_SCRIPT = """\
+import sys
+import numpy as np
+import xatlas
+
+with np.load(sys.argv[1]) as data:
+    vertices, faces = data["vertices"], data["faces"]
+    area, size = float(data["area"]), int(data["size"])
+atlas = xatlas.Atlas()
+atlas.add_mesh(vertices, faces)
+chart = xatlas.ChartOptions()
+chart.max_chart_area = area
+pack = xatlas.PackOptions()
+pack.resolution, pack.padding, pack.bilinear, pack.rotate_charts = size, 4, True, True
+atlas.generate(chart, pack)
+if atlas.atlas_count != 1:
+    raise SystemExit(f"the charts need {atlas.atlas_count} atlases")
+mapping, indices, uv = atlas[0]
+np.savez(sys.argv[2], mapping=mapping, indices=indices, uv=uv, charts=atlas.chart_count)
+"""
+
+
+def many_charts(vertices: np.ndarray, faces: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """A fresh xatlas atlas of hundreds of charts: (uv with V up, uv_faces, xatlas' chart count)."""
+    corners = vertices[faces]
+    area = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), axis=1).sum()
+    with tempfile.TemporaryDirectory(prefix="bench-web-atlas-") as folder:
+        given, got = Path(folder) / "in.npz", Path(folder) / "out.npz"
+        np.savez(given, vertices=vertices.astype(np.float32), faces=faces.astype(np.uint32),
+                 area=CHART_AREA_SHARE * area, size=size)
+        proc = subprocess.run([sys.executable, "-c", ATLAS_SCRIPT, str(given), str(got)], capture_output=True,
+                              text=True, timeout=1200, check=False)
+        if proc.returncode != 0 or not got.is_file():
+            raise RuntimeError(f"xatlas failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+        with np.load(got) as out:
+            mapping, indices = out["mapping"].astype(np.int64), out["indices"].astype(np.int64).reshape(-1, 3)
+            uv, charts = out["uv"].astype(np.float64), int(out["charts"])
+    if not np.array_equal(mapping[indices], faces):
+        raise RuntimeError("xatlas changed the faces")
+    uv[:, 1] = 1.0 - uv[:, 1]  # xatlas' V grows down the image; OBJ's (and llvscan's) up
+    return uv, indices, charts
+
+
+def make_charted(n: int, cache: Path, texture: int = CHART_TEXTURE) -> tuple[Path, dict]:
+    """The textured scan (``bench_lods.make_scan``: the bust, its 6-chart painted 4096² atlas) given a fresh
+    atlas of hundreds of charts by xatlas, its colour baked onto that atlas from the 6-chart scan
+    (``BakeSource``, same geometry), written as OBJ + MTL + ``texture``² JPEG (cached). Returns the OBJ and
+    how it was made (xatlas' chart count, seconds, and the SSIM of its renders against the 6-chart scan's:
+    how faithfully the colour moved to the new atlas)."""
+    folder = cache / f"web-charts-{n}"
+    obj, info_path = folder / "charts.obj", folder / "charts.json"
+    if obj.is_file() and info_path.is_file():
+        return obj, json.loads(info_path.read_text())
+    import pyvips
+    from PIL import Image
+
+    from llvscan.mesh import load_mesh
+    from llvscan.mesh.bake import BakeSource
+    from llvscan.mesh.render.fidelity import FidelityMeter
+
+    gen = load_sample_generator()
+    scan = load_mesh(make_scan(n, cache))
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    uv, uv_faces, charts = many_charts(scan.vertices, scan.faces, texture)
+    atlas_s = time.perf_counter() - t0
+    fresh = replace(scan, uv=uv, uv_faces=uv_faces, normals=None, normal_faces=None)
+    image = np.ascontiguousarray(pyvips.Image.new_from_file(scan.materials[0].texture).numpy()[..., :3])
+    t0 = time.perf_counter()
+    baked = BakeSource(scan, textures=[image]).bake(fresh, texture, maps=("base_colour",))
+    bake_s = time.perf_counter() - t0
+    Image.fromarray(np.ascontiguousarray(baked.base_colour[..., :3]), "RGB").save(folder / "charts_albedo.jpg",
+                                                                                   quality=90)
+    (folder / "charts.mtl").write_text("newmtl charts\nKd 1 1 1\nmap_Kd charts_albedo.jpg\n")
+    text = gen.textured_obj_text(["# units: mm", "mtllib charts.mtl", "usemtl charts"], scan.vertices, uv,
+                                 scan.faces, uv_faces)
+    obj.with_suffix(".tmp").write_text(text)
+    obj.with_suffix(".tmp").rename(obj)
+    looks = FidelityMeter(scan).measure(load_mesh(obj))
+    info = {"xatlas_charts": charts, "xatlas_s": round(atlas_s, 2), "bake_s": round(bake_s, 2),
+            "bake_covered": round(baked.covered, 4), "bake_hits": round(baked.hits, 4),
+            "ssim_vs_6_chart_scan": looks.ssim, "psnr_vs_6_chart_scan": looks.psnr}
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    return obj, info
+
+
+def chart_recipes() -> dict[tuple[str, float], object]:
+    """(variant, ratio) → a one-level recipe: the archive recipe's 10 % or 1 % level as the variant says,
+    without a thumbnail (each level built alone: its time is its own, decimated from the full scan)."""
+    from llvscan.mesh.lod.recipe import RECIPES, LodRecipe
+
+    by_ratio = {level.ratio: level for level in RECIPES["archive"].levels}
+    return {(variant, ratio): LodRecipe(f"charts-{variant.replace(' ', '-')}",
+                                        (replace(by_ratio[ratio], compression="none", **changes),),
+                                        thumbnail_size=0)
+            for ratio in CHART_RATIOS for variant, changes in CHART_VARIANTS.items()}
+
+
+def meshlab_levels(obj: Path, mesh, ratio: float, meter, looks) -> list[dict]:
+    """MeshLab's plain quadric (preserving topology, optimal placement, from the arrays: no UVs) and its
+    texture-aware quadric (the OBJ loaded, preserving boundaries) as ``bench_decimate`` drives them, measured
+    as llvscan's levels are: ``DistanceMeter`` against the input, ``FidelityMeter`` renders."""
+    try:
+        import pymeshlab
+    except ImportError as exc:
+        return [{"method": f"MeshLab {k}", "note": f"not available ({exc})"} for k in ("plain", "texture")]
+    from llvscan.mesh import Mesh
+
+    target = round(ratio * mesh.n_faces)
+    rows = []
+    for kind in ("plain", "texture"):
+        row: dict = {"method": f"MeshLab {kind}"}
+        try:
+            ms = pymeshlab.MeshSet()
+            if kind == "plain":
+                ms.add_mesh(pymeshlab.Mesh(vertex_matrix=mesh.vertices, face_matrix=mesh.faces.astype(np.int32)))
+                t0 = time.perf_counter()
+                ms.meshing_decimation_quadric_edge_collapse(targetfacenum=target, preservetopology=True,
+                                                            optimalplacement=True)
+            else:
+                ms.load_new_mesh(str(obj))  # its texture filter needs an OBJ's wedge UVs and map_Kd
+                t0 = time.perf_counter()
+                ms.meshing_decimation_quadric_edge_collapse_with_texture(targetfacenum=target, preserveboundary=True)
+            seconds = time.perf_counter() - t0
+            m = ms.current_mesh()
+            v, f = np.asarray(m.vertex_matrix(), np.float64), np.asarray(m.face_matrix(), np.int64)
+            if kind == "plain":  # no UVs: its render is untextured (the material's colour only)
+                out = Mesh(v, f, materials=(replace(mesh.materials[0], texture=None, texture_data=None),),
+                           face_material=np.zeros(len(f), np.int64), units=mesh.units)
+                row["note"] = "no UVs: untextured render"
+            else:
+                out = Mesh(v, f, uv=np.asarray(m.wedge_tex_coord_matrix(), np.float64),
+                           uv_faces=np.arange(3 * len(f)).reshape(-1, 3), materials=mesh.materials,
+                           face_material=np.zeros(len(f), np.int64), units=mesh.units)
+                row["note"] = "input's texture on its UVs"
+            d = meter.measure(out)
+            fid = looks.measure(out)
+        except Exception as exc:  # a peer that fails is reported, the rest goes on
+            rows.append({**row, "note": f"failed: {type(exc).__name__}: {exc}"[:300]})
+            continue
+        rows.append({**row, "faces": len(f), "mean_pct": d.mean_pct, "hausdorff_pct": d.hausdorff_pct,
+                     "texel_med": d.texel_drift_median, "ssim": fid.ssim, "psnr": fid.psnr,
+                     "decimate_s": round(seconds, 3), "bake_s": 0.0, "s": round(seconds, 3)})
+    return rows
+
+
+def run_charts(n: int, cache: Path, work: Path) -> dict:
+    """The issue's real-atlas case: llvscan's seam-keeping, fresh-atlas and auto levels at 10 % and 1 %
+    beside MeshLab's plain and texture-aware quadric, one scan, one run."""
+    from llvscan.mesh import build_lods, load_mesh
+    from llvscan.mesh.distance import DistanceMeter
+    from llvscan.mesh.lod.dress import AUTO_UNWRAP_MAX_FACES, CHARTS_PER_FACE
+    from llvscan.mesh.render.fidelity import FidelityMeter
+    from llvscan.mesh.unwrap import uv_charts
+
+    t0 = time.perf_counter()
+    obj, made = make_charted(n, cache)
+    made_s = time.perf_counter() - t0
+    mesh = load_mesh(obj)
+    charts = uv_charts(mesh)
+    print(f"\n== charts-{n}: {mesh.n_faces:,} faces, {charts} charts (xatlas said {made['xatlas_charts']}); "
+          f"colour re-baked onto the atlas renders at SSIM {made['ssim_vs_6_chart_scan']} against the 6-chart "
+          f"scan ({obj}, ready in {made_s:.1f} s)", flush=True)
+    recipes = chart_recipes()
+    warm, warm_notes = warm_kernels(cache, {f"{v} {r:g}": recipe for (v, r), recipe in recipes.items()})
+    print(f"numba kernels ready in {warm:.1f} s", flush=True)
+    meter = DistanceMeter(mesh, samples=100_000)  # as build_lods measures its levels (default samples)
+    looks = FidelityMeter(mesh)
+    rows: list[dict] = []
+    notes: list[str] = list(warm_notes)
+    chose: dict[str, str] = {}
+    for ratio in CHART_RATIOS:
+        for variant in CHART_VARIANTS:
+            recipe = recipes[(variant, ratio)]
+            row: dict = {"ratio": f"{ratio:.0%}", "method": f"llvscan {variant}"}
+            try:
+                t1 = time.perf_counter()
+                lods = build_lods(mesh, recipe, work / "charts" / f"{variant}-{ratio:g}")
+                build_s = time.perf_counter() - t1
+            except Exception as exc:
+                rows.append({**row, "note": f"failed: {type(exc).__name__}: {exc}"[:300]})
+                print(f"{row['method']} {ratio:.0%}: failed ({exc})", flush=True)
+                continue
+            r = lods.levels[0]
+            notes += [f"{variant} {ratio:.0%}: {note}" for note in lods.notes]
+            extra = [f"baked {'+'.join(r.baked)}" if r.baked else "", "unwrapped" if r.unwrapped else "seams kept",
+                     "" if r.faces <= r.target_faces + 2 else f"(target {r.target_faces:,} not reached)"]
+            if variant == "auto":
+                chose[f"{ratio:.0%}"] = "fresh atlas" if r.unwrapped else "seams kept"
+            rows.append({**row, "faces": r.faces, "mean_pct": r.mean_pct, "hausdorff_pct": r.hausdorff_pct,
+                         "texel_med": r.texel_drift_median, "ssim": r.ssim, "psnr": r.psnr,
+                         "decimate_s": r.decimate_seconds, "bake_s": r.bake_seconds,
+                         "s": round(r.decimate_seconds + r.seconds + r.bake_seconds, 3),
+                         "build_s": round(build_s, 2), "note": " ".join(filter(None, extra))})
+            print(f"{row['method']} {ratio:.0%}: built in {build_s:.1f} s", flush=True)
+        for m in meshlab_levels(obj, mesh, ratio, meter, looks):
+            rows.append({"ratio": f"{ratio:.0%}", **m})
+            print(f"{m['method']} {ratio:.0%}: done", flush=True)
+    rule = (f"auto unwraps a level of at most {AUTO_UNWRAP_MAX_FACES:,} faces when the atlas has more than "
+            f"{CHARTS_PER_FACE:g} chart per face of the level ({charts} charts: levels under "
+            f"{charts / CHARTS_PER_FACE:,.0f} faces)")
+    return {"n": n, "faces_in": mesh.n_faces, "charts": charts, "input": made, "obj": str(obj),
+            "kernels_s": round(warm, 3), "auto_chose": chose, "auto_rule": rule, "notes": notes, "rows": rows,
+            "goals": chart_goals(rows)}
+
+
+def chart_goals(rows: list[dict]) -> list[dict]:
+    def at_1(method: str) -> dict:
+        return next((r for r in rows if r["ratio"] == "1%" and r["method"] == method), {})
+
+    fresh, keep, plain = at_1("llvscan fresh atlas"), at_1("llvscan seam-keeping"), at_1("MeshLab plain")
+    out = []
+    if fresh.get("mean_pct") is None or plain.get("mean_pct") is None:
+        out.append({"goal": CHART_GOALS[0], "status": "not measured",
+                    "detail": fresh.get("note") or plain.get("note") or "?"})
+    else:
+        out.append({"goal": CHART_GOALS[0], "status": "met" if fresh["mean_pct"] <= plain["mean_pct"] else "missed",
+                    "detail": f"{fresh['mean_pct']:.4f} % vs {plain['mean_pct']:.4f} % of the diagonal "
+                              f"(Hausdorff {fresh['hausdorff_pct']:.3f} % vs {plain['hausdorff_pct']:.3f} %)"})
+    if fresh.get("ssim") is None or keep.get("ssim") is None:
+        out.append({"goal": CHART_GOALS[1], "status": "not measured",
+                    "detail": fresh.get("note") or keep.get("note") or "no SSIM"})
+    else:
+        out.append({"goal": CHART_GOALS[1], "status": "met" if fresh["ssim"] > keep["ssim"] else "missed",
+                    "detail": f"{fresh['ssim']:.4f} vs {keep['ssim']:.4f}"})
+    return out
+
+
+def print_charts(result: dict) -> None:
+    columns = ["ratio", "method", "faces", "mean_pct", "hausdorff_pct", "texel_med", "ssim", "psnr", "decimate_s",
+               "bake_s", "s", "build_s", "note"]
+    shown = [{k: ("—" if v is None else f"{v:.4f}" if k in ("mean_pct", "ssim") and isinstance(v, float)
+                  else f"{v:.3f}" if k == "hausdorff_pct" and isinstance(v, float)
+                  else f"{v:.2f}" if k in ("texel_med", "psnr") and isinstance(v, float) else v)
+              for k, v in row.items()} for row in result["rows"]]
+    print_table(f"charts-{result['n']}: {result['faces_in']:,} faces, {result['charts']} charts, "
+                f"{CHART_TEXTURE}² texture (mean/Hausdorff: % of the diagonal; s: the level's share of its build, "
+                "MeshLab's: the filter alone; build_s: the whole build_lods)", shown, columns)
+    chose = ", ".join(f"{k} → {v}" for k, v in result["auto_chose"].items())
+    print(f"auto chose: {chose}; {result['auto_rule']}")
+    for note in result["notes"]:
+        print("note:", note)
+    print("goals:")
+    for goal in result["goals"]:
+        print(f"  [{goal['status']}] {goal['goal']}: {goal['detail']}")
+
+
 # -- driver -----------------------------------------------------------------------------------------------
 
-def main() -> None:
-    parser = argument_parser(__doc__)
-    parser.add_argument("--n", type=int, default=120, help="the scan's cube-sphere resolution: 12 n² faces")
-    parser.add_argument("--relief-n", default="60,120",
-                        help="comma-separated resolutions of the fine-relief input (12 n² faces each)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each peer encode (the median is reported)")
-    parser.add_argument("--no-peers", action="store_true", help="llvscan's variants only")
-    parser.add_argument("--quick", action="store_true", help="n = 40 (19,200 faces), relief n = 60 only")
-    args = parser.parse_args()
-    n = 40 if args.quick else args.n
-    relief_sizes = [60] if args.quick else [int(v) for v in args.relief_n.split(",") if v.strip()]
-    cache = args.out / "cache"
+def run_web(args, n: int, relief_sizes: list[int], cache: Path) -> dict:
+    """The scan and relief inputs: llvscan's variants and the peers; prints their tables and goals and returns
+    what goes into the results file."""
     inputs = {f"scan-{n}": make_scan(n, cache)}
     inputs.update({f"relief-{r}": make_relief(r, cache) for r in relief_sizes})
 
@@ -504,12 +775,40 @@ def main() -> None:
         for goal in result["goals"]:
             print(f"  [{goal['status']}] {goal['goal']}: {goal['detail']}")
     print(f"\nbrowser decode time: {browser}")
-    print(f"numba kernels: {warm:.1f} s; machine: {machine()}")
-    path = write_results(args.out, "bench_web", {
-        "machine": machine(), "kernels_s": round(warm, 3), "warm_notes": warm_notes, "node_packages": versions,
-        "browser_decode": browser, "repeat": args.repeat, "inputs": results})
-    print(f"results: {path}")
+    print(f"numba kernels: {warm:.1f} s")
+    return {"kernels_s": round(warm, 3), "warm_notes": warm_notes, "node_packages": versions,
+            "browser_decode": browser, "repeat": args.repeat, "inputs": results}
 
+
+def main() -> None:
+    parser = argument_parser(__doc__)
+    parser.add_argument("--n", type=int, default=120, help="the scan's cube-sphere resolution: 12 n² faces")
+    parser.add_argument("--relief-n", default="60,120",
+                        help="comma-separated resolutions of the fine-relief input (12 n² faces each)")
+    parser.add_argument("--charts-n", type=int, default=CHARTS_N,
+                        help=f"the many-chart scan's resolution: 12 n² faces (default {CHARTS_N}: 99,372)")
+    parser.add_argument("--charts", action="store_true", help="only the many-chart (real atlas) case")
+    parser.add_argument("--no-charts", action="store_true", help="leave the many-chart case out")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each peer encode (the median is reported)")
+    parser.add_argument("--no-peers", action="store_true", help="llvscan's variants only")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"n = 40 (19,200 faces), relief n = 60 only, charts n = {CHARTS_N_QUICK}")
+    args = parser.parse_args()
+    n = 40 if args.quick else args.n
+    relief_sizes = [60] if args.quick else [int(v) for v in args.relief_n.split(",") if v.strip()]
+    charts_n = CHARTS_N_QUICK if args.quick else args.charts_n
+    cache = args.out / "cache"
+
+    payload: dict = {"machine": machine()}
+    if not args.charts:
+        payload |= run_web(args, n, relief_sizes, cache)
+    if not args.no_charts:
+        with tempfile.TemporaryDirectory() as tmp:
+            payload["charts"] = run_charts(charts_n, cache, Path(tmp))
+        print_charts(payload["charts"])
+    print(f"machine: {machine()}")
+    path = write_results(args.out, "bench_web", payload)
+    print(f"results: {path}")
 
 if __name__ == "__main__":
     main()

@@ -45,6 +45,7 @@ bench: $(STAMP) $(SAMPLE)
 	$(PY) benchmarks/bench_decimate.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_lods.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_web.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_report.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_tile.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_cluster.py --quick --out benchmarks/results
 

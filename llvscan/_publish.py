@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_dir", "write_bytes_atomic", "write_json_atomic"]
+__all__ = ["atomic_dir", "clear_stale_in", "write_bytes_atomic", "write_json_atomic"]
 
 
 _HOST = re.sub(r"[^A-Za-z0-9_.]+", "_", socket.gethostname()) or "host"
@@ -63,20 +63,38 @@ def _clear_stale(path: Path) -> None:
             sibling.unlink(missing_ok=True)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file, fsync, and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _clear_stale(path)
+def write_bytes_atomic(path: Path, data: bytes, *, many: bool = False) -> None:
+    """Write ``data`` to ``path`` via a temporary file, fsync, and an atomic rename.
+
+    ``many``: one of many files written into one folder (a report's pages, manifests): the folder is
+    not scanned for a killed writer's temporaries at each write (the caller does it once per folder,
+    ``clear_stale_in``: scanning at every write costs n² in a folder of n files) and the file is not
+    fsync'd (files that can be made again; a reader never sees a half-written one all the same)."""
+    if not many:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _clear_stale(path)
     tmp = _temp_sibling(path, "tmp")
     with tmp.open("wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if not many:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    write_bytes_atomic(path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+def clear_stale_in(folder: Path) -> None:
+    """Create ``folder`` if needed and remove every temporary that a killed writer left in it (one scan),
+    before many ``write_bytes_atomic(..., many=True)`` calls."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sibling in folder.iterdir():
+        name = sibling.name
+        if not name.startswith(".") or (".tmp-" not in name and ".old-" not in name):
+            continue
+        _clear_stale(folder / name[1:name.rindex(".tmp-" if ".tmp-" in name else ".old-")])
+
+
+def write_json_atomic(path: Path, payload: Any, *, many: bool = False) -> None:
+    write_bytes_atomic(path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), many=many)
 
 
 @contextlib.contextmanager

@@ -140,3 +140,21 @@ def test_the_cli_writes_the_report_and_refuses_a_folder_without_a_catalog(hostil
     assert json.loads(result.output)["assets"] == 4
     empty = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert empty.exit_code == 2 and "catalog" in empty.output
+
+
+def test_a_missing_output_costs_its_manifest_not_the_report(hostile_run, tmp_path):
+    """A GLB deleted after the run: the report is still written, the mesh keeps its page, its manifest goes."""
+    out = tmp_path / "out"
+    shutil.copytree(hostile_run, out)
+    glbs = sorted(out.glob("assets/bracket-*/lods/*.glb"))
+    assert glbs
+    for glb in glbs:
+        glb.unlink()
+    shutil.rmtree(out / "report")
+    result = build_report(out)
+    assert result.assets == 4
+    bracket = next((out / "report" / "assets").glob("bracket-*.html"))
+    assert bracket.is_file()
+    assert not list((out / "report" / "iiif" / "manifests").glob("bracket-*.json"))
+    collection = json.loads((out / "report" / "iiif" / "collection.json").read_text())
+    assert collection["items"] and all("bracket" not in item["id"] for item in collection["items"])

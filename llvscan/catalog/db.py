@@ -418,11 +418,11 @@ class Catalog:
     def assets(self) -> list[AssetRow]:
         return from_rows(AssetRow, self._select("assets", "rel_path"))
 
-    def files(self) -> list[FileRow]:
-        return from_rows(FileRow, self._select("asset_files", "asset_id, rel_path"))
+    def files(self, asset_id: str | None = None) -> list[FileRow]:
+        return from_rows(FileRow, self._select("asset_files", "asset_id, rel_path", asset_id))
 
-    def derivatives(self) -> list[DerivativeRow]:
-        return from_rows(DerivativeRow, self._select("derivatives", "asset_id, role, level"))
+    def derivatives(self, asset_id: str | None = None) -> list[DerivativeRow]:
+        return from_rows(DerivativeRow, self._select("derivatives", "asset_id, role, level", asset_id))
 
     def events(self, asset_id: str | None = None) -> list[EventRow]:
         return from_rows(EventRow, self._select("events", "id", asset_id))

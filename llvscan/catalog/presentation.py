@@ -28,14 +28,14 @@ import logging
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from llvscan._json import JsonResult
 from llvscan._paths import inside
-from llvscan._publish import write_json_atomic
+from llvscan._publish import clear_stale_in, write_json_atomic
 from llvscan.catalog.db import Catalog
 from llvscan.catalog.rows import AssetRow, DerivativeRow
 from llvscan.errors import OutputError
@@ -63,6 +63,7 @@ class PresentationResult(JsonResult):
     images: int  # image manifests the collection lists
     meshes: int  # mesh manifests the collection lists
     base_url: str
+    problems: list[str] = field(default_factory=list)  # assets left out: "<file>: why" (their files are gone)
 
 
 def iiif_rights(value: str | None) -> str | None:
@@ -303,24 +304,46 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
     base, tiles, files = base_url.rstrip("/"), tiles_url.rstrip("/"), files_url.rstrip("/")
     wanted = None if assets is None else set(assets)
     folder = dest / "manifests"
-    folder.mkdir(parents=True, exist_ok=True)
+    clear_stale_in(folder)
     entries = _entries(catalog)
+    before: dict[str, dict] = {}  # an update lists the assets it was not given as the collection did
+    if wanted is not None and (dest / "collection.json").is_file():
+        try:
+            old = json.loads((dest / "collection.json").read_text(encoding="utf-8"))
+            before = {ref["id"]: ref for ref in old.get("items", []) if isinstance(ref, dict) and "id" in ref}
+        except (OSError, ValueError, AttributeError):
+            before = {}
     refs, listed, written, kinds = [], set(), 0, {"image": 0, "mesh": 0}
+    problems: list[str] = []
     for entry in entries:
         manifest_id = f"{base}/manifests/{entry.name}.json"
         path = folder / f"{entry.name}.json"
         if wanted is None or entry.asset.id in wanted:
-            manifest = _manifest(entry, out, manifest_id, tiles, files)
-            write_json_atomic(path, manifest)
+            try:
+                manifest = _manifest(entry, out, manifest_id, tiles, files)
+            except OutputError as exc:  # its files are gone: the others are still published
+                problems.append(f"{entry.asset.rel_path}: {exc}")
+                log.warning("IIIF manifest of %s not written: %s", entry.asset.rel_path, exc)
+                continue
+            write_json_atomic(path, manifest, many=True)
             written += 1
+        elif manifest_id in before and path.is_file():
+            refs.append(before[manifest_id])
+            listed.add(path.name)
+            kinds[entry.kind] += 1
+            continue
         elif path.is_file():
             try:
                 manifest = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 manifest = {}
             if manifest.get("id") != manifest_id:  # written for another base URL: rewrite it
-                manifest = _manifest(entry, out, manifest_id, tiles, files)
-                write_json_atomic(path, manifest)
+                try:
+                    manifest = _manifest(entry, out, manifest_id, tiles, files)
+                except OutputError as exc:
+                    problems.append(f"{entry.asset.rel_path}: {exc}")
+                    continue
+                write_json_atomic(path, manifest, many=True)
                 written += 1
         else:
             continue
@@ -335,7 +358,7 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
                   "label": _en("llvscan collection"), "items": refs}
     write_json_atomic(dest / "collection.json", collection)
     log.info("IIIF Presentation 3: %d manifest(s) written, %d listed, in %s", written, len(refs), dest)
-    return PresentationResult("collection.json", written, kinds["image"], kinds["mesh"], base)
+    return PresentationResult("collection.json", written, kinds["image"], kinds["mesh"], base, problems)
 
 
 def _owner(path: Path, wanted: set[str]) -> bool:

@@ -43,7 +43,7 @@ from urllib.parse import quote
 from llvscan._constants import CATALOG_NAME
 from llvscan._json import JsonResult
 from llvscan._paths import slug
-from llvscan._publish import write_bytes_atomic
+from llvscan._publish import clear_stale_in, write_bytes_atomic
 from llvscan.catalog.rows import AssetRow, DerivativeRow, EventRow, FileRow, FindingRow
 from llvscan.errors import InvalidParameterError, OutputError
 
@@ -78,9 +78,11 @@ def page_name(asset: AssetRow) -> str:
 
 
 class _Assets:
-    """Every asset with its rows, grouped once."""
+    """Every asset with the rows the overview and the list need, grouped once; the rows only a page shows
+    (source files, events) are read per asset, for the pages being written."""
 
-    def __init__(self, catalog: Any, only: set[str] | None) -> None:
+    def __init__(self, catalog: Any) -> None:
+        self.catalog = catalog
         self.assets: list[AssetRow] = sorted(catalog.assets(), key=lambda a: a.rel_path)
         self.findings: dict[str, list[FindingRow]] = defaultdict(list)
         for finding in catalog.findings():
@@ -88,20 +90,17 @@ class _Assets:
         self.derivatives: dict[str, list[DerivativeRow]] = defaultdict(list)
         for derivative in catalog.derivatives():
             self.derivatives[derivative.asset_id].append(derivative)
-        self.files: dict[str, list[FileRow]] = defaultdict(list)
-        self.events: dict[str, list[EventRow]] = defaultdict(list)
-        wanted = only
-        for f in catalog.files():
-            if wanted is None or f.asset_id in wanted:
-                self.files[f.asset_id].append(f)
-        for event in (catalog.events() if wanted is None else
-                      [e for asset_id in sorted(wanted) for e in catalog.events(asset_id)]):
-            self.events[event.asset_id].append(event)
         self.seconds: dict[str, float] = {}
         for attempt in catalog.attempts():
             if attempt.seconds is not None:
                 self.seconds[attempt.asset_id] = attempt.seconds  # the latest attempt's
         self.runs = catalog.runs()
+
+    def files(self, asset_id: str) -> list[FileRow]:
+        return list(self.catalog.files(asset_id))
+
+    def events(self, asset_id: str) -> list[EventRow]:
+        return list(self.catalog.events(asset_id))
 
 
 def _environment() -> Any:
@@ -201,8 +200,8 @@ def _asset_view(asset: AssetRow, rows: _Assets, out: Path, prefix: str) -> dict[
         "asset": asset, "name": page_name(asset), "title": asset.title or Path(asset.rel_path).name,
         "findings": sorted(rows.findings.get(asset.id, []), key=lambda f: ({"error": 0, "warning": 1}.get(f.level, 2),
                                                                            f.code)),
-        "files": rows.files.get(asset.id, []), "derivatives": derivatives,
-        "events": sorted(rows.events.get(asset.id, []), key=lambda e: (e.time, e.id)),
+        "files": rows.files(asset.id), "derivatives": derivatives,
+        "events": sorted(rows.events(asset.id), key=lambda e: (e.time, e.id)),
         "thumbnail": f"{prefix}{thumbnail.path}" if thumbnail else None,
         "levels": [], "web_level": None, "tiles": None, "histogram": None, "problems": [],
         "metadata": [(label, getattr(asset, key)) for key, label in
@@ -294,14 +293,14 @@ def _glb_extras(path: Path) -> dict[str, Any]:
     return extras if isinstance(extras, dict) else {}
 
 
-def _row(view: dict[str, Any]) -> list[Any]:
+def _row(asset: AssetRow, rows: _Assets) -> list[Any]:
     """One asset in the list's shards: name, title, rel_path, kind, status, valid, codes, object number,
-    creator, thumbnail (relative to the report), faces."""
-    asset: AssetRow = view["asset"]
-    codes = sorted({f.code for f in view["findings"]})
-    thumb = view["thumbnail"][len("../"):] if view["thumbnail"] else None
-    return [view["name"], view["title"], asset.rel_path, asset.kind, asset.status, asset.is_valid, codes,
-            asset.object_number, asset.creator, thumb, asset.measurements.get("faces")]
+    creator, thumbnail (relative to the report), faces. From the catalog's rows only: no file is read."""
+    codes = sorted({f.code for f in rows.findings.get(asset.id, [])})
+    thumbnail = next((d.path for d in rows.derivatives.get(asset.id, []) if d.role == "thumbnail"), None)
+    return [page_name(asset), asset.title or Path(asset.rel_path).name, asset.rel_path, asset.kind, asset.status,
+            asset.is_valid, codes, asset.object_number, asset.creator,
+            f"../{quote(thumbnail)}" if thumbnail else None, asset.measurements.get("faces")]
 
 
 def _digest(view: dict[str, Any]) -> str:
@@ -347,39 +346,39 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
     only = set(assets) if assets is not None else None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for sub in ("", "assets", "data", "iiif", "iiif/manifests"):
+            clear_stale_in(folder / sub)
         with Catalog(db, readonly=True) as catalog:
-            rows = _Assets(catalog, only if state else None)
+            rows = _Assets(catalog)
             summary = catalog.summary()
-        if iiif:  # first: a page links its manifest when there is one
-            _write_iiif(catalog_path=db, out=out, folder=folder, base_url=base_url, only=only if state else None)
-        _copy_tree(_HERE / "vendor", folder / "vendor")
-        _copy_tree(_HERE / "static", folder / "static")
-        written = kept = 0
-        list_rows, views = [], {}
-        (folder / "assets").mkdir(exist_ok=True)
-        for asset in rows.assets:
-            view = _asset_view(asset, rows, out, "../../")
-            list_rows.append(_row(view))
-            views[asset.id] = view
-            considered = only is None or asset.id in only or view["name"] not in state
-            if not considered:
-                kept += 1
-                continue
-            digest = _digest(view)
-            page = folder / "assets" / f"{view['name']}.html"
-            if state.get(view["name"]) == digest and page.is_file():
-                kept += 1
-                continue
-            template = {"mesh": "mesh.html", "image": "image.html"}.get(asset.kind, "asset.html")
-            manifest = folder / "iiif" / "manifests" / f"{view['name']}.json"
-            html = env.get_template(template).render(
-                v=view, root="../", manifest=f"../iiif/manifests/{view['name']}.json" if manifest.is_file() else None)
-            write_bytes_atomic(page, html.encode("utf-8"))
-            state[view["name"]] = digest
-            written += 1
+            if iiif:  # first: a page links its manifest when there is one
+                _write_iiif(catalog=catalog, out=out, folder=folder, base_url=base_url, only=only if state else None)
+            _copy_tree(_HERE / "vendor", folder / "vendor")
+            _copy_tree(_HERE / "static", folder / "static")
+            written = kept = 0
+            list_rows = []
+            for asset in rows.assets:
+                name = page_name(asset)
+                list_rows.append(_row(asset, rows))
+                page = folder / "assets" / f"{name}.html"
+                if only is not None and asset.id not in only and name in state and page.is_file():
+                    kept += 1  # not processed by this run, and written before: unchanged
+                    continue
+                view = _asset_view(asset, rows, out, "../../")
+                digest = _digest(view)
+                if state.get(name) == digest and page.is_file():
+                    kept += 1
+                    continue
+                template = {"mesh": "mesh.html", "image": "image.html"}.get(asset.kind, "asset.html")
+                manifest = folder / "iiif" / "manifests" / f"{name}.json"
+                html = env.get_template(template).render(
+                    v=view, root="../", manifest=f"../iiif/manifests/{name}.json" if manifest.is_file() else None)
+                write_bytes_atomic(page, html.encode("utf-8"), many=True)
+                state[name] = digest
+                written += 1
         shards = _write_list(folder, list_rows, env)
-        _write_overview(folder, env, rows, views, summary)
-        names = {view["name"] for view in views.values()}
+        _write_overview(folder, env, rows, summary)
+        names = {row[0] for row in list_rows}
         for stale in set(state) - names:  # assets no longer in the catalog
             (folder / "assets" / f"{stale}.html").unlink(missing_ok=True)
             state.pop(stale)
@@ -413,7 +412,7 @@ def _write_list(folder: Path, rows: list[list[Any]], env: Any) -> int:
     shards = max(1, math.ceil(len(rows) / SHARD_ROWS))
     for i in range(shards):
         chunk = rows[i * SHARD_ROWS:(i + 1) * SHARD_ROWS]
-        write_bytes_atomic(data / f"rows-{i:04d}.js", _script("rows", {"shard": i, "rows": chunk}))
+        write_bytes_atomic(data / f"rows-{i:04d}.js", _script("rows", {"shard": i, "rows": chunk}), many=True)
     for old in data.glob("rows-*.js"):
         if int(old.stem.split("-")[1]) >= shards:
             old.unlink()
@@ -430,19 +429,20 @@ def _write_list(folder: Path, rows: list[list[Any]], env: Any) -> int:
     for name, values in facets.items():
         for key, numbers in values.items():
             write_bytes_atomic(data / f"facet-{name}-{slug(key)}.js",
-                               _script("facet", {"facet": name, "key": key, "rows": numbers}))
+                               _script("facet", {"facet": name, "key": key, "rows": numbers}), many=True)
     html = env.get_template("assets.html").render(root="", facets=index["facets"],
                                                   slugs={k: slug(k) for f in facets.values() for k in f})
     write_bytes_atomic(folder / "assets.html", html.encode("utf-8"))
     return shards
 
 
-def _write_overview(folder: Path, env: Any, rows: _Assets, views: dict[str, dict[str, Any]], summary: Any) -> None:
+def _write_overview(folder: Path, env: Any, rows: _Assets, summary: Any) -> None:
     assets = rows.assets
     by_kind_status = Counter((a.kind, a.status) for a in assets)
     kinds = sorted({a.kind for a in assets})
     statuses = sorted({a.status for a in assets})
-    trouble = [views[a.id] for a in assets if a.status in ("failed", "quarantined") or a.is_valid == 0]
+    trouble = [{"asset": a, "name": page_name(a), "findings": rows.findings.get(a.id, [])}
+               for a in assets if a.status in ("failed", "quarantined") or a.is_valid == 0]
     codes = Counter(f.code for findings in rows.findings.values() for f in findings)
     faces = [a.measurements.get("faces") for a in assets if a.kind == "mesh"]
     per_level: dict[str, list[float]] = defaultdict(list)
@@ -483,15 +483,13 @@ def _duration(started: str, finished: str | None) -> str:
     return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{seconds % 60:04.1f}"
 
 
-def _write_iiif(*, catalog_path: Path, out: Path, folder: Path, base_url: str | None, only: set[str] | None) -> None:
+def _write_iiif(*, catalog: Any, out: Path, folder: Path, base_url: str | None, only: set[str] | None) -> None:
     """IIIF Presentation 3 for every asset, ids under ``base_url``/report/iiif."""
-    from llvscan.catalog.db import Catalog
     from llvscan.catalog.presentation import write_presentation
 
-    with Catalog(catalog_path, readonly=True) as catalog:
-        base = (base_url or _run_base(catalog)).rstrip("/")
-        write_presentation(catalog, out, folder / "iiif", base_url=f"{base}/report/iiif", tiles_url=f"{base}/iiif",
-                           files_url=base, assets=only)
+    base = (base_url or _run_base(catalog)).rstrip("/")
+    write_presentation(catalog, out, folder / "iiif", base_url=f"{base}/report/iiif", tiles_url=f"{base}/iiif",
+                       files_url=base, assets=only)
 
 
 def _run_base(catalog: Any) -> str:

@@ -144,7 +144,7 @@ def test_viewers_show_a_draco_glb_and_a_iiif_pyramid_offline(site, chromium):
         page, log = open_page(chromium, f"{base}/index.html", viewport=(1000, 900))
         try:
             page.wait_for_function("() => { const m = document.getElementById('mesh');"
-                                   " return m.loaded && m.modelIsVisible; }", timeout=20_000)
+                                   " return m.loaded && m.modelIsVisible; }", timeout=60_000)
         except Exception as exc:  # show what the page said, not only the timeout
             raise AssertionError(f"model-viewer did not show the model: {log.problems()}") from exc
         page.wait_for_timeout(300)  # a few more frames on SwiftShader
@@ -158,9 +158,17 @@ def test_viewers_show_a_draco_glb_and_a_iiif_pyramid_offline(site, chromium):
 
         # OpenSeadragon: zoom to 1:1 so that the deepest level (scale factor 1) is drawn
         page.wait_for_function("() => window.osdViewer && osdViewer.world.getItemCount() === 1")
-        page.evaluate("() => { const v = osdViewer.viewport; v.zoomTo(v.imageToViewportZoom(1), null, true);"
-                      " v.panTo(v.getHomeBounds().getCenter(), true); }")
-        page.wait_for_function("() => osdViewer.world.getItemAt(0).getFullyLoaded()", timeout=15_000)
+
+        def full_resolution(request) -> bool:  # {id}/{x},{y},{w},{h}/{w},{h}/0/default.jpg with equal sizes
+            parts = request.url.split("/")
+            return ("/iiif/img/" in request.url and request.url.endswith("/default.jpg")
+                    and parts[-4].split(",")[2:] == parts[-3].split(","))
+
+        with page.expect_response(full_resolution, timeout=30_000):  # the deepest level asked for…
+            page.evaluate("() => { const v = osdViewer.viewport; v.zoomTo(v.imageToViewportZoom(1), null, true);"
+                          " v.panTo(v.getHomeBounds().getCenter(), true); }")
+        # …and drawn (a slow shared machine may take a while)
+        page.wait_for_function("() => osdViewer.world.getItemAt(0).getFullyLoaded()", timeout=30_000)
         page.wait_for_timeout(200)
 
         info = json.loads((site / "iiif" / "img" / "info.json").read_text())

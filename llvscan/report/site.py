@@ -144,7 +144,7 @@ class _Chart:
     unit: str
 
 
-def _bars(title: str, counts: Sequence[tuple[str, float]], unit: str = "", width: float = 360.0) -> _Chart:
+def _bars(title: str, counts: Sequence[tuple[str, float]], unit: str = "", width: float = 300.0) -> _Chart:
     top = max((v for _, v in counts), default=0) or 1
     bars = [_Bar(label, value, 22.0 * i, width * value / top, f"{value:g}{unit}")
             for i, (label, value) in enumerate(counts)]
@@ -339,10 +339,13 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
     env = _environment()
     state_path = folder / "state.json"
     state: dict[str, str] = {}
+    site = _site_digest()
     if state_path.is_file():
         try:
-            state = json.loads(state_path.read_text(encoding="utf-8")).get("pages", {})
-        except (OSError, ValueError):
+            saved = json.loads(state_path.read_text(encoding="utf-8"))
+            # pages made by other templates or scripts (another llvscan) are all made again
+            state = saved.get("pages", {}) if saved.get("site") == site else {}
+        except (OSError, ValueError, AttributeError):
             state = {}
     only = set(assets) if assets is not None else None
     try:
@@ -383,12 +386,24 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
         for stale in set(state) - names:  # assets no longer in the catalog
             (folder / "assets" / f"{stale}.html").unlink(missing_ok=True)
             state.pop(stale)
-        write_bytes_atomic(state_path, json.dumps({"pages": state}, sort_keys=True).encode())
+        write_bytes_atomic(state_path, json.dumps({"site": site, "pages": state}, sort_keys=True).encode())
     except OSError as exc:
         raise OutputError("cannot write the report", path=folder, detail=exc.strerror or str(exc)) from exc
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     return ReportResult(folder=str(folder), assets=len(rows.assets), pages_written=written, pages_kept=kept,
                         shards=shards, bytes=size, seconds=round(time.perf_counter() - started, 3))
+
+
+def _site_digest() -> str:
+    """The templates, scripts, styles and viewers that make the pages, and llvscan's version, as a digest."""
+    from llvscan import __version__
+
+    digest = hashlib.sha256(__version__.encode())
+    for sub in ("templates", "static", "vendor"):
+        for path in sorted((_HERE / sub).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(_HERE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _copy_tree(source: Path, target: Path) -> None:

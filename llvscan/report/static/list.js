@@ -120,11 +120,16 @@ var llvscan = (function () {
       });
     });
   }
+  var asked = 0;
   function refresh() {
+    // filters loaded for an earlier change may arrive after those of a later one: only the latest
+    // change draws (else a quick second change could be overwritten by the first one's rows)
+    var mine = ++asked;
     selected().then(function (numbers) { return searched(numbers, state.q); }).then(function (numbers) {
+      if (mine !== asked) { return; }
       current = numbers;
       return draw(numbers);
-    }).catch(function (error) { document.getElementById("count").textContent = String(error); });
+    }).catch(function (error) { if (mine === asked) { document.getElementById("count").textContent = String(error); } });
   }
   var current = [];
   function start() {

@@ -8,7 +8,11 @@ the input, texel drift), where Voyager's own pipeline records only the target fa
 
 Recipes (``llvscan.mesh.lod.recipe``) are lists of levels. Levels sharing a face count share one
 decimation; each decimation starts from the nearest finer level (faster, and measured against the input
-all the same); a level at or above the input's face count keeps the input mesh.
+all the same); a level at or above the input's face count keeps the input mesh; a ``min_ssim`` level
+gets the fewest faces measured to reach it. What a level carries besides its geometry — maps baked
+from the full mesh, a fresh atlas for low levels of many-chart scans — is decided in
+``llvscan.mesh.lod.dress``; web levels are Draco-compressed unless the recipe says otherwise. Each level's
+visual fidelity is measured as it is written (its own textures and normal maps).
 """
 
 from __future__ import annotations

@@ -158,3 +158,33 @@ def test_a_missing_output_costs_its_manifest_not_the_report(hostile_run, tmp_pat
     assert not list((out / "report" / "iiif" / "manifests").glob("bracket-*.json"))
     collection = json.loads((out / "report" / "iiif" / "collection.json").read_text())
     assert collection["items"] and all("bracket" not in item["id"] for item in collection["items"])
+
+
+def test_a_patched_update_gives_the_list_a_full_build_gives(hostile_run, tmp_path):
+    """One asset changes (its title, and its findings replaced by a new code): the update patches its row
+    into the shards and filters, and the result is byte for byte what a report made from nothing says."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    shutil.copytree(hostile_run, out)
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        asset_id, run_id = db.execute("SELECT id, last_run_id FROM assets WHERE rel_path = 'tools/bracket.stl'"
+                                      ).fetchone()
+        db.execute("UPDATE assets SET title = 'Patched <title>' WHERE id = ?", (asset_id,))
+        db.execute("DELETE FROM findings WHERE asset_id = ?", (asset_id,))
+        db.execute("INSERT INTO findings (asset_id, run_id, source, level, code, message, count) "
+                   "VALUES (?, ?, 'validation', 'warning', 'patched_code', 'a new finding', 1)", (asset_id, run_id))
+    update = build_report(out, assets=[asset_id])
+    assert update.patched and update.pages_written == 1 and update.pages_kept == 0
+    fresh = tmp_path / "fresh"
+    shutil.copytree(out, fresh)
+    shutil.rmtree(fresh / "report")
+    full = build_report(fresh)
+    assert not full.patched and full.pages_written == 4
+    patched = {p.name: p.read_bytes() for p in (out / "report" / "data").iterdir()}
+    made = {p.name: p.read_bytes() for p in (fresh / "report" / "data").iterdir()}
+    assert patched == made
+    assert any(name.startswith("facet-code-") and b'"key":"patched_code"' in data for name, data in made.items())
+    page = next((out / "report" / "assets").glob("bracket-*.html")).read_text(encoding="utf-8")
+    assert "Patched &lt;title&gt;" in page and "patched_code" in page
+    assert (out / "report" / "assets.html").read_bytes() == (fresh / "report" / "assets.html").read_bytes()

@@ -10,7 +10,7 @@ import json
 import platform
 import socket
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from llvscan.catalog.rows import (
 from llvscan.errors import CatalogError
 from llvscan.info import library_versions
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogContents", "CatalogSummary", "PreviousState"]
+__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogAggregates", "CatalogContents", "CatalogSummary", "PreviousState"]
 
 SCHEMA_VERSION = 2
 
@@ -211,6 +211,20 @@ class CatalogContents(JsonResult):
     files: list[FileRow]
     events: list[EventRow]
     attempts: list[AttemptRow]
+
+
+@dataclass(frozen=True)
+class CatalogAggregates(JsonResult):
+    """What a report's overview plots, computed by SQLite (no row of a large catalog reaches Python
+    except the values plotted)."""
+
+    by_kind_status: list[tuple[str, str, int]]
+    finding_codes: list[tuple[str, int]]  # code, findings; most frequent first
+    mesh_faces: list[float]
+    level_worst_hausdorff: list[tuple[str, float]]  # LOD level, its largest Hausdorff % over the assets
+    image_sharpness: list[float]  # variance of the Laplacian
+    image_clipping: list[float]  # the worst band's clipped %, where the run recorded it
+    asset_seconds: list[float]  # each asset's latest attempt
 
 
 class Catalog:
@@ -415,8 +429,57 @@ class Catalog:
     def attempts(self, asset_id: str | None = None) -> list[AttemptRow]:
         return from_rows(AttemptRow, self._select("attempts", "id", asset_id))
 
-    def assets(self) -> list[AssetRow]:
-        return from_rows(AssetRow, self._select("assets", "rel_path"))
+    def assets(self, ids: Iterable[str] | None = None) -> list[AssetRow]:
+        """Every asset (by path), or those whose id is in ``ids``."""
+        if ids is None:
+            return from_rows(AssetRow, self._select("assets", "rel_path"))
+        wanted = sorted(set(ids))
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start:start + 500]
+            rows += self._db.execute(f"SELECT * FROM assets WHERE id IN ({','.join('?' * len(chunk))})",
+                                     chunk).fetchall()
+        return sorted(from_rows(AssetRow, rows), key=lambda a: a.rel_path)
+
+    def asset_ids(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT id FROM assets")}
+
+    def aggregates(self) -> CatalogAggregates:
+        """The distributions a report's overview shows (see ``CatalogAggregates``)."""
+        one = self._db.execute
+
+        def values(sql: str) -> list[float]:
+            return [float(row[0]) for row in one(sql) if isinstance(row[0], int | float)]
+
+        return CatalogAggregates(
+            by_kind_status=[(r[0], r[1], int(r[2])) for r in
+                            one("SELECT kind, status, count(*) FROM assets GROUP BY kind, status")],
+            finding_codes=[(r[0], int(r[1])) for r in
+                           one("SELECT code, count(*) FROM findings GROUP BY code ORDER BY count(*) DESC, code")],
+            mesh_faces=values("SELECT json_extract(measurements, '$.faces') FROM assets WHERE kind = 'mesh'"),
+            level_worst_hausdorff=[(r[0], float(r[1])) for r in one(
+                "SELECT level, max(hausdorff_pct) FROM derivatives WHERE role = 'lod' AND hausdorff_pct IS NOT NULL"
+                " GROUP BY level ORDER BY level")],
+            image_sharpness=values("SELECT json_extract(measurements, '$.laplacian_variance') FROM assets"
+                                   " WHERE kind = 'image'"),
+            image_clipping=values("SELECT json_extract(measurements, '$.clipped_percent') FROM assets"
+                                  " WHERE kind = 'image'"),
+            asset_seconds=values("SELECT a.seconds FROM attempts a JOIN (SELECT max(id) AS id FROM attempts"
+                                 " GROUP BY asset_id) latest ON a.id = latest.id"),
+        )
+
+    def troubled(self, limit: int | None = None) -> tuple[list[AssetRow], dict[str, list[FindingRow]], int]:
+        """The assets that failed, were quarantined or are invalid (by path, at most ``limit``), their
+        findings, and how many there are in all."""
+        where = "status IN ('failed', 'quarantined') OR is_valid = 0"
+        total = int(self._db.execute(f"SELECT count(*) FROM assets WHERE {where}").fetchone()[0])
+        cap = "" if limit is None else f" LIMIT {int(limit)}"
+        assets = from_rows(AssetRow, self._db.execute(f"SELECT * FROM assets WHERE {where} ORDER BY rel_path{cap}")
+                           .fetchall())
+        findings: dict[str, list[FindingRow]] = {}
+        for asset in assets:
+            findings[asset.id] = self.findings(asset.id)
+        return assets, findings, total
 
     def files(self, asset_id: str | None = None) -> list[FileRow]:
         return from_rows(FileRow, self._select("asset_files", "asset_id, rel_path", asset_id))

@@ -127,13 +127,14 @@ def _folder_name(asset: AssetRow, derivatives: list[DerivativeRow]) -> tuple[str
     return None
 
 
-def _entries(catalog: Catalog) -> list[_Entry]:
-    """Every asset with status ok that has tiles or levels of detail, with a unique URL-safe name."""
+def _entries(catalog: Catalog, ids: set[str] | None = None) -> list[_Entry]:
+    """Every asset with status ok that has tiles or levels of detail (of ``ids`` when given), with a
+    unique URL-safe name."""
     by_asset: dict[str, list[DerivativeRow]] = {}
-    for d in catalog.derivatives():
+    for d in (catalog.derivatives() if ids is None else [d for i in sorted(ids) for d in catalog.derivatives(i)]):
         by_asset.setdefault(d.asset_id, []).append(d)
     entries, taken = [], set()
-    for asset in catalog.assets():
+    for asset in catalog.assets(ids):
         if asset.status != "ok":
             continue
         found = _folder_name(asset, by_asset.get(asset.id, []))
@@ -305,6 +306,10 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
     wanted = None if assets is None else set(assets)
     folder = dest / "manifests"
     clear_stale_in(folder)
+    if wanted is not None and len(wanted) <= _PATCH_AT_MOST:
+        items = _collection_items(dest / "collection.json", f"{base}/collection.json")
+        if items is not None:
+            return _patch(catalog, out, dest, items, wanted, base, tiles, files)
     entries = _entries(catalog)
     before: dict[str, dict] = {}  # an update lists the assets it was not given as the collection did
     if wanted is not None and (dest / "collection.json").is_file():
@@ -359,6 +364,61 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
     write_json_atomic(dest / "collection.json", collection)
     log.info("IIIF Presentation 3: %d manifest(s) written, %d listed, in %s", written, len(refs), dest)
     return PresentationResult("collection.json", written, kinds["image"], kinds["mesh"], base, problems)
+
+
+#: An update of at most this many assets patches the collection instead of listing the catalog again.
+_PATCH_AT_MOST = 2000
+
+
+def _collection_items(path: Path, collection_id: str) -> list[dict] | None:
+    """The items of the collection at ``path`` when it was written for ``collection_id``, else None."""
+    try:
+        collection = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    items = collection.get("items") if isinstance(collection, dict) else None
+    if collection.get("id") != collection_id or not isinstance(items, list):
+        return None
+    return [item for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def _patch(catalog: Catalog, out: Path, dest: Path, items: list[dict], wanted: set[str], base: str, tiles: str,
+           files: str) -> PresentationResult:
+    """An update of a few assets: their manifests rewritten (or removed when they are no longer shown)
+    and their items replaced in the collection, which keeps its order; nothing else is read."""
+    folder = dest / "manifests"
+    entries = _entries(catalog, wanted)
+    shown = {entry.asset.id for entry in entries}
+    gone = {asset_id for asset_id in wanted if asset_id not in shown}
+    for stale in folder.glob("*.json") if gone else ():
+        if _owner(stale, gone):
+            stale.unlink(missing_ok=True)
+    items = [item for item in items if not any(item["id"].endswith(f"-{i[:8]}.json") for i in gone)]
+    where = {item["id"]: k for k, item in enumerate(items)}
+    written, problems = 0, []
+    for entry in entries:
+        manifest_id = f"{base}/manifests/{entry.name}.json"
+        try:
+            manifest = _manifest(entry, out, manifest_id, tiles, files)
+        except OutputError as exc:
+            problems.append(f"{entry.asset.rel_path}: {exc}")
+            (folder / f"{entry.name}.json").unlink(missing_ok=True)
+            items = [item for item in items if item["id"] != manifest_id]
+            where = {item["id"]: k for k, item in enumerate(items)}
+            continue
+        write_json_atomic(folder / f"{entry.name}.json", manifest, many=True)
+        written += 1
+        if manifest_id in where:
+            items[where[manifest_id]] = _reference(manifest)
+        else:
+            where[manifest_id] = len(items)
+            items.append(_reference(manifest))
+    collection = {"@context": _CONTEXT, "id": f"{base}/collection.json", "type": "Collection",
+                  "label": _en("llvscan collection"), "items": items}
+    write_json_atomic(dest / "collection.json", collection)
+    # a mesh's manifest has the PNG render as its thumbnail, an image's a JPEG of its tiles
+    meshes = sum(1 for item in items if any(t.get("format") == "image/png" for t in item.get("thumbnail", [])))
+    return PresentationResult("collection.json", written, len(items) - meshes, meshes, base, problems)
 
 
 def _owner(path: Path, wanted: set[str]) -> bool:

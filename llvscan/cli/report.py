@@ -29,5 +29,4 @@ def report(out: Path, base_url: str | None, as_json: bool) -> None:
         echo_json(result)
         return
     console().print(f"{result.folder}/index.html: {result.assets} assets, {result.pages_written} pages written, "
-                    f"{result.pages_kept} unchanged, {result.shards} list shards, {result.bytes / 1e6:.1f} MB "
-                    f"in {result.seconds:.1f} s")
+                    f"{result.pages_kept} unchanged, {result.shards} list shards, in {result.seconds:.1f} s")

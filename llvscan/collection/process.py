@@ -174,6 +174,9 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
         measurements = {k: data.get(k) for k in ("width", "height", "bands", "bit_depth", "interpretation",
                                                  "icc_profile", "format", "laplacian_variance", "noise_sigma")}
         measurements["errors"] = [f.message for f in report.errors]
+        bands = report.band_statistics  # the worst band's clipping, for the report's distributions
+        measurements["clipped_percent"] = max((b.clipped_low_percent + b.clipped_high_percent for b in bands),
+                                              default=None)
     for layout in options.layouts:
         rel = f"{LAYOUT_FOLDERS[layout]}/{name}"
         tiles = tile_image(source, out / rel, layout=layout, base_url=options.base_url, identifier=name,

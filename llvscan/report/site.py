@@ -21,20 +21,24 @@ Nothing is loaded from the network: every page carries a Content-Security-Policy
 site's own files. Every string from the collection (file names, sidecar metadata, material names,
 error messages) is escaped by the templates, and the scripts only ever set text, never markup.
 
-The report is updated incrementally: an asset's page is rewritten only when what it shows changed
-(a digest of its catalog rows, kept in ``report/state.json``); the overview and the list are rebuilt.
+The report is updated incrementally: an asset's page is rewritten only when what it shows changed (a
+digest of its catalog rows, kept with its place in the list in ``report/state.sqlite``). An update of a
+few assets (a run's) patches their rows into the list's shards and filters and their items into the
+IIIF collection, and the overview comes from SQLite's aggregates: no other asset is read.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import json
 import math
 import pickle
 import shutil
+import sqlite3
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +72,7 @@ class ReportResult(JsonResult):
     pages_written: int  # asset pages (re)written this time
     pages_kept: int  # asset pages whose content had not changed
     shards: int
-    bytes: int  # the report folder's size on disk, vendored viewers included
+    patched: bool  # an update of a few assets: their rows patched into the list, nothing else read
     seconds: float
 
 
@@ -82,17 +86,20 @@ class _Assets:
     """Every asset with the rows the overview and the list need, grouped once; the rows only a page shows
     (source files, events) are read per asset, for the pages being written."""
 
-    def __init__(self, catalog: Any) -> None:
+    def __init__(self, catalog: Any, ids: set[str] | None = None) -> None:
+        """Every asset's rows, or (``ids``) only those assets', read asset by asset."""
         self.catalog = catalog
-        self.assets: list[AssetRow] = sorted(catalog.assets(), key=lambda a: a.rel_path)
+        self.assets: list[AssetRow] = sorted(catalog.assets(ids), key=lambda a: a.rel_path)
         self.findings: dict[str, list[FindingRow]] = defaultdict(list)
-        for finding in catalog.findings():
-            self.findings[finding.asset_id].append(finding)
         self.derivatives: dict[str, list[DerivativeRow]] = defaultdict(list)
-        for derivative in catalog.derivatives():
-            self.derivatives[derivative.asset_id].append(derivative)
         self.seconds: dict[str, float] = {}
-        for attempt in catalog.attempts():
+        every = ids is None
+        for finding in catalog.findings() if every else [f for a in self.assets for f in catalog.findings(a.id)]:
+            self.findings[finding.asset_id].append(finding)
+        for derivative in (catalog.derivatives() if every
+                           else [d for a in self.assets for d in catalog.derivatives(a.id)]):
+            self.derivatives[derivative.asset_id].append(derivative)
+        for attempt in catalog.attempts() if every else [t for a in self.assets for t in catalog.attempts(a.id)]:
             if attempt.seconds is not None:
                 self.seconds[attempt.asset_id] = attempt.seconds  # the latest attempt's
         self.runs = catalog.runs()
@@ -324,10 +331,13 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
     """Write (or update) ``OUT/report`` for the run in ``out_dir``; see the module docstring.
 
     ``base_url`` is the URL the output folder is served at (default: the run's, from its IIIF base URL):
-    the IIIF manifests' ids are under ``base_url/report/iiif``. ``assets`` (ids) limits the asset pages
-    considered for rewriting (the run passes the assets it processed); pages are rewritten only when
-    what they show changed either way. Raises ``InvalidParameterError`` when ``out_dir`` holds no catalog,
-    ``OutputError`` when the report cannot be written."""
+    the IIIF manifests' ids are under ``base_url/report/iiif``. ``assets`` (ids): the assets whose pages
+    may have changed (the run passes the assets it processed). With them, and a report of the same assets
+    made by the same templates already there, the update touches only those assets: their pages (when
+    what they show changed), their rows in the list's shards and filters, their manifests; the overview
+    is recomputed by SQLite. Otherwise every page is considered (and rewritten when it changed). Raises
+    ``InvalidParameterError`` when ``out_dir`` holds no catalog, ``OutputError`` when the report cannot
+    be written."""
     from llvscan.catalog.db import Catalog
 
     started = time.perf_counter()
@@ -337,40 +347,31 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
         raise InvalidParameterError(f"no catalog here ({CATALOG_NAME}): run `llvscan run` first", path=out)
     folder = out / "report"
     env = _environment()
-    state_path = folder / "state.json"
-    state: dict[str, str] = {}
-    site = _site_digest()
-    if state_path.is_file():
-        try:
-            saved = json.loads(state_path.read_text(encoding="utf-8"))
-            # pages made by other templates or scripts (another llvscan) are all made again
-            state = saved.get("pages", {}) if saved.get("site") == site else {}
-        except (OSError, ValueError, AttributeError):
-            state = {}
     only = set(assets) if assets is not None else None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         for sub in ("", "assets", "data", "iiif", "iiif/manifests"):
             clear_stale_in(folder / sub)
-        with Catalog(db, readonly=True) as catalog:
-            rows = _Assets(catalog)
+        with _State(folder / "state.sqlite", _site_digest()) as state, Catalog(db, readonly=True) as catalog:
             summary = catalog.summary()
+            patch = (only is not None and len(only) <= PATCH_AT_MOST and state.complete
+                     and catalog.asset_ids() == state.asset_ids())
+            rows = _Assets(catalog, only if patch else None)
             if iiif:  # first: a page links its manifest when there is one
-                _write_iiif(catalog=catalog, out=out, folder=folder, base_url=base_url, only=only if state else None)
+                _write_iiif(catalog=catalog, out=out, folder=folder, base_url=base_url,
+                            only=only if state.complete else None)
             _copy_tree(_HERE / "vendor", folder / "vendor")
             _copy_tree(_HERE / "static", folder / "static")
             written = kept = 0
-            list_rows = []
+            digests = state.digests(None if not patch else {a.id for a in rows.assets})
             for asset in rows.assets:
                 name = page_name(asset)
-                list_rows.append(_row(asset, rows))
                 page = folder / "assets" / f"{name}.html"
-                if only is not None and asset.id not in only and name in state and page.is_file():
+                if only is not None and asset.id not in only and asset.id in digests and page.is_file():
                     kept += 1  # not processed by this run, and written before: unchanged
                     continue
                 view = _asset_view(asset, rows, out, "../../")
                 digest = _digest(view)
-                if state.get(name) == digest and page.is_file():
+                if digests.get(asset.id) == digest and page.is_file():
                     kept += 1
                     continue
                 template = {"mesh": "mesh.html", "image": "image.html"}.get(asset.kind, "asset.html")
@@ -378,20 +379,77 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
                 html = env.get_template(template).render(
                     v=view, root="../", manifest=f"../iiif/manifests/{name}.json" if manifest.is_file() else None)
                 write_bytes_atomic(page, html.encode("utf-8"), many=True)
-                state[name] = digest
+                digests[asset.id] = digest
                 written += 1
-        shards = _write_list(folder, list_rows, env)
-        _write_overview(folder, env, rows, summary)
-        names = {row[0] for row in list_rows}
-        for stale in set(state) - names:  # assets no longer in the catalog
-            (folder / "assets" / f"{stale}.html").unlink(missing_ok=True)
-            state.pop(stale)
-        write_bytes_atomic(state_path, json.dumps({"site": site, "pages": state}, sort_keys=True).encode())
-    except OSError as exc:
-        raise OutputError("cannot write the report", path=folder, detail=exc.strerror or str(exc)) from exc
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return ReportResult(folder=str(folder), assets=len(rows.assets), pages_written=written, pages_kept=kept,
-                        shards=shards, bytes=size, seconds=round(time.perf_counter() - started, 3))
+            if patch:
+                shards = _patch_list(folder, env, rows, state.positions({a.id for a in rows.assets}))
+                state.save_digests({i: d for i, d in digests.items()})
+            else:
+                list_rows = [_row(asset, rows) for asset in rows.assets]
+                shards = _write_list(folder, list_rows, env)
+                names = {row[0] for row in list_rows}
+                for stale in (folder / "assets").glob("*.html"):  # assets no longer in the catalog
+                    if stale.stem not in names:
+                        stale.unlink(missing_ok=True)
+                state.replace_all([(asset.id, digests.get(asset.id, ""), i // SHARD_ROWS, i % SHARD_ROWS)
+                                   for i, asset in enumerate(rows.assets)])
+            _write_overview(folder, env, catalog, rows.runs, summary)
+    except (OSError, sqlite3.Error) as exc:
+        raise OutputError("cannot write the report", path=folder, detail=getattr(exc, "strerror", None) or str(exc)) \
+            from exc
+    return ReportResult(folder=str(folder), assets=summary.assets, pages_written=written, pages_kept=kept,
+                        shards=shards, patched=patch, seconds=round(time.perf_counter() - started, 3))
+
+
+#: An update of at most this many assets patches the list instead of writing it again.
+PATCH_AT_MOST = 2000
+
+
+class _State:
+    """What the report was made of (``report/state.sqlite``): the templates' digest, and per asset the
+    digest of its page and its place in the list's shards. Forgotten (every page made again) when the
+    templates, scripts or viewers change."""
+
+    def __init__(self, path: Path, site: str) -> None:
+        self.db = sqlite3.connect(path)
+        self.db.executescript("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);"
+                              "CREATE TABLE IF NOT EXISTS pages (asset_id TEXT PRIMARY KEY, digest TEXT,"
+                              " shard INTEGER, position INTEGER);")
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'site'").fetchone()
+        if row is None or row[0] != site:
+            self.db.execute("DELETE FROM pages")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('site', ?)", (site,))
+        complete = self.db.execute("SELECT value FROM meta WHERE key = 'complete'").fetchone()
+        self.complete = bool(complete and complete[0] == "1" and row is not None and row[0] == site)
+
+    def __enter__(self) -> _State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.db.commit()
+        self.db.close()
+
+    def asset_ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT asset_id FROM pages")}
+
+    def digests(self, ids: set[str] | None) -> dict[str, str]:
+        if ids is None:
+            return {r[0]: r[1] for r in self.db.execute("SELECT asset_id, digest FROM pages") if r[1]}
+        return {i: row[0] for i in ids
+                if (row := self.db.execute("SELECT digest FROM pages WHERE asset_id = ?", (i,)).fetchone())}
+
+    def positions(self, ids: set[str]) -> dict[str, tuple[int, int]]:
+        return {i: (row[0], row[1]) for i in ids
+                if (row := self.db.execute("SELECT shard, position FROM pages WHERE asset_id = ?", (i,)).fetchone())}
+
+    def save_digests(self, digests: dict[str, str]) -> None:
+        self.db.executemany("UPDATE pages SET digest = ? WHERE asset_id = ?", [(d, i) for i, d in digests.items()])
+
+    def replace_all(self, rows: list[tuple[str, str, int, int]]) -> None:
+        self.db.execute("DELETE FROM pages")
+        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?, ?)", rows)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('complete', '1')")
 
 
 def _site_digest() -> str:
@@ -439,50 +497,123 @@ def _write_list(folder: Path, rows: list[list[Any]], env: Any) -> int:
         facets["kind"][row[3]].append(number)
         for code in row[6]:
             facets["code"][code].append(number)
-    index = {"total": len(rows), "shard_rows": SHARD_ROWS, "shards": shards,
-             "facets": {name: {key: len(v) for key, v in sorted(values.items())} for name, values in facets.items()}}
-    write_bytes_atomic(data / "index.js", _script("index", index))
+    counts = {name: {key: len(v) for key, v in sorted(values.items())} for name, values in facets.items()}
+    index = {"total": len(rows), "shard_rows": SHARD_ROWS, "shards": shards, "facets": counts}
+    write_bytes_atomic(data / "index.js", _script("index", index), many=True)
+    written = set()
     for name, values in facets.items():
         for key, numbers in values.items():
-            write_bytes_atomic(data / f"facet-{name}-{slug(key)}.js",
-                               _script("facet", {"facet": name, "key": key, "rows": numbers}), many=True)
-    html = env.get_template("assets.html").render(root="", facets=index["facets"],
-                                                  slugs={k: slug(k) for f in facets.values() for k in f})
-    write_bytes_atomic(folder / "assets.html", html.encode("utf-8"))
+            path = data / f"facet-{name}-{slug(key)}.js"
+            write_bytes_atomic(path, _script("facet", {"facet": name, "key": key, "rows": numbers}), many=True)
+            written.add(path.name)
+    for old_facet in data.glob("facet-*.js"):  # values no asset has any more
+        if old_facet.name not in written:
+            old_facet.unlink()
+    _write_list_page(folder, env, counts)
     return shards
 
 
-def _write_overview(folder: Path, env: Any, rows: _Assets, summary: Any) -> None:
-    assets = rows.assets
-    by_kind_status = Counter((a.kind, a.status) for a in assets)
-    kinds = sorted({a.kind for a in assets})
-    statuses = sorted({a.status for a in assets})
-    trouble = [{"asset": a, "name": page_name(a), "findings": rows.findings.get(a.id, [])}
-               for a in assets if a.status in ("failed", "quarantined") or a.is_valid == 0]
-    codes = Counter(f.code for findings in rows.findings.values() for f in findings)
-    faces = [a.measurements.get("faces") for a in assets if a.kind == "mesh"]
-    per_level: dict[str, list[float]] = defaultdict(list)
-    for derivatives in rows.derivatives.values():
-        for d in derivatives:
-            if d.role == "lod" and d.hausdorff_pct is not None:
-                per_level[d.level].append(d.hausdorff_pct)
-    sharpness = [a.measurements.get("laplacian_variance") for a in assets if a.kind == "image"]
-    clipping = [a.measurements.get("clipped_pct") for a in assets if a.kind == "image"]
+#: The overview lists at most this many troubled assets (the list filtered by status shows them all).
+TROUBLE_SHOWN = 500
+
+
+def _read_script(path: Path, callback: str) -> Any:
+    """The payload of a data file written by ``_script`` (None when it is missing or not one)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    head, tail = f"llvscan.{callback}(", ");\n"
+    if not (text.startswith(head) and text.endswith(tail)):
+        return None
+    return json.loads(text[len(head):-len(tail)])
+
+
+_FACETS = (("status", 4), ("kind", 3), ("code", 6))
+
+
+def _keys(row: list[Any], column: int) -> set[str]:
+    value = row[column]
+    return set(value) if isinstance(value, list) else {value}
+
+
+def _patch_list(folder: Path, env: Any, rows: _Assets, positions: dict[str, tuple[int, int]]) -> int:
+    """Put the given assets' new rows in place in the list's shards and filters, and write only the
+    files that changed (the shards holding them, the filters they enter or leave, the index)."""
+    data = folder / "data"
+    index = _read_script(data / "index.js", "index")
+    if index is None:
+        raise OutputError("the report's list is incomplete: make it again with `llvscan report`", path=data)
+    shards: dict[int, dict] = {}
+    facets: dict[tuple[str, str], list[int]] = {}
+
+    def facet(name: str, key: str) -> list[int]:
+        if (name, key) not in facets:
+            found = _read_script(data / f"facet-{name}-{slug(key)}.js", "facet")
+            facets[(name, key)] = list(found["rows"]) if found else []
+        return facets[(name, key)]
+
+    for asset in rows.assets:
+        shard, position = positions[asset.id]
+        if shard not in shards:
+            shards[shard] = _read_script(data / f"rows-{shard:04d}.js", "rows")
+        old, new = shards[shard]["rows"][position], _row(asset, rows)
+        shards[shard]["rows"][position] = new
+        number = shard * SHARD_ROWS + position
+        for name, column in _FACETS:
+            before, after = _keys(old, column), _keys(new, column)
+            for key in before - after:
+                numbers = facet(name, key)
+                if number in numbers:
+                    numbers.remove(number)
+            for key in after - before:
+                bisect.insort(facet(name, key), number)
+    for shard, payload in shards.items():
+        write_bytes_atomic(data / f"rows-{shard:04d}.js", _script("rows", payload), many=True)
+    for (name, key), numbers in facets.items():
+        path = data / f"facet-{name}-{slug(key)}.js"
+        counts = index["facets"].setdefault(name, {})
+        if numbers:
+            write_bytes_atomic(path, _script("facet", {"facet": name, "key": key, "rows": numbers}), many=True)
+            counts[key] = len(numbers)
+        else:
+            path.unlink(missing_ok=True)
+            counts.pop(key, None)
+    for name in index["facets"]:
+        index["facets"][name] = dict(sorted(index["facets"][name].items()))
+    write_bytes_atomic(data / "index.js", _script("index", index), many=True)
+    _write_list_page(folder, env, index["facets"])
+    return int(index["shards"])
+
+
+def _write_list_page(folder: Path, env: Any, facets: dict[str, dict[str, int]]) -> None:
+    html = env.get_template("assets.html").render(root="", facets=facets,
+                                                  slugs={k: slug(k) for f in facets.values() for k in f})
+    write_bytes_atomic(folder / "assets.html", html.encode("utf-8"), many=True)
+
+
+def _write_overview(folder: Path, env: Any, catalog: Any, runs: list[Any], summary: Any) -> None:
+    """The overview, from SQLite's aggregates: no asset row but the troubled ones reaches Python."""
+    agg = catalog.aggregates()
+    counts = {(kind, status): n for kind, status, n in agg.by_kind_status}
+    kinds = sorted({kind for kind, _ in counts})
+    statuses = sorted({status for _, status in counts})
+    troubled, findings, total = catalog.troubled(TROUBLE_SHOWN)
+    trouble = [{"asset": a, "name": page_name(a), "findings": findings.get(a.id, [])} for a in troubled]
     charts = [c for c in (
-        _bars("Findings by code", codes.most_common(30)),
-        _histogram("Faces per mesh", [float(f) for f in faces if isinstance(f, int | float)], "", log=True),
+        _bars("Findings by code", agg.finding_codes[:30]),
+        _histogram("Faces per mesh", agg.mesh_faces, "", log=True),
         _bars("Worst Hausdorff error of each level (% of the diagonal)",
-              [(level, round(max(values), 4)) for level, values in sorted(per_level.items())], " %"),
-        _histogram("Image sharpness (variance of the Laplacian)",
-                   [float(s) for s in sharpness if isinstance(s, int | float)], "", log=True),
-        _histogram("Clipped pixels per image (%)", [float(c) for c in clipping if isinstance(c, int | float)], " %"),
-        _histogram("Seconds per asset (last attempt)", list(rows.seconds.values()), " s", log=True),
+              [(level, round(value, 4)) for level, value in agg.level_worst_hausdorff], " %"),
+        _histogram("Image sharpness (variance of the Laplacian)", agg.image_sharpness, "", log=True),
+        _histogram("Clipped pixels per image (worst band, %)", agg.image_clipping, " %"),
+        _histogram("Seconds per asset (last attempt)", agg.asset_seconds, " s", log=True),
     ) if c is not None]
     html = env.get_template("index.html").render(
-        root="", kinds=kinds, statuses=statuses, counts=by_kind_status, total=len(assets), trouble=trouble,
-        charts=charts, runs=rows.runs, durations={r.id: _duration(r.started_at, r.finished_at) for r in rows.runs},
-        summary=summary)
-    write_bytes_atomic(folder / "index.html", html.encode("utf-8"))
+        root="", kinds=kinds, statuses=statuses, counts=defaultdict(int, counts), total=summary.assets,
+        trouble=trouble, trouble_total=total, charts=charts, runs=runs,
+        durations={r.id: _duration(r.started_at, r.finished_at) for r in runs}, summary=summary)
+    write_bytes_atomic(folder / "index.html", html.encode("utf-8"), many=True)
 
 
 def _duration(started: str, finished: str | None) -> str:

@@ -33,6 +33,7 @@ import bisect
 import hashlib
 import itertools
 import json
+import logging
 import math
 import pickle
 import shutil
@@ -52,7 +53,9 @@ from llvscan._publish import clear_stale_in, write_bytes_atomic
 from llvscan.catalog.rows import AssetRow, DerivativeRow, EventRow, FileRow, FindingRow
 from llvscan.errors import InvalidParameterError, OutputError
 
-__all__ = ["CSP", "SHARD_ROWS", "ReportResult", "build_report", "page_name"]
+__all__ = ["CSP", "PATCH_AT_MOST", "SHARD_ROWS", "TROUBLE_SHOWN", "ReportResult", "build_report", "page_name"]
+
+log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
 SHARD_ROWS = 1000
@@ -211,7 +214,7 @@ def _asset_view(asset: AssetRow, rows: _Assets, out: Path, prefix: str) -> dict[
         "files": rows.files(asset.id), "derivatives": derivatives,
         "events": sorted(rows.events(asset.id), key=lambda e: (e.time, e.id)),
         "thumbnail": f"{prefix}{thumbnail.path}" if thumbnail else None,
-        "levels": [], "web_level": None, "tiles": None, "histogram": None, "problems": [],
+        "levels": [], "web_level": None, "tiles": None, "histogram": None, "problems": [], "samples": [],
         "metadata": [(label, getattr(asset, key)) for key, label in
                      (("title", "Title"), ("object_number", "Object number"), ("creator", "Creator"),
                       ("date", "Date"), ("rights", "Rights")) if getattr(asset, key)],
@@ -242,6 +245,10 @@ def _asset_view(asset: AssetRow, rows: _Assets, out: Path, prefix: str) -> dict[
         view["histogram"] = _histogram_chart(inspection)
     if "validation" in by_role:
         view["validation"] = _read_json(out / by_role["validation"].path)
+        view["samples"] = [{"code": str(f.get("code", "")), "count": f.get("count"),
+                            "sample": ", ".join(str(i) for i in f["sample"][:20] if isinstance(i, int))}
+                           for f in view["validation"].get("findings") or []
+                           if isinstance(f, dict) and isinstance(f.get("sample"), list) and f["sample"]]
         web = view["web_level"]
         view["problems"] = _problem_points(view["validation"], out / web["path"][len(prefix):] if web else None)
     return view
@@ -374,10 +381,7 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
                 if digests.get(asset.id) == digest and page.is_file():
                     kept += 1
                     continue
-                template = {"mesh": "mesh.html", "image": "image.html"}.get(asset.kind, "asset.html")
-                manifest = folder / "iiif" / "manifests" / f"{name}.json"
-                html = env.get_template(template).render(
-                    v=view, root="../", manifest=f"../iiif/manifests/{name}.json" if manifest.is_file() else None)
+                html = _render_page(env, view, folder, name)
                 write_bytes_atomic(page, html.encode("utf-8"), many=True)
                 digests[asset.id] = digest
                 written += 1
@@ -403,6 +407,21 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
 
 #: An update of at most this many assets patches the list instead of writing it again.
 PATCH_AT_MOST = 2000
+
+
+def _render_page(env: Any, view: dict[str, Any], folder: Path, name: str) -> str:
+    """An asset's page; when its reports hold something the kind's template cannot show (a report of an
+    older llvscan, a hand-edited file), the page without them, said in the log."""
+    import jinja2
+
+    manifest = folder / "iiif" / "manifests" / f"{name}.json"
+    context = {"v": view, "root": "../", "manifest": f"../iiif/manifests/{name}.json" if manifest.is_file() else None}
+    template = {"mesh": "mesh.html", "image": "image.html"}.get(view["asset"].kind, "asset.html")
+    try:
+        return str(env.get_template(template).render(**context))
+    except jinja2.TemplateError as exc:
+        log.warning("%s: its page shows its catalog rows only (%s)", view["asset"].rel_path, exc)
+        return str(env.get_template("asset.html").render(**context))
 
 
 class _State:

@@ -188,3 +188,16 @@ def test_a_patched_update_gives_the_list_a_full_build_gives(hostile_run, tmp_pat
     page = next((out / "report" / "assets").glob("bracket-*.html")).read_text(encoding="utf-8")
     assert "Patched &lt;title&gt;" in page and "patched_code" in page
     assert (out / "report" / "assets.html").read_bytes() == (fresh / "report" / "assets.html").read_bytes()
+
+
+def test_an_update_over_a_damaged_list_makes_it_again(hostile_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(hostile_run, out)
+    (out / "report" / "data" / "rows-0000.js").write_text("garbage")
+    from llvscan.catalog import Catalog
+
+    with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
+        first = catalog.assets()[0].id
+    result = build_report(out, assets=[first])
+    assert not result.patched and result.pages_written == 4
+    assert (out / "report" / "data" / "rows-0000.js").read_text().startswith("llvscan.rows(")

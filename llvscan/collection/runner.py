@@ -228,7 +228,8 @@ def run_collection(
 
             def take(record: AssetRecord) -> None:
                 counts[record.status] += 1
-                touched.add(record.asset_id)
+                if record.status != "skipped":  # an unchanged asset's page is as it was
+                    touched.add(record.asset_id)
                 if record.status in ("failed", "quarantined"):
                     failures.append(AssetFailure(record.rel_path, record.error or "", record.status))
                 if on_record:

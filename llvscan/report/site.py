@@ -387,6 +387,9 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
                 written += 1
             if patch:
                 shards = _patch_list(folder, env, rows, state.positions({a.id for a in rows.assets}))
+                if shards is None:  # the list's files are not what state.sqlite says: make it all again
+                    state.forget()
+                    return build_report(out_dir, base_url=base_url, iiif=iiif)
                 state.save_digests({i: d for i, d in digests.items()})
             else:
                 list_rows = [_row(asset, rows) for asset in rows.assets]
@@ -464,6 +467,11 @@ class _State:
 
     def save_digests(self, digests: dict[str, str]) -> None:
         self.db.executemany("UPDATE pages SET digest = ? WHERE asset_id = ?", [(d, i) for i, d in digests.items()])
+
+    def forget(self) -> None:
+        self.db.execute("DELETE FROM pages")
+        self.db.execute("DELETE FROM meta WHERE key = 'complete'")
+        self.db.commit()
 
     def replace_all(self, rows: list[tuple[str, str, int, int]]) -> None:
         self.db.execute("DELETE FROM pages")
@@ -556,13 +564,14 @@ def _keys(row: list[Any], column: int) -> set[str]:
     return set(value) if isinstance(value, list) else {value}
 
 
-def _patch_list(folder: Path, env: Any, rows: _Assets, positions: dict[str, tuple[int, int]]) -> int:
+def _patch_list(folder: Path, env: Any, rows: _Assets, positions: dict[str, tuple[int, int]]) -> int | None:
     """Put the given assets' new rows in place in the list's shards and filters, and write only the
-    files that changed (the shards holding them, the filters they enter or leave, the index)."""
+    files that changed (the shards holding them, the filters they enter or leave, the index). None (and
+    nothing written) when the list's files are missing or not as the state says."""
     data = folder / "data"
     index = _read_script(data / "index.js", "index")
     if index is None:
-        raise OutputError("the report's list is incomplete: make it again with `llvscan report`", path=data)
+        return None
     shards: dict[int, dict] = {}
     facets: dict[tuple[str, str], list[int]] = {}
 
@@ -576,6 +585,8 @@ def _patch_list(folder: Path, env: Any, rows: _Assets, positions: dict[str, tupl
         shard, position = positions[asset.id]
         if shard not in shards:
             shards[shard] = _read_script(data / f"rows-{shard:04d}.js", "rows")
+        if shards[shard] is None or position >= len(shards[shard]["rows"]):
+            return None
         old, new = shards[shard]["rows"][position], _row(asset, rows)
         shards[shard]["rows"][position] = new
         number = shard * SHARD_ROWS + position

@@ -444,6 +444,28 @@ class Catalog:
     def asset_ids(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT id FROM assets")}
 
+    def asset_ids_by_path(self) -> list[str]:
+        """Every asset's id, in the order of their paths (to read a large catalog a chunk at a time)."""
+        return [row[0] for row in self._db.execute("SELECT id FROM assets ORDER BY rel_path")]
+
+    def _select_in(self, table: str, order: str, ids: Iterable[str]) -> list[sqlite3.Row]:
+        wanted = sorted(set(ids))
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start:start + 500]
+            rows += self._db.execute(f"SELECT * FROM {table} WHERE asset_id IN ({','.join('?' * len(chunk))})"
+                                     f" ORDER BY {order}", chunk).fetchall()
+        return rows
+
+    def findings_for(self, ids: Iterable[str]) -> list[FindingRow]:
+        return from_rows(FindingRow, self._select_in("findings", "asset_id, id", ids))
+
+    def derivatives_for(self, ids: Iterable[str]) -> list[DerivativeRow]:
+        return from_rows(DerivativeRow, self._select_in("derivatives", "asset_id, role, level", ids))
+
+    def attempts_for(self, ids: Iterable[str]) -> list[AttemptRow]:
+        return from_rows(AttemptRow, self._select_in("attempts", "id", ids))
+
     def aggregates(self) -> CatalogAggregates:
         """The distributions a report's overview shows (see ``CatalogAggregates``)."""
         one = self._db.execute

@@ -27,7 +27,7 @@ import json
 import logging
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 from llvscan._json import JsonResult
 from llvscan._paths import inside
-from llvscan._publish import clear_stale_in, write_json_atomic
+from llvscan._publish import clear_stale_in, write_bytes_atomic, write_json_atomic
 from llvscan.catalog.db import Catalog
 from llvscan.catalog.rows import AssetRow, DerivativeRow
 from llvscan.errors import OutputError
@@ -127,13 +127,25 @@ def _folder_name(asset: AssetRow, derivatives: list[DerivativeRow]) -> tuple[str
     return None
 
 
-def _entries(catalog: Catalog, ids: set[str] | None = None) -> list[_Entry]:
-    """Every asset with status ok that has tiles or levels of detail (of ``ids`` when given), with a
-    unique URL-safe name."""
+#: A large catalog is read this many assets at a time (its memory stays flat).
+_CHUNK = 2000
+
+
+def _all_entries(catalog: Catalog) -> Iterator[_Entry]:
+    """``_entries`` of every asset, read a chunk at a time, in the order of their paths."""
+    ids = catalog.asset_ids_by_path()
+    taken: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        yield from _entries(catalog, set(ids[start:start + _CHUNK]), taken)
+
+
+def _entries(catalog: Catalog, ids: set[str], taken: set[str] | None = None) -> list[_Entry]:
+    """The assets of ``ids`` with status ok that have tiles or levels of detail, each with a URL-safe
+    name unique among ``taken`` (which it joins)."""
     by_asset: dict[str, list[DerivativeRow]] = {}
-    for d in (catalog.derivatives() if ids is None else [d for i in sorted(ids) for d in catalog.derivatives(i)]):
+    for d in catalog.derivatives_for(ids):
         by_asset.setdefault(d.asset_id, []).append(d)
-    entries, taken = [], set()
+    entries, taken = [], set() if taken is None else taken
     for asset in catalog.assets(ids):
         if asset.status != "ok":
             continue
@@ -310,7 +322,7 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
         items = _collection_items(dest / "collection.json", f"{base}/collection.json")
         if items is not None:
             return _patch(catalog, out, dest, items, wanted, base, tiles, files)
-    entries = _entries(catalog)
+    entries = _all_entries(catalog)
     before: dict[str, dict] = {}  # an update lists the assets it was not given as the collection did
     if wanted is not None and (dest / "collection.json").is_file():
         try:
@@ -361,9 +373,14 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
             stale.unlink(missing_ok=True)
     collection = {"@context": _CONTEXT, "id": f"{base}/collection.json", "type": "Collection",
                   "label": _en("llvscan collection"), "items": refs}
-    write_json_atomic(dest / "collection.json", collection)
+    _write_collection(dest / "collection.json", collection)
     log.info("IIIF Presentation 3: %d manifest(s) written, %d listed, in %s", written, len(refs), dest)
     return PresentationResult("collection.json", written, kinds["image"], kinds["mesh"], base, problems)
+
+
+def _write_collection(path: Path, collection: dict) -> None:
+    """The collection, compact: with 200,000 items an indented one takes Python's slow encoder seconds."""
+    write_bytes_atomic(path, json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 #: An update of at most this many assets patches the collection instead of listing the catalog again.
@@ -415,7 +432,7 @@ def _patch(catalog: Catalog, out: Path, dest: Path, items: list[dict], wanted: s
             items.append(_reference(manifest))
     collection = {"@context": _CONTEXT, "id": f"{base}/collection.json", "type": "Collection",
                   "label": _en("llvscan collection"), "items": items}
-    write_json_atomic(dest / "collection.json", collection)
+    _write_collection(dest / "collection.json", collection)
     # a mesh's manifest has the PNG render as its thumbnail, an image's a JPEG of its tiles
     meshes = sum(1 for item in items if any(t.get("format") == "image/png" for t in item.get("thumbnail", [])))
     return PresentationResult("collection.json", written, len(items) - meshes, meshes, base, problems)

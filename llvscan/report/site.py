@@ -53,7 +53,7 @@ from llvscan._publish import clear_stale_in, write_bytes_atomic
 from llvscan.catalog.rows import AssetRow, DerivativeRow, EventRow, FileRow, FindingRow
 from llvscan.errors import InvalidParameterError, OutputError
 
-__all__ = ["CSP", "PATCH_AT_MOST", "SHARD_ROWS", "TROUBLE_SHOWN", "ReportResult", "build_report", "page_name"]
+__all__ = ["CHUNK", "CSP", "PATCH_AT_MOST", "SHARD_ROWS", "TROUBLE_SHOWN", "ReportResult", "build_report", "page_name"]
 
 log = logging.getLogger(__name__)
 
@@ -86,26 +86,24 @@ def page_name(asset: AssetRow) -> str:
 
 
 class _Assets:
-    """Every asset with the rows the overview and the list need, grouped once; the rows only a page shows
-    (source files, events) are read per asset, for the pages being written."""
+    """A chunk of assets with the rows their list entries and pages need, grouped once (a large catalog
+    is read a chunk at a time: memory stays flat); the rows only a page shows (source files, events) are
+    read per asset, for the pages being written."""
 
-    def __init__(self, catalog: Any, ids: set[str] | None = None) -> None:
-        """Every asset's rows, or (``ids``) only those assets', read asset by asset."""
+    def __init__(self, catalog: Any, ids: set[str]) -> None:
+        """The rows of the assets ``ids``."""
         self.catalog = catalog
-        self.assets: list[AssetRow] = sorted(catalog.assets(ids), key=lambda a: a.rel_path)
+        self.assets: list[AssetRow] = catalog.assets(ids)  # by path
         self.findings: dict[str, list[FindingRow]] = defaultdict(list)
         self.derivatives: dict[str, list[DerivativeRow]] = defaultdict(list)
         self.seconds: dict[str, float] = {}
-        every = ids is None
-        for finding in catalog.findings() if every else [f for a in self.assets for f in catalog.findings(a.id)]:
+        for finding in catalog.findings_for(ids):
             self.findings[finding.asset_id].append(finding)
-        for derivative in (catalog.derivatives() if every
-                           else [d for a in self.assets for d in catalog.derivatives(a.id)]):
+        for derivative in catalog.derivatives_for(ids):
             self.derivatives[derivative.asset_id].append(derivative)
-        for attempt in catalog.attempts() if every else [t for a in self.assets for t in catalog.attempts(a.id)]:
+        for attempt in catalog.attempts_for(ids):
             if attempt.seconds is not None:
                 self.seconds[attempt.asset_id] = attempt.seconds  # the latest attempt's
-        self.runs = catalog.runs()
 
     def files(self, asset_id: str) -> list[FileRow]:
         return list(self.catalog.files(asset_id))
@@ -356,51 +354,64 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
     env = _environment()
     only = set(assets) if assets is not None else None
     try:
-        for sub in ("", "assets", "data", "iiif", "iiif/manifests"):
-            clear_stale_in(folder / sub)
+        clear_stale_in(folder)
         with _State(folder / "state.sqlite", _site_digest()) as state, Catalog(db, readonly=True) as catalog:
             summary = catalog.summary()
             patch = (only is not None and len(only) <= PATCH_AT_MOST and state.complete
                      and catalog.asset_ids() == state.asset_ids())
-            rows = _Assets(catalog, only if patch else None)
+            # one sweep of each folder for a killed writer's temporaries; an update writes a few files
+            for sub in ("data", "iiif") if patch else ("data", "iiif", "iiif/manifests", "assets"):
+                clear_stale_in(folder / sub)
+            (folder / "assets").mkdir(exist_ok=True)
+            (folder / "iiif" / "manifests").mkdir(exist_ok=True)
             if iiif:  # first: a page links its manifest when there is one
                 _write_iiif(catalog=catalog, out=out, folder=folder, base_url=base_url,
                             only=only if state.complete else None)
             _copy_tree(_HERE / "vendor", folder / "vendor")
             _copy_tree(_HERE / "static", folder / "static")
-            written = kept = 0
-            digests = state.digests(None if not patch else {a.id for a in rows.assets})
-            for asset in rows.assets:
-                name = page_name(asset)
-                page = folder / "assets" / f"{name}.html"
-                if only is not None and asset.id not in only and asset.id in digests and page.is_file():
-                    kept += 1  # not processed by this run, and written before: unchanged
-                    continue
-                view = _asset_view(asset, rows, out, "../../")
-                digest = _digest(view)
-                if digests.get(asset.id) == digest and page.is_file():
-                    kept += 1
-                    continue
-                html = _render_page(env, view, folder, name)
-                write_bytes_atomic(page, html.encode("utf-8"), many=True)
-                digests[asset.id] = digest
-                written += 1
+            ids = sorted(only) if patch and only is not None else catalog.asset_ids_by_path()
+            digests = state.digests(set(ids) if patch else None)
+            written = kept = shards = 0
+            list_rows: list[list[Any]] = []
+            places: list[tuple[str, str, int, int]] = []
+            touched: list[AssetRow] = []
+            for start in range(0, len(ids), CHUNK):
+                rows = _Assets(catalog, set(ids[start:start + CHUNK]))
+                for asset in rows.assets:
+                    name = page_name(asset)
+                    if patch:
+                        touched.append(asset)
+                    else:
+                        places.append((asset.id, "", len(list_rows) // SHARD_ROWS, len(list_rows) % SHARD_ROWS))
+                        list_rows.append(_row(asset, rows))
+                    page = folder / "assets" / f"{name}.html"
+                    if only is not None and asset.id not in only and asset.id in digests and page.is_file():
+                        kept += 1  # not processed by this run, and written before: unchanged
+                        continue
+                    view = _asset_view(asset, rows, out, "../../")
+                    digest = _digest(view)
+                    if digests.get(asset.id) == digest and page.is_file():
+                        kept += 1
+                        continue
+                    write_bytes_atomic(page, _render_page(env, view, folder, name).encode("utf-8"), many=True)
+                    digests[asset.id] = digest
+                    written += 1
+                if patch:
+                    patched = _patch_list(folder, env, rows, state.positions({a.id for a in rows.assets}))
+                    if patched is None:  # the list's files are not what state.sqlite says: make it all again
+                        state.forget()
+                        return build_report(out_dir, base_url=base_url, iiif=iiif)
+                    shards = patched
             if patch:
-                shards = _patch_list(folder, env, rows, state.positions({a.id for a in rows.assets}))
-                if shards is None:  # the list's files are not what state.sqlite says: make it all again
-                    state.forget()
-                    return build_report(out_dir, base_url=base_url, iiif=iiif)
-                state.save_digests({i: d for i, d in digests.items()})
+                state.save_digests({a.id: digests[a.id] for a in touched if a.id in digests})
             else:
-                list_rows = [_row(asset, rows) for asset in rows.assets]
                 shards = _write_list(folder, list_rows, env)
                 names = {row[0] for row in list_rows}
                 for stale in (folder / "assets").glob("*.html"):  # assets no longer in the catalog
                     if stale.stem not in names:
                         stale.unlink(missing_ok=True)
-                state.replace_all([(asset.id, digests.get(asset.id, ""), i // SHARD_ROWS, i % SHARD_ROWS)
-                                   for i, asset in enumerate(rows.assets)])
-            _write_overview(folder, env, catalog, rows.runs, summary)
+                state.replace_all([(i, digests.get(i, ""), shard, position) for i, _, shard, position in places])
+            _write_overview(folder, env, catalog, catalog.runs(), summary)
     except (OSError, sqlite3.Error) as exc:
         raise OutputError("cannot write the report", path=folder, detail=getattr(exc, "strerror", None) or str(exc)) \
             from exc
@@ -410,6 +421,8 @@ def build_report(out_dir: str | Path, *, base_url: str | None = None, assets: It
 
 #: An update of at most this many assets patches the list instead of writing it again.
 PATCH_AT_MOST = 2000
+#: A large catalog is read this many assets at a time.
+CHUNK = 2000
 
 
 def _render_page(env: Any, view: dict[str, Any], folder: Path, name: str) -> str:

@@ -20,8 +20,9 @@ __all__ = ["report"]
 @exits_on_error
 def report(out: Path, base_url: str | None, as_json: bool) -> None:
     """Write OUT/report/index.html: the run's overview, every asset (3D viewer, deep-zoom image, findings,
-    checksums, events) and IIIF manifests. Opens from file:// or any static server; loads nothing from the
-    network. Only pages whose content changed are rewritten."""
+    checksums, events) and IIIF manifests. Serve OUT with any static server (from file://, browsers refuse
+    to load the 3D models; the rest works); nothing is loaded from the network. Only pages whose content
+    changed are rewritten."""
     from llvscan.report import build_report
 
     result = build_report(out, base_url=base_url)

@@ -317,11 +317,12 @@ def write_presentation(catalog: Catalog, out: Path, dest: Path, *, base_url: str
     base, tiles, files = base_url.rstrip("/"), tiles_url.rstrip("/"), files_url.rstrip("/")
     wanted = None if assets is None else set(assets)
     folder = dest / "manifests"
-    clear_stale_in(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     if wanted is not None and len(wanted) <= _PATCH_AT_MOST:
         items = _collection_items(dest / "collection.json", f"{base}/collection.json")
-        if items is not None:
+        if items is not None:  # a few files written: the folder is not swept (the next full write does it)
             return _patch(catalog, out, dest, items, wanted, base, tiles, files)
+    clear_stale_in(folder)
     entries = _all_entries(catalog)
     before: dict[str, dict] = {}  # an update lists the assets it was not given as the collection did
     if wanted is not None and (dest / "collection.json").is_file():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser import axe, browser, open_page, serve
+from browser import axe, open_page, serve
 from PIL import Image
 
 from llvscan.mesh import write_glb
@@ -111,12 +111,6 @@ def _pyramid(folder: Path) -> None:
     xy = pyvips.Image.xyz(*IMAGE_SIZE)
     image = (xy[0] % 256).bandjoin([xy[1] % 256, xy[0] * 0 + 128]).cast("uchar").copy(interpretation="srgb")
     image.dzsave(str(folder / "img"), layout="iiif3", tile_size=256)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -201,3 +201,20 @@ def test_an_update_over_a_damaged_list_makes_it_again(hostile_run, tmp_path):
     result = build_report(out, assets=[first])
     assert not result.patched and result.pages_written == 4
     assert (out / "report" / "data" / "rows-0000.js").read_text().startswith("llvscan.rows(")
+
+
+def test_manifest_ids_follow_the_url_the_run_was_tiled_for(hostile_run, tmp_path):
+    """Without --base-url, the report's IIIF ids are under the run's own base URL (its recipe's
+    image.base_url, where its tiles say they are served) with /iiif taken off."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    shutil.copytree(hostile_run, out)
+    with sqlite3.connect(out / "catalog.sqlite") as db:
+        db.execute("UPDATE runs SET recipe = json_set(recipe, '$.image.base_url', 'https://museum.example/scans/iiif')")
+    shutil.rmtree(out / "report")
+    build_report(out)
+    collection = json.loads((out / "report" / "iiif" / "collection.json").read_text())
+    assert collection["id"] == "https://museum.example/scans/report/iiif/collection.json"
+    assert collection["items"] and all(i["id"].startswith("https://museum.example/scans/report/iiif/manifests/")
+                                       for i in collection["items"])

@@ -16,12 +16,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from llvscan._constants import CATALOG_NAME, DEFAULT_IIIF_BASE_URL
+from llvscan._constants import CATALOG_NAME
 from llvscan._json import JsonResult
 from llvscan._paths import inside
 from llvscan._publish import atomic_dir, write_json_atomic
 from llvscan.catalog.db import Catalog
-from llvscan.catalog.presentation import iiif_rights, write_presentation
+from llvscan.catalog.presentation import iiif_rights, run_urls, write_presentation
 from llvscan.catalog.rows import AssetRow, DerivativeRow, FindingRow
 from llvscan.errors import CatalogError, InvalidParameterError, MissingDependencyError, OutputError
 
@@ -150,24 +150,8 @@ def _export_parquet(catalog: Catalog, tmp: Path) -> int:
 
 
 # -- IIIF Presentation 3 --------------------------------------------------------------------------
-def _run_tiles_url(catalog: Catalog) -> str:
-    """The IIIF base URL the last run tiled under (its recipe's ``image.base_url``), else the default."""
-    runs = catalog.runs()
-    image = runs[-1].recipe.get("image") if runs else None
-    value = image.get("base_url") if isinstance(image, dict) else None
-    if not (isinstance(value, str) and value) and runs:
-        value = runs[-1].options.get("base_url")
-    return (value if isinstance(value, str) and value else DEFAULT_IIIF_BASE_URL).rstrip("/")
-
-
-def _root_url(tiles_url: str) -> str:
-    """The URL the output folder is served at, when ``tiles_url`` serves its ``iiif/`` folder."""
-    return tiles_url[: -len("/iiif")] if tiles_url.endswith("/iiif") else tiles_url.rpartition("/")[0]
-
-
 def _export_iiif(catalog: Catalog, out: Path, tmp: Path, base_url: str | None) -> int:
-    tiles_url = _run_tiles_url(catalog)
-    files_url = _root_url(tiles_url)
+    files_url, tiles_url = run_urls(catalog)
     base = base_url.rstrip("/") if base_url else files_url + "/manifests"
     result = write_presentation(catalog, out, tmp, base_url=base, tiles_url=tiles_url, files_url=files_url)
     return result.manifests

@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from llvscan._constants import DEFAULT_IIIF_BASE_URL
 from llvscan._json import JsonResult
 from llvscan._paths import inside
 from llvscan._publish import clear_stale_in, write_bytes_atomic, write_json_atomic
@@ -40,7 +41,7 @@ from llvscan.catalog.db import Catalog
 from llvscan.catalog.rows import AssetRow, DerivativeRow
 from llvscan.errors import OutputError
 
-__all__ = ["WEB_MAX_FACES", "PresentationResult", "iiif_rights", "write_presentation"]
+__all__ = ["WEB_MAX_FACES", "PresentationResult", "iiif_rights", "run_urls", "write_presentation"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,18 @@ class PresentationResult(JsonResult):
     meshes: int  # mesh manifests the collection lists
     base_url: str
     problems: list[str] = field(default_factory=list)  # assets left out: "<file>: why" (their files are gone)
+
+
+def run_urls(catalog: Catalog) -> tuple[str, str]:
+    """(the URL the run's output folder is served at, the URL its ``iiif/`` folder is served at): from
+    the IIIF base URL the last run tiled under (its recipe's ``image.base_url``), else the default."""
+    runs = catalog.runs()
+    image = runs[-1].recipe.get("image") if runs else None
+    value = image.get("base_url") if isinstance(image, dict) else None
+    if not (isinstance(value, str) and value) and runs:
+        value = runs[-1].options.get("base_url")
+    tiles = (value if isinstance(value, str) and value else DEFAULT_IIIF_BASE_URL).rstrip("/")
+    return (tiles[: -len("/iiif")] if tiles.endswith("/iiif") else tiles.rpartition("/")[0]), tiles
 
 
 def iiif_rights(value: str | None) -> str | None:

@@ -675,18 +675,8 @@ def _duration(started: str, finished: str | None) -> str:
 
 def _write_iiif(*, catalog: Any, out: Path, folder: Path, base_url: str | None, only: set[str] | None) -> None:
     """IIIF Presentation 3 for every asset, ids under ``base_url``/report/iiif."""
-    from llvscan.catalog.presentation import write_presentation
+    from llvscan.catalog.presentation import run_urls, write_presentation
 
-    base = (base_url or _run_base(catalog)).rstrip("/")
+    base = (base_url or run_urls(catalog)[0]).rstrip("/")
     write_presentation(catalog, out, folder / "iiif", base_url=f"{base}/report/iiif", tiles_url=f"{base}/iiif",
                        files_url=base, assets=only)
-
-
-def _run_base(catalog: Any) -> str:
-    """The URL the run's output folder is served at, from the run's IIIF base URL (…/iiif)."""
-    from llvscan._constants import DEFAULT_IIIF_BASE_URL
-
-    runs = catalog.runs()
-    run_base = runs[-1].options.get("base_url") if runs else None
-    run_base = (run_base if isinstance(run_base, str) and run_base else DEFAULT_IIIF_BASE_URL).rstrip("/")
-    return run_base[: -len("/iiif")] if run_base.endswith("/iiif") else run_base

@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
 	touch $@
 
-$(SAMPLE): sample_data/make_sample_data.py $(STAMP)
+$(SAMPLE): sample_data/make_sample_data.py llvscan/sample.py $(STAMP)
 	$(PY) sample_data/make_sample_data.py --out sample_data/collection
 
 sample: $(SAMPLE)

@@ -31,6 +31,10 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "rich": ("rich",),
     "bagit": ("bagit",),
     "iiif-prezi3": ("iiif-prezi3",),
+    "DracoPy": ("DracoPy",),
+    "xatlas": ("xatlas",),
+    "jinja2": ("jinja2",),
+    "usd-core": ("usd-core",),
 }
 # what llvscan cannot run without: `llvscan info` names any that is missing as a problem
 _REQUIRED = ("numpy", "numba", "trimesh", "open3d", "pyvips", "pillow", "click", "rich")

@@ -38,6 +38,7 @@ class LazyGroup(click.Group):
         "catalog": "llvscan.cli.catalog:catalog",
         "run": "llvscan.cli.run:run",
         "report": "llvscan.cli.report:report",
+        "bench": "llvscan.cli.bench:bench",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

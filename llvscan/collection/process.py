@@ -19,6 +19,7 @@ from typing import Any
 from llvscan._paths import sha256_file, slug, tree_digest
 from llvscan._publish import write_json_atomic
 from llvscan._report import Finding, HasFindings
+from llvscan._stages import stage
 from llvscan.catalog.db import PreviousState
 from llvscan.catalog.records import (
     AssetRecord,
@@ -109,8 +110,10 @@ class _Outcome:
 def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
     from llvscan.mesh import build_lods, load_mesh, validate_mesh
 
-    mesh = load_mesh(root / asset.rel_path, max_faces=recipe.mesh.max_faces, root=root)
-    report = validate_mesh(mesh, thresholds=recipe.mesh.thresholds())
+    with stage("load"):
+        mesh = load_mesh(root / asset.rel_path, max_faces=recipe.mesh.max_faces, root=root)
+    with stage("validate"):
+        report = validate_mesh(mesh, thresholds=recipe.mesh.thresholds())
     data = {**report.to_dict(), "path": asset.rel_path}
     folder = f"assets/{output_name(asset)}"
     derivatives = [_json_derivative(out, f"{folder}/validation.json", "validation", data)]
@@ -123,8 +126,9 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
     measurements["errors"] = [f.message for f in report.errors]
     lod_recipe = recipe.mesh.lod_recipe()
     if lod_recipe is not None and (report.is_valid or recipe.mesh.lods_for_invalid):
-        lods = build_lods(mesh, lod_recipe, out / folder / "lods", name=Path(asset.rel_path).stem,
-                          units=recipe.mesh.units, up_axis=recipe.mesh.up_axis, metadata=asset.metadata)
+        with stage("lods-other"):  # what the LOD stages inside leave: planning, atlases, the folder swap
+            lods = build_lods(mesh, lod_recipe, out / folder / "lods", name=Path(asset.rel_path).stem,
+                              units=recipe.mesh.units, up_axis=recipe.mesh.up_axis, metadata=asset.metadata)
         findings += _findings("lods", lods.findings)
         base = f"{folder}/lods"
         for level in lods.levels:
@@ -139,11 +143,12 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
             derivatives.append(DerivativeRecord("lod", f"{base}/{level.uri}", level.bytes, 1, level.sha256, detail,
                                                 level=level.name, faces=level.faces, texture_size=side,
                                                 hausdorff_pct=level.hausdorff_pct))
-        for role, rel in (("scene", lods.scene), ("thumbnail", lods.thumbnail)):
-            if rel:
-                target = out / base / rel
-                derivatives.append(DerivativeRecord(role, f"{base}/{rel}", target.stat().st_size, 1,
-                                                    sha256_file(target)))
+        with stage("checksum"):
+            for role, rel in (("scene", lods.scene), ("thumbnail", lods.thumbnail)):
+                if rel:
+                    target = out / base / rel
+                    derivatives.append(DerivativeRecord(role, f"{base}/{rel}", target.stat().st_size, 1,
+                                                        sha256_file(target)))
         worst = max((level.hausdorff_pct for level in lods.levels), default=0.0)
         events.append(EventRecord("creation", "success",
                                   f"{len(lods.levels)} levels of detail ({lod_recipe.name}) in {lods.seconds:.2f} s; "
@@ -165,7 +170,8 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
     measurements: dict[str, JsonValue] = {}
     valid: bool | None = None
     if options.inspect:
-        report = inspect_image(source, pixel_limit=options.pixel_limit, thresholds=options.thresholds())
+        with stage("inspect"):
+            report = inspect_image(source, pixel_limit=options.pixel_limit, thresholds=options.thresholds())
         data = {**report.to_dict(), "path": asset.rel_path}
         derivatives.append(_json_derivative(out, f"assets/{name}/inspection.json", "inspection", data))
         events.append(EventRecord("validation", "success" if report.is_valid else "failure",
@@ -179,10 +185,12 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
                                               default=None)
     for layout in options.layouts:
         rel = f"{LAYOUT_FOLDERS[layout]}/{name}"
-        tiles = tile_image(source, out / rel, layout=layout, base_url=options.base_url, identifier=name,
-                           tile_size=options.tile_size, quality=options.quality, max_size=options.max_size,
-                           pixel_limit=options.pixel_limit)
-        digest, total, count = tree_digest(out / rel)
+        with stage(f"tile:{layout}"):
+            tiles = tile_image(source, out / rel, layout=layout, base_url=options.base_url, identifier=name,
+                               tile_size=options.tile_size, quality=options.quality, max_size=options.max_size,
+                               pixel_limit=options.pixel_limit)
+        with stage("checksum"):
+            digest, total, count = tree_digest(out / rel)
         detail: dict[str, JsonValue] = {
             "service_id": tiles.service_id, "scale_factors": tiles.scale_factors, "sizes": tiles.sizes,
             "width": tiles.width, "height": tiles.height, "entry": tiles.entry}
@@ -216,7 +224,8 @@ def process_asset(job: AssetJob) -> AssetRecord:
                        events=[EventRecord("ingestion", "failure", asset.problem)])
     events: list[EventRecord] = []
     try:
-        files = source_files(asset, root)
+        with stage("checksum"):
+            files = source_files(asset, root)
         content = hashlib.sha256("".join(f"{f.rel_path} {f.sha256}\n" for f in files).encode()).hexdigest()
         mtime_ns = files[0].mtime_ns
         mtime = (None if mtime_ns is None

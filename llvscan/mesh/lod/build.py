@@ -31,6 +31,7 @@ import numpy as np
 from llvscan._constants import UP_AXES
 from llvscan._publish import atomic_dir
 from llvscan._report import Finding
+from llvscan._stages import stage
 from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, vips_error_text
 from llvscan.mesh.core.texture import TextureSource, resample_texture, texture_header, texture_source
 from llvscan.mesh.core.types import Material, Mesh
@@ -155,7 +156,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
     looks = None
     if recipe.fidelity:
         try:
-            looks = FidelityMeter(mesh, up=up_axis)  # the original rendered once
+            with stage("fidelity"):
+                looks = FidelityMeter(mesh, up=up_axis)  # the original rendered once
         except ImageReadError as exc:  # a texture that cannot be read: the levels go on, unmeasured
             notes.append(f"visual fidelity not measured: {exc}")
     # levels that target a fidelity: the fewest faces reaching it, found by measuring
@@ -167,7 +169,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             by_ssim[goal] = mesh.n_faces
             continue
         t_search = time.perf_counter()
-        chosen, score, tries = _faces_for_ssim(mesh, goal, looks)
+        with stage("fidelity-search"):
+            chosen, score, tries = _faces_for_ssim(mesh, goal, looks)
         by_ssim[goal] = chosen.n_faces
         if chosen is not mesh:
             found[chosen.n_faces] = chosen
@@ -210,12 +213,14 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         if bakes(lvl):
             k = (*key(lvl), bakes(lvl))
             bake_size[k] = max(bake_size.get(k, 0), min(lvl.texture_size, BAKE_MAX))
-    baker = Baker(mesh, textures, notes) if bake_size else None
+    with stage("bake"):
+        baker = Baker(mesh, textures, notes) if bake_size else None
     baked: dict[tuple, tuple[dict[int, dict[str, bytes]], float]] = {}
 
     diagonal_m = (float(np.linalg.norm(np.ptp(mesh.vertices, axis=0))) * METRES_PER_UNIT[mesh.units or "m"]
                   or 1.0)  # the compression's errors are in metres, as the GLB is
-    meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
+    with stage("measure"):
+        meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[tuple, MeshDistance] = {}
     fidelity: dict[tuple, Fidelity] = {}
     encoded: dict[tuple, tuple[bytes, tuple[int, int]]] = {}
@@ -230,15 +235,17 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             is_fresh = level.name in fresh
             level_mesh, source, reached = unwrapped[target] if is_fresh else meshes[target]
             if key(level) not in distances:  # a fresh atlas has no texel drift to measure
-                distances[key(level)] = meter.measure(replace(level_mesh, uv=None, uv_faces=None) if is_fresh
-                                                      else level_mesh)
+                with stage("measure"):
+                    distances[key(level)] = meter.measure(replace(level_mesh, uv=None, uv_faces=None) if is_fresh
+                                                          else level_mesh)
             bake_key = (*key(level), bakes(level))
             bake_seconds = 0.0
             if bakes(level) and bake_key not in baked and baker is not None:
                 # the cage: twice the level's measured deviation from the scan, 0.5–10 % of the diagonal
                 cage = float(np.clip(2.0 * distances[key(level)].hausdorff, 0.005 * meter.diagonal,
                                      0.1 * meter.diagonal))
-                result = baker.bake(level_mesh, bake_size[bake_key], bakes(level), level.name, cage)
+                with stage(f"bake:{level.name}"):
+                    result = baker.bake(level_mesh, bake_size[bake_key], bakes(level), level.name, cage)
                 baked[bake_key] = (result.maps, result.seconds)
                 bake_seconds = result.seconds
             level_baked = baked.get(bake_key, ({}, 0.0))[0]
@@ -249,22 +256,26 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
             level_textures: dict[int, bytes] = {}
             level_maps: dict[int, dict[str, bytes]] = {}
             size = None
-            for mi, texture in sources.items():
-                label = level_mesh.materials[mi].texture
-                level_textures[mi], tex_size = _encoded(encoded, texture, "base", level, level.texture_format,
-                                                        label)
-                size = size or tex_size
-            for mi, slots in map_sources.items():
-                for slot, texture in slots.items():
-                    level_maps.setdefault(mi, {})[slot] = _encoded(encoded, texture, slot, level,
-                                                                   level.texture_format, f"{slot} map")[0]
+            with stage("textures"):
+                for mi, texture in sources.items():
+                    label = level_mesh.materials[mi].texture
+                    level_textures[mi], tex_size = _encoded(encoded, texture, "base", level, level.texture_format,
+                                                            label)
+                    size = size or tex_size
+                for mi, slots in map_sources.items():
+                    for slot, texture in slots.items():
+                        level_maps.setdefault(mi, {})[slot] = _encoded(encoded, texture, slot, level,
+                                                                       level.texture_format, f"{slot} map")[0]
             # how the level looks with what it carries: its own textures, as encoded (renders are 160 px: a
             # texture above 1024 texels looks the same, so levels sharing a mesh up to there share the measure)
             look_key = (bake_key, min(level.texture_size, 1024), level.texture_format, level.texture_quality)
             if looks is not None and look_key not in fidelity:
-                fidelity[look_key] = looks.measure(_as_written(level_mesh, level_textures, level_maps))
+                with stage("fidelity"):
+                    fidelity[look_key] = looks.measure(_as_written(level_mesh, level_textures, level_maps))
             f = fidelity.get(look_key)
-            uri, texture_uri, info = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem, up_axis)
+            with stage(f"write:{level.name}"):
+                uri, texture_uri, info = _write_level(level, level_mesh, level_textures, level_maps, tmp, stem,
+                                                      up_axis)
             written = tmp / uri
             data = written.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
@@ -289,7 +300,8 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                 baked=carried, unwrapped=is_fresh, bake_seconds=bake_seconds))
         t_thumb = time.perf_counter()
         if recipe.thumbnail_size:
-            thumbnail = _thumbnail(recipe, results, dressed, tmp, stem, notes, up_axis)
+            with stage("thumbnail"):
+                thumbnail = _thumbnail(recipe, results, dressed, tmp, stem, notes, up_axis)
         t_thumb = time.perf_counter() - t_thumb
         lo, hi = mesh.vertices.min(axis=0), mesh.vertices.max(axis=0)
         lod_set = LodSet(source=mesh.path, recipe=recipe.name, out_dir=str(out_dir), units=mesh.units,
@@ -297,8 +309,9 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
                          scene="scene.svx.json", thumbnail=thumbnail, notes=notes, findings=findings,
                          up_axis=up_axis, metadata=dict(metadata or {}),
                          thumbnail_seconds=round(t_thumb, 3))
-        svx = voyager_scene(lod_set, tmp, stem)
-        (tmp / "scene.svx.json").write_text(json.dumps(svx, indent=2) + "\n", encoding="utf-8")
+        with stage("scene"):
+            svx = voyager_scene(lod_set, tmp, stem)
+            (tmp / "scene.svx.json").write_text(json.dumps(svx, indent=2) + "\n", encoding="utf-8")
     return replace(lod_set, seconds=round(time.perf_counter() - started, 3))
 
 
@@ -399,7 +412,8 @@ def _decimations(mesh: Mesh, recipe: LodRecipe, targets: Mapping[str, int], foun
             meshes[target] = (found[target], "input", True)
             previous, previous_name = found[target], owner
             continue
-        result = decimate(previous, target_faces=target, measure=False)
+        with stage(f"decimate:{owner}"):
+            result = decimate(previous, target_faces=target, measure=False)
         decimate_seconds[owner] = round(result.seconds, 3)
         if result.note and not result.reached:
             notes.append(f"level {owner!r}: {result.note}")
@@ -423,13 +437,15 @@ def _unwrapped(mesh: Mesh, recipe: LodRecipe, targets: Mapping[str, int], fresh:
     previous = strip_atlas(mesh)
     for target in sorted({targets[name] for name in fresh}, reverse=True):
         owner = next(lvl for lvl in recipe.levels if lvl.name in fresh and targets[lvl.name] == target)
-        result = decimate(previous, target_faces=target, measure=False)
+        with stage(f"decimate:{owner.name}"):
+            result = decimate(previous, target_faces=target, measure=False)
         decimate_seconds[owner.name] = round(decimate_seconds.get(owner.name, 0.0) + result.seconds, 3)
         previous = result.mesh
         size = max(min(lvl.texture_size, BAKE_MAX) for lvl in recipe.levels
                    if lvl.name in fresh and targets[lvl.name] == target)
         try:
-            atlas = unwrap(result.mesh, size=size)
+            with stage(f"unwrap:{owner.name}"):
+                atlas = unwrap(result.mesh, size=size)
         except InvalidMeshError as exc:
             notes.append(f"level {owner.name!r}: no fresh atlas ({exc}); it keeps the scan's")
             continue

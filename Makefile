@@ -7,7 +7,7 @@ SAMPLE := sample_data/collection/collection.csv
 VALIDATOR := tools/node_modules/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test bench lint sample clean
+.PHONY: demo test bench bench-baseline lint sample clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ bench: $(STAMP) $(SAMPLE)
 	$(PY) benchmarks/bench_report.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_tile.py --quick --out benchmarks/results
 	$(PY) benchmarks/bench_cluster.py --quick --out benchmarks/results
+	$(PY) benchmarks/bench_gate.py --trials 3 --out benchmarks/results
+
+# The baseline `.ci/run` judges `llvscan bench` against: refresh it (and commit it) when a change is meant to
+# move a figure; the commit then shows the figures that moved.
+bench-baseline: $(STAMP)
+	$(VENV)/bin/llvscan bench --save benchmarks/baseline/sample.json --markdown benchmarks/baseline/sample.md
 
 # ruff on everything; mypy type-checks the library (its settings are in pyproject.toml)
 lint: $(STAMP)

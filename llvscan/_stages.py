@@ -2,20 +2,28 @@
 
 The pipeline marks its stages with ``with stage("decimate:Low"):``. Outside ``llvscan bench`` no log is
 active and ``stage`` does nothing but a context-variable lookup. Under :func:`recording`, each stage's wall
-and CPU time (``time.process_time``: every thread of this process, so libvips' and numba's threads count)
-is added to the log under its name, *exclusive* of the stages nested in it: "write" does not count the
-"compress" inside it, and the stages of an asset add up to its total, less what no stage covers.
+and CPU time is added to the log under its name, *exclusive* of the stages nested in it: "write" does not
+count the "compress" inside it, and the stages of an asset add up to its total, less what no stage covers.
+CPU time (:func:`cpu_seconds`) is the work done: every thread of this process (libvips' and numba's
+threads count) and every child process it waited for (xatlas runs in one).
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-__all__ = ["StageLog", "recording", "stage"]
+__all__ = ["StageLog", "cpu_seconds", "recording", "stage"]
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (all threads) and by the children it has waited for."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 @dataclass
@@ -43,11 +51,11 @@ def stage(name: str) -> Iterator[None]:
         return
     children = [0.0, 0.0]
     log._stack.append(children)
-    wall0, cpu0 = time.perf_counter(), time.process_time()
+    wall0, cpu0 = time.perf_counter(), cpu_seconds()
     try:
         yield
     finally:
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
         log._stack.pop()
         log.add(name, max(wall - children[0], 0.0), max(cpu - children[1], 0.0))
         if log._stack:  # the parent's exclusive time leaves this block out

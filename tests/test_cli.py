@@ -29,7 +29,7 @@ def test_every_expected_command_exists():
     for expected in [("info",), ("mesh",), ("mesh", "validate"), ("mesh", "decimate"), ("mesh", "lods"),
                      ("mesh", "render"), ("image",), ("image", "tile"), ("image", "inspect"),
                      ("image", "header"), ("catalog",), ("catalog", "show"), ("catalog", "verify"),
-                     ("catalog", "export"), ("run",)]:
+                     ("catalog", "export"), ("run",), ("bench",), ("bench", "run"), ("bench", "history")]:
         assert expected in COMMANDS
 
 

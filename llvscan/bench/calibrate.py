@@ -1,7 +1,7 @@
 """The calibration of ``llvscan bench``: fixed workloads timed on the machine the benchmark runs on, so a
 stage's time can be stored as a ratio to them and compared across machines and across a runner's moods.
 
-Four workloads, each a few tens of milliseconds, each timed three times per repeat (the fastest counts: a
+Four workloads, each between 2 and 25 milliseconds here, each timed three times per repeat (the fastest counts: a
 calibration wants the machine's speed, not its interruptions): ``vips`` a raw libvips tiled pyramid of a
 generated image, ``numba`` a reference kernel of dependent reads and arithmetic, ``hash`` SHA-256 of a
 fixed buffer, ``memory`` a copy of a fixed buffer. The *unit* of a repeat is their geometric mean. When a
@@ -25,9 +25,9 @@ WORKLOADS = ("vips", "numba", "hash", "memory")
 #: The library each workload depends on (and leaves the unit when its version differs between two runs).
 WORKLOAD_LIBRARY = {"vips": "libvips", "numba": "numba"}
 
-_SIDE = 1536  # the vips workload's image (1536² RGB)
-_WALK = 1 << 20  # the numba workload's array (8 MiB of float64, random order)
-_BUFFER = 32 << 20  # the hash and memory workloads' buffer
+_SIDE = 1024  # the vips workload's image (1024² RGB)
+_WALK = 1 << 19  # the numba workload's array (4 MiB of float64, random order)
+_BUFFER = 16 << 20  # the hash and memory workloads' buffer
 
 
 def _vips_workload() -> Callable[[], None]:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from llvscan import __version__
-from llvscan._stages import StageLog, recording, stage
+from llvscan._stages import StageLog, cpu_seconds, recording, stage
 from llvscan.bench.calibrate import WORKLOADS, calibrate, unit, warm_up
 from llvscan.bench.memory import PeakRSS, peak_rss
 from llvscan.bench.results import AssetBench, BenchResult, Calibration, QualityValue, Samples, median
@@ -187,11 +187,11 @@ def _run_one(job: AssetJob, catalog: Catalog, run_id: int) -> tuple[AssetRecord,
 
     clear_stream_cache()
     with peak_rss() as memory, recording() as stages:
-        wall0, cpu0 = time.perf_counter(), time.process_time()
+        wall0, cpu0 = time.perf_counter(), cpu_seconds()
         record = process_asset(job)
         with stage("catalog"):
             catalog.record(run_id, record, agent=f"llvscan {__version__} bench")
-        wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
     return record, stages, wall, cpu, memory
 
 
@@ -203,10 +203,11 @@ def _load_recipe(recipe: str | Path | RunRecipe | None) -> RunRecipe:
 
 def run_bench(collection: str | Path | None = None, *, recipe: str | Path | RunRecipe | None = None,
               repeat: int = 5, progress: Callable[[BenchProgress], None] | None = None,
-              cache: str | Path | None = None) -> BenchResult:
+              cache: str | Path | None = None, baseline: BenchResult | None = None) -> BenchResult:
     """Benchmark ``collection`` (default: the generated sample, see :func:`sample_collection`) processed
     with ``recipe`` (a ``RunRecipe``, a TOML file, or None for the default): a first pass, then ``repeat``
-    measured passes, each after the calibration. See the module docstring."""
+    measured passes, each after the calibration. See the module docstring. Given the ``baseline`` it will
+    be compared with, a collection that is not the baseline's is refused before anything is measured."""
     started, created = time.perf_counter(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if not isinstance(repeat, int) or repeat < 2:
         raise InvalidParameterError(f"repeat must be at least 2 (a comparison needs a spread), not {repeat!r}")
@@ -219,6 +220,10 @@ def run_bench(collection: str | Path | None = None, *, recipe: str | Path | RunR
         raise InvalidParameterError("no assets to benchmark in the collection", path=root)
     notes = list(discovery.notes)
     checksum = collection_checksum(assets, root)
+    if baseline is not None:
+        from llvscan.bench.compare import check_comparable
+
+        check_comparable(baseline, collection=str(root), collection_sha256=checksum)
     recipe_hash = hashlib.sha256("".join(run_recipe.sha256(kind) for kind in ("mesh", "image")).encode()).hexdigest()
 
     def tell(r: int, asset: str | None, index: int) -> None:

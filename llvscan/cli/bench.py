@@ -31,7 +31,7 @@ def bench() -> None:
     [OPTIONS]` is `llvscan bench run` (see its --help); `llvscan bench history DIR` plots saved results.
 
     Exit codes: 0 no regression, 1 a regression against the baseline (each one named), 2 usage (including
-    a baseline of another collection or recipe)."""
+    a baseline of another collection)."""
 
 
 def _render_result(result: BenchResult) -> None:
@@ -119,8 +119,9 @@ class _Progress:
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Judge this run against saved results; exit 1 on a regression.")
 @click.option("--fail-on", default=None, metavar="SPEC",
-              help="Thresholds, e.g. time:15%,quality:0 (kinds: time, cpu, memory, size, quality; those not "
-                   "named are reported, not gated). Default: time:15%,memory:25%,size:10%,quality:0.")
+              help="Thresholds, e.g. time:15%,quality:0. Kinds: time (CPU seconds: the work, steady on a shared "
+                   "runner), wall (elapsed; add it on a dedicated runner), memory, size, quality; kinds not named "
+                   "are reported, not gated. Default: time:15%,memory:25%,size:10%,quality:0.")
 @click.option("--basis", type=click.Choice(["auto", "seconds", "ratio"]), default="auto", show_default=True,
               help="Compare times in seconds or as ratios to the calibration (auto: ratios when the baseline "
                    "ran on another machine).")
@@ -141,7 +142,7 @@ def run(collection: Path | None, recipe: Path | None, repeat: int, save: Path | 
     before = load_result(baseline) if baseline is not None else None
     progress = _Progress(quiet=as_json)
     try:
-        result = run_bench(collection, recipe=recipe, repeat=repeat, progress=progress)
+        result = run_bench(collection, recipe=recipe, repeat=repeat, progress=progress, baseline=before)
     finally:
         progress.stop()
     if save is not None:

@@ -426,7 +426,7 @@ def _draco_error(values: np.ndarray, decoded: np.ndarray, bits: int) -> float:
     for delta in itertools.product((-1, 0, 1), repeat=values.shape[1]):
         near |= member((strays + 1 + np.asarray(delta)) @ weights)
     if len(strays) > 0.01 * len(got) or not near.all():
-        log.warning("Draco's quantised values differ from its documented rule; reporting its bound")
+        log.info("Draco's quantised values differ from its documented rule; reporting its bound")
         return step / 2
     return float(np.abs(origin + steps * step - values).max())
 

@@ -17,8 +17,9 @@ Only comparable runs are drawn: those of the same collection and the same recipe
 newest run; the rest are listed as skipped, as is every file that is not a readable results file. A
 folder of results is whatever a CI job leaves there, so a stray file never stops the history.
 
-The basis is the ratio to the calibration unit by default (``"ratio"``): runs on different machines, or
-on the same machine on a noisy day, stay comparable. ``"seconds"`` plots the wall times themselves.
+The basis is the elapsed time as a ratio to the calibration unit by default (``"ratio"``): runs on
+different machines stay comparable. ``"seconds"`` plots the elapsed times themselves, ``"cpu"`` the CPU
+times (the work, which a busy runner does not stretch: what ``llvscan bench``'s gate judges by default).
 
 Steps are found as asv finds them: the series is fitted with a piecewise-constant function that
 minimises the sum of absolute deviations from each segment's median plus a penalty per segment (exact,
@@ -57,7 +58,7 @@ __all__ = ["BASES", "FORMATS", "TOTAL", "HistoryResult", "Step", "bench_history"
            "load_history", "stage_series"]
 
 #: What a series measures: the median ratio to the calibration unit, or the median wall seconds.
-BASES = ("ratio", "seconds")
+BASES = ("ratio", "seconds", "cpu")
 #: The plot formats written.
 FORMATS = ("png", "svg")
 #: The family of the assets' whole time (``AssetBench.total``).
@@ -201,7 +202,7 @@ def _aggregate(results: Sequence[BenchResult], basis: str, statistic: str) -> di
     _check_basis(basis)
 
     def value(samples: Samples) -> float:
-        values = samples.ratio if basis == "ratio" else samples.wall
+        values = {"ratio": samples.ratio, "seconds": samples.wall, "cpu": samples.cpu}[basis]
         return float(median(values) if statistic == "median" else spread(values))
 
     families: dict[str, list[float]] = {TOTAL: []}
@@ -330,7 +331,7 @@ def history_markdown(results: Sequence[BenchResult], series: dict[str, list[floa
     _check_basis(basis)
     labels = _labels(results)
     newest = results[-1] if results else None
-    unit = "multiples of the calibration unit" if basis == "ratio" else "wall seconds"
+    unit = {"ratio": "multiples of the calibration unit", "seconds": "wall seconds", "cpu": "CPU seconds"}[basis]
     lines = ["# llvscan bench history", ""]
     if newest is not None:
         machine = ", ".join(f"{_md(k, 40)}: {_md(v, 80)}" for k, v in newest.machine.items()) or "unknown"
@@ -421,7 +422,7 @@ def _plot(family: str, values: list[float], errors: list[float], results: Sequen
             axes.set_xticks(shown, [names[i] for i in shown], rotation=30, ha="right", fontsize=7)
             axes.set_xlim(-0.5, max(n - 0.5, 0.5))
             axes.set_ylim(bottom=0)
-            axes.set_ylabel("× calibration unit" if basis == "ratio" else "seconds")
+            axes.set_ylabel({"ratio": "× calibration unit", "seconds": "seconds", "cpu": "CPU seconds"}[basis])
             axes.set_title(f"{family[:80]}: median over repeats, summed over assets (error bars: IQR)",
                            fontsize=10)
             axes.grid(True, axis="y", alpha=0.3)

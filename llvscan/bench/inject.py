@@ -2,8 +2,9 @@
 
 A gate that never fires looks the same as a gate that works. ``slowdown(DistanceMeter, "measure", 1.2)``
 makes every call of that method cost 1.2 times its own time, as a kernel doing 20 % more work would: the
-extra is spent computing, not sleeping, on as many threads as the call kept busy (its CPU time over its
-wall time), so its wall *and* CPU time both grow by the factor. The gate's tests and
+extra is spent computing, not sleeping, and spread over threads as the call spread its own work (this
+thread computes for 20 % of the call's wall time, helper threads for the rest of 20 % of its CPU time), so
+its wall *and* its CPU time both grow by the factor. The gate's tests and
 ``benchmarks/bench_gate.py`` run ``llvscan bench`` under it and count how often the verdict names the
 slowed stage.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import threading
 import time
@@ -27,18 +29,20 @@ __all__ = ["slowdown"]
 _BLOCK = bytes(1 << 16)  # hashing releases the GIL for buffers this large: threads compute in parallel
 
 
-def _spin(seconds: float, threads: int) -> None:
-    """Compute for ``seconds`` of wall time on ``threads`` threads."""
-    end = time.perf_counter() + seconds
+def _spin(wall: float, cpu: float) -> None:
+    """Compute for ``wall`` seconds in this thread, and on helper threads for the rest of ``cpu`` seconds."""
+    start = time.perf_counter()
 
-    def work() -> None:
-        while time.perf_counter() < end:
+    def work(seconds: float) -> None:
+        while time.perf_counter() - start < seconds:
             hashlib.sha256(_BLOCK).digest()
 
-    helpers = [threading.Thread(target=work) for _ in range(threads - 1)]
+    extra = max(cpu - wall, 0.0)
+    count = min(math.ceil(extra / wall), (os.cpu_count() or 1) - 1) if wall > 0 and extra > 0 else 0
+    helpers = [threading.Thread(target=work, args=(extra / count,)) for _ in range(count)]
     for helper in helpers:
         helper.start()
-    work()
+    work(wall)
     for helper in helpers:
         helper.join()
 
@@ -60,8 +64,7 @@ def slowdown(owner: Any, name: str, factor: float) -> Iterator[None]:
             return original(*args, **kwargs)
         finally:
             wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
-            busy = min(max(round(cpu / wall), 1), os.cpu_count() or 1) if wall > 0 else 1
-            _spin((factor - 1.0) * wall, busy)
+            _spin((factor - 1.0) * wall, (factor - 1.0) * cpu)
 
     setattr(owner, name, slowed)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 from llvscan.bench.compare import Comparison
 from llvscan.bench.results import BenchResult, median, spread
 
-__all__ = ["bench_markdown", "escape", "percent", "significant"]
+__all__ = ["LISTED", "TOP_STAGES", "bench_markdown", "escape", "percent", "significant"]
 
 #: Stages listed per asset (its slowest), and regressions/improvements listed before "… and N more".
 TOP_STAGES = 6

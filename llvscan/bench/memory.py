@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from llvscan._json import JsonResult
+
 __all__ = ["PeakRSS", "current_rss_mib", "peak_rss"]
 
 
@@ -71,7 +73,7 @@ def _high_water_mib() -> float:
 
 
 @dataclass
-class PeakRSS:
+class PeakRSS(JsonResult):
     """What a :func:`peak_rss` block held.
 
     ``baseline_mib``: RSS when the block began. ``peak_mib``: the highest RSS during the block (set when it

@@ -10,8 +10,10 @@ How a benchmark runs (:func:`run_bench`):
    then processes every asset in this process, one after another, exactly as a worker of ``llvscan run``
    does (``process_asset``, then the record stored in a catalog), into a fresh output folder. Each asset's
    stages (``llvscan._stages``) are timed wall and CPU, exclusive of their nested stages; its peak RSS is
-   this process's high-water mark while it ran (``llvscan.bench.memory``; xatlas' child process is not in
-   it). Caches that a worker would not have (the Draco stream cache) are cleared before each asset.
+   this process's high-water mark while it ran, and the same above the RSS it started from, which is what
+   is compared (``llvscan.bench.memory``; xatlas' child process is not in it). Before each asset the
+   garbage is collected, freed memory given back to the system and caches a worker would not have (the
+   Draco stream cache) cleared.
 4. The quality figures come from the records the pipeline wrote (validity, findings, faces reached,
    Hausdorff and mean error, texel drift, SSIM/PSNR, compression error, bytes), plus two checks of the
    outputs: every GLB level loads back with as many faces as recorded, and every IIIF ``info.json``
@@ -23,7 +25,9 @@ Assets run one at a time on purpose: a benchmark measures the work of one asset,
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -39,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from llvscan import __version__
+from llvscan._json import JsonResult
 from llvscan._stages import StageLog, cpu_seconds, recording, stage
 from llvscan.bench.calibrate import WORKLOADS, calibrate, unit, warm_up
 from llvscan.bench.memory import PeakRSS, peak_rss
@@ -56,7 +61,7 @@ __all__ = ["BenchProgress", "collection_checksum", "machine_info", "run_bench", 
 log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
-class BenchProgress:
+class BenchProgress(JsonResult):
     """What :func:`run_bench` tells its ``progress`` callback: the pass (0 = the first, unmeasured one),
     the asset about to run (None when a pass starts) and how many assets in all."""
 
@@ -128,8 +133,9 @@ def collection_checksum(assets: list[Asset], root: Path) -> str:
     return digest.hexdigest()
 
 
-def _quality(record: AssetRecord, out: Path) -> dict[str, QualityValue]:
-    """The asset's quality figures, flat: ``figure → value`` (see ``llvscan.bench.compare.direction``)."""
+def _quality(record: AssetRecord, out: Path, *, read_back: bool) -> dict[str, QualityValue]:
+    """The asset's quality figures, flat: ``figure → value`` (see ``llvscan.bench.compare.direction``);
+    with ``read_back``, the checks that read the outputs again (``outputs.*``)."""
     figures: dict[str, QualityValue] = {"status": record.status, "valid": record.is_valid}
     for level in ("error", "warning"):
         figures[f"findings.{level}"] = sum(1 for f in record.findings if f.level == level)
@@ -151,7 +157,8 @@ def _quality(record: AssetRecord, out: Path) -> dict[str, QualityValue]:
         elif d.role in ("iiif3", "iiif2", "dz", "zoomify", "ptiff", "szi"):
             figures[f"tiles.{d.role}.files"] = d.files
             figures[f"tiles.{d.role}.bytes"] = d.bytes
-    figures.update(_output_checks(record, out))
+    if read_back:
+        figures.update(_output_checks(record, out))
     return figures
 
 
@@ -181,11 +188,21 @@ def _output_checks(record: AssetRecord, out: Path) -> dict[str, QualityValue]:
     return checks
 
 
-def _run_one(job: AssetJob, catalog: Catalog, run_id: int) -> tuple[AssetRecord, StageLog, float, float, PeakRSS]:
-    """Process one asset as a worker does, and store its record: (record, stages, wall, cpu, memory)."""
+def _settle() -> None:
+    """Start an asset as a fresh worker would: the last one's garbage collected, and the memory it freed
+    given back to the system (glibc keeps freed heap pages otherwise, and the next asset's peak would hide
+    in them); caches a worker would not have (Draco streams) cleared."""
     from llvscan.mesh.io.glb import clear_stream_cache
 
     clear_stream_cache()
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # glibc only; elsewhere the peak is just less precise
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def _run_one(job: AssetJob, catalog: Catalog, run_id: int) -> tuple[AssetRecord, StageLog, float, float, PeakRSS]:
+    """Process one asset as a worker does, and store its record: (record, stages, wall, cpu, memory)."""
+    _settle()
     with peak_rss() as memory, recording() as stages:
         wall0, cpu0 = time.perf_counter(), cpu_seconds()
         record = process_asset(job)
@@ -267,11 +284,13 @@ def run_bench(collection: str | Path | None = None, *, recipe: str | Path | RunR
                     entry["cpu"].append(cpu)
                     entry["rss"].append(rss.peak_mib)
                     entry["memory"].append(max(rss.above_baseline_mib, 0.0))
-                    quality = _quality(record, out)
-                    if entry["quality"] is not None and entry["quality"] != quality:
+                    quality = _quality(record, out, read_back=r == repeat)  # outputs read back once
+                    if entry["quality"] is not None:
                         changed = sorted(k for k in {*quality, *entry["quality"]}
-                                         if quality.get(k) != entry["quality"].get(k))
-                        notes.append(f"{asset.rel_path}: quality figures differ between repeats ({', '.join(changed)})")
+                                         if not k.startswith("outputs.") and quality.get(k) != entry["quality"].get(k))
+                        if changed:
+                            notes.append(f"{asset.rel_path}: quality figures differ between repeats "
+                                         f"({', '.join(changed)})")
                     entry["quality"], entry["record"] = quality, record
                 if r < repeat:
                     shutil.rmtree(out, ignore_errors=True)

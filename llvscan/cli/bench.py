@@ -11,9 +11,11 @@ import click
 from llvscan.cli.options import console, echo_json, exits_on_error, is_terminal, json_option, new_table, styled
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from llvscan.bench import BenchProgress, BenchResult, Comparison
 
-__all__ = ["bench"]
+__all__ = ["bench", "history", "run"]
 
 
 class _DefaultGroup(click.Group):
@@ -80,7 +82,9 @@ class _Progress:
     """A bar on a terminal; one line per pass on stderr otherwise (a CI log shows the job is alive)."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet, self.bar, self.task = quiet, None, None
+        self.quiet = quiet
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
         if not quiet and is_terminal(sys.stderr):
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -169,8 +173,9 @@ def run(collection: Path | None, recipe: Path | None, repeat: int, save: Path | 
               help="Where the plots and history.md go (default: FOLDER/history).")
 @click.option("--format", "formats", type=click.Choice(["png", "svg"]), multiple=True, default=("png",),
               show_default=True, help="Plot format (repeat for both).")
-@click.option("--basis", type=click.Choice(["ratio", "seconds"]), default="ratio", show_default=True,
-              help="Plot ratios to the calibration unit (comparable across machines) or seconds.")
+@click.option("--basis", type=click.Choice(["ratio", "seconds", "cpu"]), default="ratio", show_default=True,
+              help="Plot elapsed time as ratios to the calibration unit (comparable across machines), in "
+                   "seconds, or CPU seconds (the work, what the gate judges by default).")
 @json_option
 @exits_on_error
 def history(folder: Path, out: Path | None, formats: tuple[str, ...], basis: str, as_json: bool) -> None:

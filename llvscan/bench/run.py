@@ -276,7 +276,8 @@ def run_bench(collection: str | Path | None = None, *, recipe: str | Path | RunR
                     job = AssetJob(asset, str(root), str(out), run_recipe, force=True)
                     record, stages, wall, cpu, rss = _run_one(job, catalog, run_id)
                     entry = per_asset[asset.rel_path]
-                    for name in {*entry["stages"], *stages.wall}:  # a stage a repeat skipped took 0 s there
+                    # in the order stages first ran; a stage a repeat skipped took 0 s there
+                    for name in [*entry["stages"], *(n for n in stages.wall if n not in entry["stages"])]:
                         times = entry["stages"].setdefault(name, {"wall": [0.0] * (r - 1), "cpu": [0.0] * (r - 1)})
                         times["wall"].append(stages.wall.get(name, 0.0))
                         times["cpu"].append(stages.cpu.get(name, 0.0))

@@ -84,6 +84,7 @@ def test_fail_on_parses_kinds_and_leaves_the_rest_ungated():
 @pytest.mark.parametrize(("figure", "way"), [
     ("lod.low.hausdorff_pct", "lower"), ("lod.low.texel_drift_p95", "lower"), ("findings.error", "lower"),
     ("lod.thumb.ssim", "higher"), ("outputs.glb_readable", "higher"), ("lod.low.bytes", "size"),
+    ("validator.gltf_errors", "lower"), ("validator.gltf_warnings", "lower"),
     ("lod.low.faces", "exact"), ("status", "exact"), ("valid", "exact"), ("measure.watertight", "exact")])
 def test_each_quality_figure_has_a_direction(figure, way):
     assert direction(figure) == way
@@ -315,6 +316,22 @@ def test_a_recipe_that_lowers_a_levels_faces_is_always_caught(small, baseline):
     assert "lod.thumb.faces" in named and "lod.thumb.hausdorff_pct" in named
     assert named["lod.thumb.faces"].before > named["lod.thumb.faces"].after
     assert any("recipe changed" in note for note in comparison.notes)
+
+
+def test_the_khronos_validator_verdicts_are_quality_figures(small, tmp_path):
+    node = shutil.which("node")
+    script = Path(__file__).resolve().parents[1] / "tools" / "gltf-validate.mjs"
+    if node is None or not (script.parent / "node_modules" / "gltf-validator").is_dir():
+        pytest.skip("glTF-Validator not installed: run `npm install --prefix tools` (needs Node.js >= 18); "
+                    "without it llvscan bench's validator figures are NOT checked")
+    collection, recipe, *_ = small
+    result = run_bench(collection, recipe=recipe, repeat=2, gltf_validator_script=script)
+    mesh = next(a for a in result.assets if a.path == "tools/bracket.stl")
+    assert mesh.quality["validator.gltf_errors"] == 0 and mesh.quality["validator.gltf_warnings"] >= 0
+    image = next(a for a in result.assets if a.path == "photos/condition_photo.jpg")
+    assert not any(k.startswith("validator.") for k in image.quality)  # no GLB, no verdict
+    with pytest.raises(InvalidParameterError, match="validator"):
+        run_bench(collection, recipe=recipe, repeat=2, gltf_validator_script=tmp_path / "missing.mjs")
 
 
 def test_slowdown_restores_what_it_patched():

@@ -207,12 +207,13 @@ _HIGHER = ("ssim", "psnr")
 
 
 def direction(figure: str) -> str:
-    """How a quality figure is judged: "lower" (errors), "higher" (fidelity, output checks), "size"
+    """How a quality figure is judged: "lower" (errors, findings, validator issues), "higher" (fidelity,
+    output checks), "size"
     (bytes, judged as size), or "exact" (status, validity, faces, measurements)."""
     last = figure.rsplit(".", 1)[-1]
     if last == "bytes":
         return "size"
-    if last in _LOWER or figure.startswith("findings."):
+    if last in _LOWER or figure.startswith(("findings.", "validator.")):
         return "lower"
     if last in _HIGHER or figure.startswith("outputs."):
         return "higher"
@@ -341,9 +342,10 @@ def compare_results(current: BenchResult, baseline: BenchResult, *, fail_on: Fai
         changes.append(_memory_change(asset.path, old.memory_mib, asset.memory_mib, fail_on.memory))
         changes.append(_quality_change(asset.path, "output.bytes", old.output_bytes, asset.output_bytes, fail_on))
         for figure in sorted({*old.quality, *asset.quality}):
-            if figure not in asset.quality:
+            if figure not in asset.quality:  # a level or check that is gone; a validator not run this time
+                gated = fail_on.quality is not None and not figure.startswith("validator.")
                 changes.append(Change(asset.path, "", figure, "quality", old.quality[figure], None, None,
-                                      "regression" if fail_on.quality is not None else "gone"))
+                                      "regression" if gated else "gone"))
             elif figure not in old.quality:
                 changes.append(Change(asset.path, "", figure, "quality", None, asset.quality[figure], None, "new"))
             else:

@@ -35,6 +35,7 @@ import os
 import platform
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,8 +56,8 @@ from llvscan.collection.process import AssetJob, process_asset
 from llvscan.collection.recipe import RunRecipe, load_run_recipe
 from llvscan.errors import InvalidParameterError
 
-__all__ = ["BenchProgress", "collection_checksum", "machine_info", "run_bench", "sample_collection",
-           "versions"]
+__all__ = ["BenchProgress", "collection_checksum", "gltf_validator", "machine_info", "run_bench",
+           "sample_collection", "versions"]
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +134,14 @@ def collection_checksum(assets: list[Asset], root: Path) -> str:
     return digest.hexdigest()
 
 
-def _quality(record: AssetRecord, out: Path, *, read_back: bool) -> dict[str, QualityValue]:
+_READ_BACK = ("outputs.", "validator.")  # figures of the read-back, made in the last repeat only
+
+
+def _quality(record: AssetRecord, out: Path, *, read_back: bool,
+             validator: Path | None = None) -> dict[str, QualityValue]:
     """The asset's quality figures, flat: ``figure → value`` (see ``llvscan.bench.compare.direction``);
-    with ``read_back``, the checks that read the outputs again (``outputs.*``)."""
+    with ``read_back``, the checks that read the outputs again (``outputs.*``, and with a glTF
+    ``validator`` its errors and warnings, ``validator.gltf_*``)."""
     figures: dict[str, QualityValue] = {"status": record.status, "valid": record.is_valid}
     for level in ("error", "warning"):
         figures[f"findings.{level}"] = sum(1 for f in record.findings if f.level == level)
@@ -159,7 +165,37 @@ def _quality(record: AssetRecord, out: Path, *, read_back: bool) -> dict[str, Qu
             figures[f"tiles.{d.role}.bytes"] = d.bytes
     if read_back:
         figures.update(_output_checks(record, out))
+        if validator is not None:
+            figures.update(_gltf_verdicts(record, out, validator))
     return figures
+
+
+def gltf_validator(script: str | Path) -> Path:
+    """The glTF validator script to run with Node (``tools/gltf-validate.mjs``: the Khronos glTF-Validator,
+    printing ``numErrors``/``numWarnings`` per file as JSON); refused by name when it or Node is missing."""
+    path = Path(script)
+    if not path.is_file():
+        raise InvalidParameterError("no such glTF validator script", path=path)
+    if shutil.which("node") is None:
+        raise InvalidParameterError("the glTF validator needs Node.js (`node`), which is not on PATH", path=path)
+    return path.resolve()
+
+
+def _gltf_verdicts(record: AssetRecord, out: Path, validator: Path) -> dict[str, QualityValue]:
+    """The Khronos glTF-Validator's error and warning counts over the asset's GLB levels (-1: it failed)."""
+    files = [str(out / d.path) for d in record.derivatives if d.role == "lod" and d.path.endswith(".glb")]
+    if not files:
+        return {}
+    try:
+        done = subprocess.run(["node", str(validator), *files], capture_output=True, text=True, timeout=600,
+                              check=False)
+        reports = json.loads(done.stdout)
+        reports = reports if isinstance(reports, list) else [reports]
+        return {"validator.gltf_errors": sum(int(r["numErrors"]) for r in reports),
+                "validator.gltf_warnings": sum(int(r["numWarnings"]) for r in reports)}
+    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired) as exc:
+        log.warning("%s: the glTF validator did not answer: %s", record.rel_path, exc)
+        return {"validator.gltf_errors": -1, "validator.gltf_warnings": -1}
 
 
 def _output_checks(record: AssetRecord, out: Path) -> dict[str, QualityValue]:
@@ -220,15 +256,19 @@ def _load_recipe(recipe: str | Path | RunRecipe | None) -> RunRecipe:
 
 def run_bench(collection: str | Path | None = None, *, recipe: str | Path | RunRecipe | None = None,
               repeat: int = 5, progress: Callable[[BenchProgress], None] | None = None,
-              cache: str | Path | None = None, baseline: BenchResult | None = None) -> BenchResult:
+              cache: str | Path | None = None, baseline: BenchResult | None = None,
+              gltf_validator_script: str | Path | None = None) -> BenchResult:
     """Benchmark ``collection`` (default: the generated sample, see :func:`sample_collection`) processed
     with ``recipe`` (a ``RunRecipe``, a TOML file, or None for the default): a first pass, then ``repeat``
     measured passes, each after the calibration. See the module docstring. Given the ``baseline`` it will
-    be compared with, a collection that is not the baseline's is refused before anything is measured."""
+    be compared with, a collection that is not the baseline's is refused before anything is measured.
+    With ``gltf_validator_script`` (see :func:`gltf_validator`), every GLB level's validator verdict is a
+    quality figure too."""
     started, created = time.perf_counter(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if not isinstance(repeat, int) or repeat < 2:
         raise InvalidParameterError(f"repeat must be at least 2 (a comparison needs a spread), not {repeat!r}")
     run_recipe = _load_recipe(recipe)
+    validator = gltf_validator(gltf_validator_script) if gltf_validator_script is not None else None
     root = Path(collection) if collection is not None else sample_collection(cache)
     discovery = discover_assets(root)
     root = Path(discovery.root)
@@ -285,10 +325,10 @@ def run_bench(collection: str | Path | None = None, *, recipe: str | Path | RunR
                     entry["cpu"].append(cpu)
                     entry["rss"].append(rss.peak_mib)
                     entry["memory"].append(max(rss.above_baseline_mib, 0.0))
-                    quality = _quality(record, out, read_back=r == repeat)  # outputs read back once
+                    quality = _quality(record, out, read_back=r == repeat, validator=validator)  # read back once
                     if entry["quality"] is not None:
                         changed = sorted(k for k in {*quality, *entry["quality"]}
-                                         if not k.startswith("outputs.") and quality.get(k) != entry["quality"].get(k))
+                                         if not k.startswith(_READ_BACK) and quality.get(k) != entry["quality"].get(k))
                         if changed:
                             notes.append(f"{asset.rel_path}: quality figures differ between repeats "
                                          f"({', '.join(changed)})")

@@ -131,10 +131,14 @@ class _Progress:
                    "ran on another machine).")
 @click.option("--markdown", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Also write the results (and the verdict) as Markdown, e.g. for $GITHUB_STEP_SUMMARY.")
+@click.option("--gltf-validator", type=click.Path(path_type=Path, dir_okay=False), metavar="SCRIPT",
+              envvar="LLVSCAN_GLTF_VALIDATOR",
+              help="Also run the Khronos glTF-Validator on every GLB level (a Node script such as llvscan's "
+                   "tools/gltf-validate.mjs); its error and warning counts become quality figures.")
 @json_option
 @exits_on_error
 def run(collection: Path | None, recipe: Path | None, repeat: int, save: Path | None, baseline: Path | None,
-        fail_on: str | None, basis: str, markdown: Path | None, as_json: bool) -> None:
+        fail_on: str | None, basis: str, markdown: Path | None, gltf_validator: Path | None, as_json: bool) -> None:
     """Process COLLECTION (default: the generated sample artefacts) as `llvscan run` does, once unmeasured
     and then --repeat times, and time every stage of every asset (wall and CPU), its peak memory, output
     bytes and quality figures, beside calibration workloads timed on this machine."""
@@ -146,7 +150,8 @@ def run(collection: Path | None, recipe: Path | None, repeat: int, save: Path | 
     before = load_result(baseline) if baseline is not None else None
     progress = _Progress(quiet=as_json)
     try:
-        result = run_bench(collection, recipe=recipe, repeat=repeat, progress=progress, baseline=before)
+        result = run_bench(collection, recipe=recipe, repeat=repeat, progress=progress, baseline=before,
+                           gltf_validator_script=gltf_validator)
     finally:
         progress.stop()
     if save is not None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from llvscan import _numba  # noqa: F401  (numba's configuration, before the first kernel compiles)
+
 
 @njit("float64(float64[::1], int64[::1], int64)", cache=True, nogil=True)
 def reference_walk(values: np.ndarray, order: np.ndarray, rounds: int) -> float:  # pragma: no cover - compiled

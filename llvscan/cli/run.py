@@ -68,6 +68,10 @@ class _Progress:
         self.done: dict[str, int] = {}
         self.failed = 0
 
+    def notice(self, message: str) -> None:
+        """A line above the bar (or on stderr off a terminal), said before the assets run."""
+        self.bar.console.print(styled(("note: ", "yellow"), message))
+
     def start(self, totals: dict[str, int]) -> None:
         self.totals, self.done = totals, dict.fromkeys(totals, 0)
         self.bar.update(self.task, total=sum(totals.values()), description=self._describe())
@@ -143,7 +147,8 @@ def run(collection: Path, out: Path, recipe_path: Path | None, workers: int | No
             summary = run_collection(collection, out, recipe=recipe, workers=workers, only=only, force=force,
                                      rehash=rehash, max_attempts=max_attempts, timeout=timeout,
                                      memory_limit=memory_limit, threads=threads, scheduler=scheduler or cluster,
-                                     batch_size=batch_size, on_start=progress.start, on_record=progress.record)
+                                     batch_size=batch_size, on_start=progress.start, on_record=progress.record,
+                                     on_notice=progress.notice)
     except KeyboardInterrupt:
         print_error(f"after {sum(progress.done.values())} assets: the catalog keeps every finished one; "
                     "run the same command again to resume", label="interrupted", colour="yellow")

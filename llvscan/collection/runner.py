@@ -171,6 +171,7 @@ def run_collection(
     batch_size: int | None = None,
     on_start: Callable[[dict[str, int]], None] | None = None,
     on_record: Callable[[AssetRecord], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
     report: bool = True,
 ) -> RunSummary:
     """Process every asset of ``collection`` into ``out`` (outputs + ``catalog.sqlite``).
@@ -183,7 +184,8 @@ def run_collection(
     ``scheduler``: a Dask scheduler address (tcp://HOST:8786) or "local" (a ``LocalCluster`` of
     ``workers`` processes) to run the assets on; see ``llvscan.collection.cluster``. ``batch_size``: the
     most small assets sent as one task (default 32 locally, 64 on Dask; big assets always go alone).
-    ``on_start`` receives the number of assets per kind; ``on_record`` every record. ``report``: update
+    ``on_start`` receives the number of assets per kind; ``on_record`` every record; ``on_notice`` what the
+    user should know before the assets run (the first run on a machine compiles the kernels). ``report``: update
     the static report (``OUT/report``, ``llvscan.report``) at the end, rewriting only the pages of the
     assets this run processed whose content changed; a report that cannot be written is a note, never a
     failed run.
@@ -262,6 +264,10 @@ def run_collection(
                     on_start(dict(Counter(a.kind for a in assets)))
                 for record in settled:
                     take(record)
+                if on_notice and scheduler is None:  # a cluster's workers keep caches of their own
+                    notice = _compile_notice(jobs, recipe)
+                    if notice:
+                        on_notice(notice)
                 for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
                                        memory_limit=memory_limit, threads=threads, client=client,
                                        batch_size=batch_size, on_crash=crashed):
@@ -286,6 +292,28 @@ def run_collection(
                           quarantined=counts["quarantined"], by_kind=dict(Counter(a.kind for a in assets)),
                           invalid=len(invalid), invalid_assets=invalid, seconds=round(time.perf_counter() - started, 2),
                           failures=sorted(failures, key=lambda f: f.path), notes=notes, report=report_folder)
+
+
+#: A kernel per kind, compiled by every run of that kind, whose compiled copy stands for the rest: the
+#: distance measurement (every level is measured; the decimator is not always needed), validation's
+#: geometry when no levels are built, the image statistics.
+_PROBES = {"lods": ("llvscan.mesh._distance_kernels", "closest_points"),
+           "mesh": ("llvscan.mesh._validate_kernels", "face_geometry"),
+           "image": ("llvscan.imaging._kernels", "histogram")}
+
+
+def _compile_notice(jobs: list[AssetJob], recipe: RunRecipe) -> str | None:
+    """What to tell the user when this machine has not compiled the kernels the jobs need: the first
+    assets then wait while numba compiles (about a minute on two cores), which looks like a hang."""
+    from llvscan._numba import compiled_here
+
+    kinds = sorted({job.asset.kind for job in jobs} - ({"image"} if not recipe.image.inspect else set()))
+    cold = [kind for kind in kinds  # (tiling alone runs no kernel of llvscan's)
+            if compiled_here(*_PROBES["lods" if kind == "mesh" and recipe.mesh.lods else kind]) is False]
+    if not cold:
+        return None
+    return (f"the first run on this machine: llvscan's {' and '.join(cold)} kernels compile while the first "
+            "assets run (about a minute on two cores; later runs load them from numba's cache)")
 
 
 def _missing(catalog: Catalog, run_id: int, previous: dict[str, PreviousState], found: Iterable[str],

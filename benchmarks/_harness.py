@@ -14,8 +14,6 @@ way); ``llvscan bench`` measures its assets with the same function.
 from __future__ import annotations
 
 import argparse
-import functools
-import importlib.util
 import json
 import os
 import platform
@@ -35,25 +33,16 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-SAMPLE_GENERATOR = ROOT / "sample_data" / "make_sample_data.py"
 
 
 # -- inputs -----------------------------------------------------------------------------------------------
 
-@functools.cache
 def load_sample_generator() -> ModuleType:
-    """The sample-data generator ``sample_data/make_sample_data.py`` as a module (loaded once per process).
+    """The sample-data generator, ``llvscan.sample``: its builders (``cube_sphere``, ``bust_positions``,
+    ``paint_atlas``, ``landscape_image``…) make every benchmark input, with fixed seeds."""
+    from llvscan import sample
 
-    ``sample_data`` is not a package, so it is loaded from its path; its builders (``cube_sphere``,
-    ``bust_positions``, ``paint_atlas``, ``landscape_image``…) make every benchmark input, with fixed seeds.
-    """
-    spec = importlib.util.spec_from_file_location("make_sample_data", SAMPLE_GENERATOR)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{SAMPLE_GENERATOR}: cannot load the sample generator")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return sample
 
 
 class TexturedScan(NamedTuple):

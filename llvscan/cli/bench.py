@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ def _render_result(result: BenchResult) -> None:
                       significant(asset.total.median_wall), significant(spread(asset.total.wall)),
                       significant(asset.total.median_ratio),
                       f"{slowest[0]} {significant(slowest[1].median_wall)} s" if slowest else "",
-                      significant(memory) if memory == memory else "", f"{asset.output_bytes:,}")
+                      significant(memory) if math.isfinite(memory) else "", f"{asset.output_bytes:,}")
     out = console()
     out.print(table)
     out.print(f"calibration unit {significant(median(result.calibration.unit) * 1000)} ms (median of "

@@ -12,9 +12,12 @@ DEMO_OUT ?= demo_out
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when the dependency list changes; the package itself is editable.
+# Reinstall only when the dependency list changes; the package itself is editable. Installing also
+# compiles llvscan's numba kernels into the cache, on all cores (`llvscan warm`), so the first run does not
+# wait for them; a part that fails to warm only means the run compiles it.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(VENV)/bin/llvscan warm || echo "llvscan warm: not every kernel was compiled ahead; runs compile the rest"
 	touch $@
 
 $(SAMPLE): sample_data/make_sample_data.py llvscan/sample.py $(STAMP)

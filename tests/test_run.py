@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -509,24 +508,3 @@ def test_ctrl_c_stops_the_run_and_says_how_to_resume(sample_collection, tmp_path
     with Catalog(out / "catalog.sqlite", readonly=True) as catalog:
         assert [r.status for r in catalog.runs()] == ["interrupted"]
     assert run_collection(collection, out, workers=1).ok == 1  # and it resumes
-
-
-def test_a_first_run_on_a_machine_says_its_kernels_compile(sample_collection, tmp_path, monkeypatch):
-    """Numba compiles the kernels while the first assets run (a minute on two cores): said before, never a
-    silent minute. Where the kernels are in numba's cache, nothing is said."""
-    import llvscan._numba
-    from llvscan._numba import compiled_here
-
-    collection = tmp_path / "c"
-    (collection / "tools").mkdir(parents=True)
-    shutil.copy2(sample_collection / "tools" / "bracket.stl", collection / "tools")
-    heard: list[str] = []
-    run_collection(collection, tmp_path / "warm", workers=0, on_notice=heard.append)
-    assert compiled_here("llvscan.mesh._distance_kernels", "closest_points") is True  # the run compiled it
-    assert heard == []
-    monkeypatch.setattr(llvscan._numba, "compiled_here", lambda module, name: False)  # a fresh machine
-    summary = run_collection(collection, tmp_path / "cold", workers=0, on_notice=heard.append)
-    assert heard == ["the first run on this machine: llvscan's mesh kernels compile while the first assets run "
-                     "(about a minute on two cores; later runs load them from numba's cache)"]
-    assert summary.notes == []  # said before the run, not in its summary
-    assert compiled_here("llvscan.no_such_module", "kernel") is None

@@ -39,6 +39,7 @@ class LazyGroup(click.Group):
         "run": "llvscan.cli.run:run",
         "report": "llvscan.cli.report:report",
         "bench": "llvscan.cli.bench:bench",
+        "warm": "llvscan.cli.warm:warm",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

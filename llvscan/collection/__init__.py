@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from llvscan.collection.process import AssetJob, process_asset
     from llvscan.collection.recipe import ImageRecipe, MeshRecipe, RunRecipe, load_run_recipe
     from llvscan.collection.runner import CATALOG_NAME, RunSummary, run_collection
+    from llvscan.collection.warm import WarmResult, WarmTask, warm_kernels
 
 __all__ = [
     "CATALOG_NAME",
@@ -28,12 +29,15 @@ __all__ = [
     "MeshRecipe",
     "RunRecipe",
     "RunSummary",
+    "WarmResult",
+    "WarmTask",
     "WorkerPool",
     "asset_id_for",
     "discover_assets",
     "load_run_recipe",
     "process_asset",
     "run_collection",
+    "warm_kernels",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
@@ -42,4 +46,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(("AssetJob", "process_asset"), "process"),
     **dict.fromkeys(("ImageRecipe", "MeshRecipe", "RunRecipe", "load_run_recipe"), "recipe"),
     **dict.fromkeys(("CATALOG_NAME", "RunSummary", "run_collection"), "runner"),
+    **dict.fromkeys(("WarmResult", "WarmTask", "warm_kernels"), "warm"),
 })

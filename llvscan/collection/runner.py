@@ -173,6 +173,7 @@ def run_collection(
     on_record: Callable[[AssetRecord], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
     report: bool = True,
+    warm_up: bool = True,
 ) -> RunSummary:
     """Process every asset of ``collection`` into ``out`` (outputs + ``catalog.sqlite``).
 
@@ -188,7 +189,8 @@ def run_collection(
     user should know before the assets run (the first run on a machine compiles the kernels). ``report``: update
     the static report (``OUT/report``, ``llvscan.report``) at the end, rewriting only the pages of the
     assets this run processed whose content changed; a report that cannot be written is a note, never a
-    failed run.
+    failed run. ``warm_up``: where numba's cache lacks kernels the assets need, compile them first, once,
+    on the run's processes side by side (``llvscan.collection.warm``; not on a Dask cluster).
     """
     recipe = (recipe or RunRecipe()).check()
     root, out = Path(collection).resolve(), Path(out).resolve()
@@ -264,10 +266,8 @@ def run_collection(
                     on_start(dict(Counter(a.kind for a in assets)))
                 for record in settled:
                     take(record)
-                if on_notice and scheduler is None:  # a cluster's workers keep caches of their own
-                    notice = _compile_notice(jobs, recipe)
-                    if notice:
-                        on_notice(notice)
+                if warm_up and scheduler is None and jobs:  # a cluster's workers keep caches of their own
+                    _warm_up(jobs, recipe, workers, on_notice)
                 for record in _execute(jobs, workers, max_attempts=max_attempts, timeout=timeout,
                                        memory_limit=memory_limit, threads=threads, client=client,
                                        batch_size=batch_size, on_crash=crashed):
@@ -294,26 +294,26 @@ def run_collection(
                           failures=sorted(failures, key=lambda f: f.path), notes=notes, report=report_folder)
 
 
-#: A kernel per kind, compiled by every run of that kind, whose compiled copy stands for the rest: the
-#: distance measurement (every level is measured; the decimator is not always needed), validation's
-#: geometry when no levels are built, the image statistics.
-_PROBES = {"lods": ("llvscan.mesh._distance_kernels", "closest_points"),
-           "mesh": ("llvscan.mesh._validate_kernels", "face_geometry"),
-           "image": ("llvscan.imaging._kernels", "histogram")}
+def _warm_up(jobs: list[AssetJob], recipe: RunRecipe, workers: int,
+             on_notice: Callable[[str], None] | None) -> None:
+    """On a machine whose numba cache lacks the kernels these jobs need, compile them first, once, on all
+    the run's processes side by side (``llvscan.collection.warm``), saying so: not a silent minute inside
+    the first assets, with every worker compiling the same kernels."""
+    from llvscan.collection.warm import cold_parts, kernels_needed, warm_kernels
 
-
-def _compile_notice(jobs: list[AssetJob], recipe: RunRecipe) -> str | None:
-    """What to tell the user when this machine has not compiled the kernels the jobs need: the first
-    assets then wait while numba compiles (about a minute on two cores), which looks like a hang."""
-    from llvscan._numba import compiled_here
-
-    kinds = sorted({job.asset.kind for job in jobs} - ({"image"} if not recipe.image.inspect else set()))
-    cold = [kind for kind in kinds  # (tiling alone runs no kernel of llvscan's)
-            if compiled_here(*_PROBES["lods" if kind == "mesh" and recipe.mesh.lods else kind]) is False]
-    if not cold:
-        return None
-    return (f"the first run on this machine: llvscan's {' and '.join(cold)} kernels compile while the first "
-            "assets run (about a minute on two cores; later runs load them from numba's cache)")
+    parts = cold_parts(kernels_needed({job.asset.kind for job in jobs}, recipe))
+    if not parts:
+        return
+    processes = min(len(parts), workers or os.cpu_count() or 1)
+    if on_notice:
+        on_notice(f"the first run on this machine: llvscan's kernels ({', '.join(parts)}) compile once, "
+                  f"on {processes} process{'es' if processes > 1 else ''}, before the assets run (about a minute "
+                  "on two cores; later runs load them from numba's cache)")
+    warm = warm_kernels(parts, recipe=recipe, workers=processes)
+    failed = [f"{t.name}: {t.error}" for t in warm.tasks if t.error]
+    if on_notice:
+        on_notice(f"kernels compiled in {warm.seconds:.0f} s"
+                  + (f"; not all: {'; '.join(failed)} (the assets compile what is missing)" if failed else ""))
 
 
 def _missing(catalog: Catalog, run_id: int, previous: dict[str, PreviousState], found: Iterable[str],

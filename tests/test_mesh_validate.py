@@ -161,6 +161,56 @@ def test_self_intersections_against_brute_force_on_a_crumpled_sheet():
     assert r.self_intersections == brute > 0
 
 
+def brute_force_crossings(v, f):
+    """All pairs of faces that share no vertex, tested one by one: (pair count, faces in some pair)."""
+    from llvscan.mesh import _validate_kernels
+
+    lo, hi = v[f].min(axis=1), v[f].max(axis=1)
+    pairs, faces = 0, set()
+    for a in range(len(f)):
+        # only pairs whose boxes overlap can cross (a numpy cut, independent of the grid search)
+        near = np.flatnonzero((lo[a + 1:] <= hi[a] + 1e-9).all(axis=1) & (hi[a + 1:] >= lo[a] - 1e-9).all(axis=1))
+        for b in near + a + 1:
+            if set(f[a]) & set(f[b]):
+                continue
+            scale = max(np.ptp(v[f[a]], axis=0).max(), np.ptp(v[f[b]], axis=0).max())
+            if _validate_kernels.triangles_intersect(*v[f[a]], *v[f[b]], 1e-9 * scale):
+                pairs += 1
+                faces |= {a, b}
+    return pairs, len(faces)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_self_intersections_against_brute_force_on_a_triangle_soup(seed):
+    """Loose triangles of mixed sizes: thin slivers about as long as the grid's cell (the pairs a centroid
+    grid is most likely to miss), many of the median size, and a few that span the whole soup."""
+    rng = np.random.default_rng(seed)
+    n = 1000
+    centres = rng.random((n, 1, 3))
+    size = np.where(rng.random(n) < 0.02, 0.8, np.where(rng.random(n) < 0.5, 0.05, 0.1 + 0.05 * rng.random(n)))
+    direction = rng.normal(size=(n, 1, 3))
+    direction /= np.linalg.norm(direction, axis=2, keepdims=True)
+    offsets = rng.normal(0, 0.05, (n, 3, 3)) * size[:, None, None]
+    offsets[:, 0] += 0.5 * size[:, None] * direction[:, 0]  # a long side along `direction`
+    offsets[:, 1] -= 0.5 * size[:, None] * direction[:, 0]
+    v = (centres + offsets).reshape(-1, 3)
+    f = np.arange(len(v)).reshape(-1, 3)
+    r = report_of(v, f)
+    pairs, faces = brute_force_crossings(v, f)
+    assert pairs > 15
+    assert (r.self_intersections, r.self_intersecting_faces) == (pairs, faces)
+
+
+def test_duplicate_faces_with_repeated_indices():
+    """Faces are compared as sorted index triples: the rotations and reversal of a face repeat it, and so
+    do those of a face with a repeated index; (0, 0, 1) and (0, 1, 1) differ."""
+    v, f = unit_cube()
+    extra = [[0, 2, 1], [2, 1, 0], [1, 0, 2], [0, 0, 1], [0, 1, 0], [1, 0, 0], [0, 1, 1], [3, 3, 3], [3, 3, 3]]
+    f = np.vstack([f, extra])
+    r = report_of(v, f)
+    assert r.duplicate_faces == len(f) - len(np.unique(np.sort(f, axis=1), axis=0)) == 6
+
+
 def test_flipped_face_and_inverted_mesh():
     v, f = unit_cube()
     flipped = f.copy()
@@ -300,6 +350,28 @@ def test_topology_matches_a_plain_numpy_edge_count():
     expected = np.unique(np.sort(sphere.edges, axis=1), axis=0)
     assert np.array_equal(topo.edges, expected)
     assert (topo.edge_faces == 2).all()
+
+
+def test_topology_arrays_are_int32_and_consistent():
+    import trimesh
+
+    from llvscan.errors import ResourceLimitError
+    from llvscan.mesh.topology import check_half_edges
+
+    sphere = trimesh.creation.icosphere(subdivisions=3)
+    faces = np.vstack([sphere.faces, sphere.faces[:5], [[0, 0, 1]]])  # 5 non-manifold edge triples, one collapse
+    topo = build_topology(faces, len(sphere.vertices))
+    for name in ("faces", "edges", "edge_start", "edge_he", "he_edge", "edge_faces"):
+        assert getattr(topo, name).dtype == np.int32, name
+    assert np.array_equal(np.diff(topo.edge_start), topo.edge_faces)
+    for e in range(topo.n_edges):  # every half-edge of an edge joins the edge's two vertices
+        he = topo.edge_he[topo.edge_start[e]:topo.edge_start[e + 1]]
+        assert (np.diff(he) > 0).all() and (topo.he_edge[he] == e).all()
+        ends = np.sort(np.stack([topo.faces[he // 3, he % 3], topo.faces[he // 3, (he % 3 + 1) % 3]], axis=1), axis=1)
+        assert (ends == topo.edges[e]).all()
+    assert (topo.he_edge[3 * (len(faces) - 1)] == -1) and topo.he_edge[3 * (len(faces) - 1) + 1] >= 0
+    with pytest.raises(ResourceLimitError):  # half-edge ids must fit int32 (a view with the shape, no memory)
+        check_half_edges(np.broadcast_to(np.zeros(3, np.int32), (2**31 // 3 + 1, 3)))
 
 
 def test_weld_ignores_signed_zero_and_never_merges_nan():

@@ -1,9 +1,10 @@
-"""numba kernels for mesh topology: welding, edges, union-find, components and vertex fans. Private:
+"""numba kernels for mesh topology: welding, edges, union-find and vertex fans. Private:
 call them through ``llvscan.mesh.topology``, ``llvscan.mesh.validate`` and ``llvscan.mesh.simplify``,
 which check shapes and dtypes first.
 
-Conventions: ``faces`` is (M, 3) int32/int64; half-edge ``h = 3 f + k`` runs from ``faces[f, k]`` to
-``faces[f, (k + 1) % 3]``; corner ``c = 3 f + k`` is vertex ``faces[f, k]`` seen from face ``f``.
+Conventions: ``faces`` is (M, 3) int32 (int64 only past 2^31 vertices); half-edge ``h = 3 f + k``
+runs from ``faces[f, k]`` to ``faces[f, (k + 1) % 3]``; corner ``c = 3 f + k`` is vertex ``faces[f, k]``
+seen from face ``f``. Every index array built here is int32.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _mix(h: np.uint64, x: np.uint64) -> np.uint64:
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def weld(vertices: np.ndarray, tolerance: float, remap: np.ndarray, table: np.ndarray) -> int:
     """Give rows of ``vertices`` (N, 3) with equal positions the same id (ids in order of first appearance).
 
@@ -78,7 +79,7 @@ def weld(vertices: np.ndarray, tolerance: float, remap: np.ndarray, table: np.nd
     return n_unique
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def distinct_faces(faces: np.ndarray, table: np.ndarray) -> int:
     """How many faces differ as vertex sets (a face and its reverse are the same set)."""
     mask = table.shape[0] - 1
@@ -109,16 +110,64 @@ def distinct_faces(faces: np.ndarray, table: np.ndarray) -> int:
 # -- edges ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
-def build_edges(faces: np.ndarray, n_vertices: int):
-    """Undirected edges of a face array, ordered by (low vertex, high vertex).
+@njit(cache=True, nogil=True)
+def _sort_bucket(hi: np.ndarray, he: np.ndarray, s0: int, s1: int) -> None:
+    """Sort ``hi[s0:s1]`` ascending, ``he`` alongside, ties by ``he`` (its entries are distinct): insertion
+    sort for the usual few entries, heapsort on (hi, he) keys for a crowded vertex."""
+    if s1 - s0 <= 24:
+        for i in range(s0 + 1, s1):
+            h = hi[i]
+            x = he[i]
+            j = i - 1
+            while j >= s0 and (hi[j] > h or (hi[j] == h and he[j] > x)):
+                hi[j + 1] = hi[j]
+                he[j + 1] = he[j]
+                j -= 1
+            hi[j + 1] = h
+            he[j + 1] = x
+        return
+    n = s1 - s0
+    keys = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        keys[i] = (np.int64(hi[s0 + i]) << 32) | np.int64(he[s0 + i])
+    for root in range(n // 2 - 1, -1, -1):
+        _sift(keys, root, n)
+    for end in range(n - 1, 0, -1):
+        keys[0], keys[end] = keys[end], keys[0]
+        _sift(keys, 0, end)
+    for i in range(n):
+        hi[s0 + i] = keys[i] >> 32
+        he[s0 + i] = keys[i] & 0xFFFFFFFF
 
-    Returns ``(edges (E, 2), edge_start (E + 1), edge_he (H), he_edge (3M))``: the half-edges of edge
-    ``e`` are ``edge_he[edge_start[e]:edge_start[e + 1]]``; ``he_edge[h]`` is ``-1`` for a half-edge
-    whose ends coincide (a face with a repeated index).
+
+@njit(cache=True, inline="always")
+def _sift(keys: np.ndarray, root: int, n: int) -> None:
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and keys[child + 1] > keys[child]:
+            child += 1
+        if keys[root] >= keys[child]:
+            return
+        keys[root], keys[child] = keys[child], keys[root]
+        root = child
+
+
+@njit(cache=True, nogil=True)
+def build_edges(faces: np.ndarray, n_vertices: int, with_he_edge: bool = True):
+    """Undirected edges of a face array, ordered by (low vertex, high vertex), and their classes.
+
+    Returns ``(edges (E, 2), edge_start (E + 1), edge_he (H), he_edge (3M), counts (E), inconsistent (E),
+    twins)``, all int32 but ``inconsistent`` (bool): the half-edges of edge ``e`` are
+    ``edge_he[edge_start[e]:edge_start[e + 1]]`` in increasing order; ``he_edge[h]`` is ``-1`` for a
+    half-edge whose ends coincide (a face with a repeated index), and ``he_edge`` is empty unless
+    ``with_he_edge``. ``counts[e]`` is the number of half-edges (faces) on the edge, ``inconsistent[e]``
+    whether its two faces traverse it the same way; ``twins`` the number of faces with three distinct
+    vertices that repeat an earlier face's vertices. Needs ``3 M < 2**31``.
     """
     m = faces.shape[0]
-    start = np.zeros(n_vertices + 1, dtype=np.int64)
+    start = np.zeros(n_vertices + 1, dtype=np.int32)
     for f in range(m):
         for k in range(3):
             a = faces[f, k]
@@ -140,59 +189,56 @@ def build_edges(faces: np.ndarray, n_vertices: int):
                 bucket_hi[pos[lo]] = max(a, b)
                 bucket_he[pos[lo]] = 3 * f + k
                 pos[lo] += 1
-    # sort each low vertex's bucket by high vertex, stably (half-edge order breaks ties)
+    # sort each low vertex's bucket by high vertex (half-edge order breaks ties)
     n_edges = 0
     for v in range(n_vertices):
         s0 = start[v]
         s1 = start[v + 1]
-        if s1 - s0 <= 24:
-            for i in range(s0 + 1, s1):
-                hi = bucket_hi[i]
-                he = bucket_he[i]
-                j = i - 1
-                while j >= s0 and bucket_hi[j] > hi:
-                    bucket_hi[j + 1] = bucket_hi[j]
-                    bucket_he[j + 1] = bucket_he[j]
-                    j -= 1
-                bucket_hi[j + 1] = hi
-                bucket_he[j + 1] = he
-        else:
-            order = np.argsort(bucket_hi[s0:s1], kind="mergesort")
-            bucket_hi[s0:s1] = bucket_hi[s0:s1][order]
-            bucket_he[s0:s1] = bucket_he[s0:s1][order]
+        _sort_bucket(bucket_hi, bucket_he, s0, s1)
         for i in range(s0, s1):
             if i == s0 or bucket_hi[i] != bucket_hi[i - 1]:
                 n_edges += 1
     edges = np.empty((n_edges, 2), dtype=np.int32)
-    edge_start = np.empty(n_edges + 1, dtype=np.int64)
-    he_edge = np.full(3 * m, -1, dtype=np.int32)
+    edge_start = np.empty(n_edges + 1, dtype=np.int32)
+    counts = np.empty(n_edges, dtype=np.int32)
+    inconsistent = np.zeros(n_edges, dtype=np.bool_)
+    he_edge = np.full(3 * m if with_he_edge else 0, -1, dtype=np.int32)
+    twins = 0
     e = -1
     for v in range(n_vertices):
-        for i in range(start[v], start[v + 1]):
-            if i == start[v] or bucket_hi[i] != bucket_hi[i - 1]:
-                e += 1
-                edges[e, 0] = v
-                edges[e, 1] = bucket_hi[i]
-                edge_start[e] = i
-            he_edge[bucket_he[i]] = e
+        s1 = start[v + 1]
+        i = start[v]
+        while i < s1:
+            e += 1
+            hi = bucket_hi[i]
+            j = i + 1
+            while j < s1 and bucket_hi[j] == hi:
+                j += 1
+            edges[e, 0] = v
+            edges[e, 1] = hi
+            edge_start[e] = i
+            counts[e] = j - i
+            if with_he_edge:
+                for x in range(i, j):
+                    he_edge[bucket_he[x]] = e
+            if j - i >= 2:
+                h1 = bucket_he[i]
+                h2 = bucket_he[i + 1]
+                if j - i == 2:
+                    inconsistent[e] = faces[h1 // 3, h1 % 3] == faces[h2 // 3, h2 % 3]
+                    third = faces[h2 // 3, (h2 + 2) % 3]
+                    twins += third > hi and third == faces[h1 // 3, (h1 + 2) % 3]
+                else:
+                    for x in range(i + 1, j):
+                        third = faces[bucket_he[x] // 3, (bucket_he[x] + 2) % 3]
+                        if third > hi:
+                            for y in range(i, x):
+                                if faces[bucket_he[y] // 3, (bucket_he[y] + 2) % 3] == third:
+                                    twins += 1
+                                    break
+            i = j
     edge_start[n_edges] = n_he
-    return edges, edge_start, bucket_he, he_edge
-
-
-@njit(cache=True)
-def edge_classes(faces: np.ndarray, edges: np.ndarray, edge_start: np.ndarray, edge_he: np.ndarray):
-    """Per edge: number of incident faces, and whether a 2-face edge is traversed the same way twice."""
-    n = edges.shape[0]
-    counts = np.empty(n, dtype=np.int32)
-    inconsistent = np.zeros(n, dtype=np.bool_)
-    for e in range(n):
-        c = edge_start[e + 1] - edge_start[e]
-        counts[e] = c
-        if c == 2:
-            h1 = edge_he[edge_start[e]]
-            h2 = edge_he[edge_start[e] + 1]
-            inconsistent[e] = faces[h1 // 3, h1 % 3] == faces[h2 // 3, h2 % 3]
-    return counts, inconsistent
+    return edges, edge_start, bucket_he, he_edge, counts, inconsistent, twins
 
 
 # -- union-find ---------------------------------------------------------------------------------
@@ -221,7 +267,7 @@ def _union(parent: np.ndarray, a: int, b: int) -> None:
             parent[ra] = rb
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _compact(parent: np.ndarray) -> tuple:
     """Root labels → 0..C-1 in order of first element; returns (labels, C)."""
     n = parent.shape[0]
@@ -237,18 +283,7 @@ def _compact(parent: np.ndarray) -> tuple:
     return labels, c
 
 
-@njit(cache=True)
-def face_components(m: int, edge_start: np.ndarray, edge_he: np.ndarray):
-    """Connected components of faces joined by any shared edge: (labels (M,), count)."""
-    parent = np.arange(m, dtype=np.int32)
-    for e in range(edge_start.shape[0] - 1):
-        f0 = edge_he[edge_start[e]] // 3
-        for i in range(edge_start[e] + 1, edge_start[e + 1]):
-            _union(parent, f0, edge_he[i] // 3)
-    return _compact(parent)
-
-
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def vertex_fans(faces: np.ndarray, n_vertices: int, edge_start: np.ndarray, edge_he: np.ndarray,
                 counts: np.ndarray) -> np.ndarray:
     """Number of edge-connected fans of faces around every vertex (1 for a manifold vertex).

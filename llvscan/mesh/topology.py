@@ -1,6 +1,7 @@
 """Edge and adjacency structure of a triangle mesh, built once and shared (validation, decimation).
 
 Built by numba kernels in O(M): half-edges bucketed by their lower vertex, so there is no global sort.
+Every index array is int32 (half the bytes of int64; a mesh holds fewer than 2^31 / 3 faces).
 """
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llvscan.errors import InvalidMeshError, InvalidParameterError
+from llvscan.errors import InvalidMeshError, InvalidParameterError, ResourceLimitError
 
-__all__ = ["Topology", "build_topology", "check_faces", "hash_table", "weld_vertices"]
+__all__ = ["Topology", "build_topology", "check_faces", "check_half_edges", "hash_table", "weld_vertices"]
 
 
 def check_faces(faces: np.ndarray, n_vertices: int) -> np.ndarray:
@@ -57,10 +58,10 @@ class Topology:
     faces: np.ndarray  # (M, 3) int32, the indexing the structure describes
     n_vertices: int
     edges: np.ndarray  # (E, 2) int32, low vertex first, sorted
-    edge_start: np.ndarray  # (E + 1,) int64 offsets into edge_he
-    edge_he: np.ndarray  # half-edges grouped by edge
-    he_edge: np.ndarray  # (3M,) edge of each half-edge; -1 for a collapsed half-edge
-    edge_faces: np.ndarray  # (E,) number of half-edges (faces) on each edge
+    edge_start: np.ndarray  # (E + 1,) int32 offsets into edge_he
+    edge_he: np.ndarray  # (H,) int32 half-edges grouped by edge, increasing within an edge
+    he_edge: np.ndarray  # (3M,) int32 edge of each half-edge; -1 for a collapsed half-edge
+    edge_faces: np.ndarray  # (E,) int32 number of half-edges (faces) on each edge
     inconsistent: np.ndarray  # (E,) bool: two faces traverse the edge in the same direction
 
     @property
@@ -81,6 +82,13 @@ def build_topology(faces: np.ndarray, n_vertices: int) -> Topology:
     from llvscan.mesh import _topology_kernels
 
     faces = check_faces(faces, n_vertices)
-    edges, edge_start, edge_he, he_edge = _topology_kernels.build_edges(faces, n_vertices)
-    counts, inconsistent = _topology_kernels.edge_classes(faces, edges, edge_start, edge_he)
+    check_half_edges(faces)
+    edges, edge_start, edge_he, he_edge, counts, inconsistent, _ = _topology_kernels.build_edges(faces, n_vertices,
+                                                                                                 True)
     return Topology(faces, n_vertices, edges, edge_start, edge_he, he_edge, counts, inconsistent)
+
+
+def check_half_edges(faces: np.ndarray) -> None:
+    """The edge structure numbers half-edges in int32: refuse a face array too large for that."""
+    if 3 * faces.shape[0] >= 2**31:
+        raise ResourceLimitError(f"{faces.shape[0]:,} faces: the edge structure holds at most {(2**31 - 1) // 3:,}")

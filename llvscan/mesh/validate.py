@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,14 @@ from llvscan.mesh.core.texture import texture_header
 from llvscan.mesh.core.types import Mesh
 from llvscan.mesh.core.units import guess_units, millimetres_per_unit
 from llvscan.mesh.io.registry import load_mesh
-from llvscan.mesh.topology import build_topology, check_faces, hash_table, weld_vertices
+from llvscan.mesh.topology import check_faces, check_half_edges, hash_table, weld_vertices
 
 __all__ = ["ComponentSummary", "Finding", "TextureCheck", "ValidationReport", "ValidationThresholds", "validate_mesh"]
 
 log = logging.getLogger(__name__)
 
 _ANGLE_BINS = [0, 10, 20, 30, 40, 50, 60]
+_CELL = 2.67  # self-intersection grid cell: this × the median face size
 
 
 @dataclass(frozen=True)
@@ -237,48 +239,77 @@ def _self_intersections(welded: np.ndarray, faces: np.ndarray, extent: np.ndarra
     """Crossing face pairs among faces with finite coordinates (count, per-face mask)."""
     hits = np.zeros(faces.shape[0], dtype=np.bool_)
     finite = np.isfinite(extent)
-    if np.count_nonzero(finite) < 2 or diagonal == 0:
+    n_finite = int(np.count_nonzero(finite))
+    if n_finite < 2 or diagonal == 0:
         return 0, hits
+    if n_finite == faces.shape[0]:
+        return _crossings(welded, faces, extent, diagonal / 1_000_000, hits), hits
     ids = np.flatnonzero(finite)
-    pairs, found = _crossings(welded, np.ascontiguousarray(faces[ids]), extent[ids], diagonal / 1_000_000)
+    found = np.zeros(len(ids), dtype=np.bool_)
+    pairs = _crossings(welded, np.ascontiguousarray(faces[ids]), extent[ids], diagonal / 1_000_000, found)
     hits[ids] = found
     return pairs, hits
 
 
-def _crossings(welded: np.ndarray, faces: np.ndarray, extent: np.ndarray, floor: float) -> tuple[int, np.ndarray]:
-    """One grid level. The cell is twice the median face size (measured fastest on scans); faces larger
-    than a cell meet the small ones cell by cell, and each other on a coarser grid (recursively)."""
+def _threads() -> int:
+    """Threads for the self-intersection search: numba's thread count (NUMBA_NUM_THREADS, the cores)."""
+    import numba
+
+    return max(1, int(numba.get_num_threads()))
+
+
+def _crossings(welded: np.ndarray, faces: np.ndarray, extent: np.ndarray, floor: float, hits: np.ndarray) -> int:
+    """One grid level (``_validate_kernels.grid_sort``); marks ``hits``, returns the pair count. The cell is
+    a few times the median face size (measured fastest on scans); faces too large for a cell meet the small
+    ones cell by cell, and each other on a coarser grid (recursively)."""
     from llvscan.mesh import _validate_kernels
 
-    cell = max(2.0 * float(np.median(extent)), floor, 1e-12)  # floor: at most 2^21 cells a side
+    cell = max(_CELL * float(np.median(extent)), floor, 1e-12)  # floor: at most 2^21 cells a side
     budget = 20 * faces.shape[0] + 1_000_000
     while True:
-        big = extent > cell
-        found = np.zeros(faces.shape[0], dtype=np.bool_)
-        pairs = _validate_kernels.self_intersections(welded, faces, cell, big, found, budget)
-        if pairs.shape[0] > 1 or pairs[0] >= 0:
+        big = extent > _validate_kernels.SMALL * cell
+        order, cell_keys, cell_start, table, lo = _validate_kernels.grid_sort(welded, faces, big, cell)
+        sorted_faces, box = _validate_kernels.sorted_boxes(welded, faces, order)
+        n_big = int(cell_start[0])
+        if _validate_kernels.big_visits(box, n_big, lo, cell) <= budget:
             break
         cell *= 2  # the big faces would visit too many cells
-    total = int(pairs.sum())
-    ids = np.flatnonzero(big)
+    del big
+    cell_box = _validate_kernels.cell_boxes(box, cell_start)
+    # the work items (cells, then big faces) in chunks shared by threads; the counts add up in any order
+    items = len(cell_keys) + n_big
+    chunk = max(1024, -(-items // (8 * _threads())))
+
+    grid: list[Any] = [welded, sorted_faces, order, box, cell_box, cell_keys, cell_start, table, lo, cell, n_big, hits]
+    kernel: Any = _validate_kernels.grid_crossings
+
+    def work(w0: int) -> int:
+        return int(kernel(*grid, w0, min(w0 + chunk, items)))
+
+    with ThreadPoolExecutor(_threads()) as pool:
+        total = sum(pool.map(work, range(0, items, chunk)))
+    ids = np.sort(order[:n_big])
+    grid.clear()  # (frees the arrays it held, with:)
+    del order, sorted_faces, box, cell_box, cell_keys, cell_start, table
     if len(ids) >= 2:
-        more, found_big = _crossings(welded, np.ascontiguousarray(faces[ids]), extent[ids], cell)
-        total += more
-        found[ids] |= found_big
-    return total, found
+        found = np.zeros(len(ids), dtype=np.bool_)
+        total += _crossings(welded, np.ascontiguousarray(faces[ids]), extent[ids], cell, found)
+        hits[ids] |= found
+    return total
 
 
-def _welding(vertices: np.ndarray, faces_in: np.ndarray, t: ValidationThresholds, diagonal: float):
-    """Exact welding (for topology) and the tolerance count. Returns welded faces and positions."""
+def _welding(vertices: np.ndarray, faces_in: np.ndarray):
+    """Exact welding (for topology). Returns welded faces and positions, first occurrences, their count."""
     n = vertices.shape[0]
     remap, n_welded = weld_vertices(vertices)
+    if n_welded == n:  # nothing to weld: ids are the indices, no copies needed
+        return faces_in, vertices, np.arange(n), n
     faces = np.ascontiguousarray(remap[faces_in])
     # ids follow first appearance, so a vertex is a first occurrence exactly when its id is a new maximum
     running = np.maximum.accumulate(remap) if n else remap
     first = np.flatnonzero(np.concatenate([[True], remap[1:] > running[:-1]])) if n else np.zeros(0, np.int64)
     del remap, running
-    n_near = weld_vertices(vertices, tolerance=t.duplicate_tolerance * diagonal)[1] if diagonal else n_welded
-    return faces, vertices[first], first, n_welded, n_near
+    return faces, vertices[first], first, n_welded
 
 
 def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: ValidationThresholds):
@@ -286,32 +317,35 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
     from llvscan.mesh import _topology_kernels, _validate_kernels
 
     n_welded = welded.shape[0]
-    topo = build_topology(faces, n_welded)
-    counts = topo.edge_faces
+    check_half_edges(faces)
+    edges, edge_start, edge_he, _, counts, inconsistent, twins = _topology_kernels.build_edges(faces, n_welded,
+                                                                                              False)
     non_manifold_edge = counts > 2
-    fans = _topology_kernels.vertex_fans(faces, n_welded, topo.edge_start, topo.edge_he, counts)
+    fans = _topology_kernels.vertex_fans(faces, n_welded, edge_start, edge_he, counts)
     nm_vertex = fans > 1
-    nm_vertex[topo.edges[non_manifold_edge].reshape(-1)] = True
+    nm_vertex[edges[non_manifold_edge].reshape(-1)] = True
     del fans
-    loop_edges, loop_length = _validate_kernels.boundary_loops(welded, topo.edges, counts)
-    labels, n_comp = _topology_kernels.face_components(faces.shape[0], topo.edge_start, topo.edge_he)
-    flip, patch, n_patches, patch_ok = _validate_kernels.orient(faces, topo.he_edge, topo.edge_start, topo.edge_he,
-                                                                counts)
+    loop_edges, loop_length = _validate_kernels.boundary_loops(welded, edges, counts)
+    labels, n_comp, flip, patch, n_patches, patch_ok = _validate_kernels.patches(faces.shape[0], edge_start,
+                                                                                 edge_he, counts, inconsistent)
     c_faces, c_verts, c_edges, c_boundary, c_nonmanifold, c_volume = _validate_kernels.component_stats(
-        faces, n_welded, labels, n_comp, topo.edges, topo.edge_he, topo.edge_start, counts, welded)
+        faces, n_welded, labels, n_comp, edges, edge_he, edge_start, counts, welded)
+    del edge_start, edge_he
     patch_size = np.bincount(patch, minlength=n_patches)
     patch_flipped = np.bincount(patch, weights=flip, minlength=n_patches).astype(np.int64)
-    flipped_face = np.zeros(faces.shape[0], dtype=np.bool_)
-    for p in np.flatnonzero(patch_ok & (np.minimum(patch_flipped, patch_size - patch_flipped) > 0)):
-        flipped_face |= (patch == p) & (flip == (1 if patch_flipped[p] * 2 <= patch_size[p] else 0))
+    # in an orientable patch with faces of both windings, the fewer are the flipped ones (ties: those
+    # that disagree with the patch's first face)
+    mixed = patch_ok & (np.minimum(patch_flipped, patch_size - patch_flipped) > 0)
+    minority = (patch_flipped * 2 <= patch_size).astype(np.int8)
+    flipped_face = mixed[patch] & (flip == minority[patch])
     # a component is orientable when all its patches are, and wound consistently as stored when it is a
-    # single patch in which no face had to be flipped
+    # single orientable patch in which no face had to be flipped
     comp_of_patch = np.zeros(n_patches, dtype=np.int64)
     comp_of_patch[patch] = labels
     del flip, patch, labels
     comp_orientable = np.ones(n_comp, dtype=np.bool_)
     comp_orientable[comp_of_patch[~patch_ok]] = False
-    comp_consistent = (np.bincount(comp_of_patch, minlength=n_comp) == 1) & (
+    comp_consistent = comp_orientable & (np.bincount(comp_of_patch, minlength=n_comp) == 1) & (
         np.bincount(comp_of_patch, weights=patch_flipped, minlength=n_comp) == 0)
     euler = c_verts - c_edges + c_faces
     closed = (c_boundary == 0) & (c_nonmanifold == 0)
@@ -321,7 +355,7 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
     used = np.zeros(n_welded, dtype=np.bool_)
     used[faces.reshape(-1)] = True
     fields = {
-        "edges": topo.n_edges,
+        "edges": len(edges),
         "non_manifold_edges": int(np.count_nonzero(non_manifold_edge)),
         "non_manifold_vertices": int(np.count_nonzero(nm_vertex)),
         "boundary_edges": int(np.count_nonzero(counts == 1)),
@@ -331,7 +365,7 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
         "components": int(n_comp),
         "largest_component_faces": int(c_faces.max()) if n_comp else 0,
         "tiny_islands": int(np.count_nonzero(c_faces < t.tiny_island_faces)) if n_comp > 1 else 0,
-        "euler_characteristic": int(used.sum()) - topo.n_edges + int(faces.shape[0]),
+        "euler_characteristic": int(used.sum()) - len(edges) + int(faces.shape[0]),
         "genus": int(sum((2 - e) // 2 for e in euler)) if genus_ok.all() and n_comp else None,
         "component_details": [
             ComponentSummary(int(c_faces[c]), int(c_verts[c]), int(c_edges[c]), int(euler[c]), bool(closed[c]),
@@ -339,7 +373,7 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
                              float(c_volume[c]) if closed[c] and comp_consistent[c] else None)
             for c in np.argsort(-c_faces, kind="stable")[:10]],
         "orientable": bool(comp_orientable.all()),
-        "inconsistent_edges": int(np.count_nonzero(topo.inconsistent)),
+        "inconsistent_edges": int(np.count_nonzero(inconsistent)),
         "flipped_faces": int(np.count_nonzero(flipped_face)),
         "inverted_components": int(np.count_nonzero(closed & comp_orientable & comp_consistent & (c_volume < 0))),
         "watertight": watertight,
@@ -348,42 +382,62 @@ def _topology(faces: np.ndarray, welded: np.ndarray, first: np.ndarray, t: Valid
     k = t.samples
     samples = {
         "non_manifold_vertices": [int(first[v]) for v in np.flatnonzero(nm_vertex)[:k]],
-        "non_manifold_edges": [int(first[v]) for v in topo.edges[non_manifold_edge][:k].reshape(-1)],
+        "non_manifold_edges": [int(first[v]) for v in edges[non_manifold_edge][:k].reshape(-1)],
         "flipped_faces": _sample(flipped_face, k),
-        "boundary_edges": [int(first[v]) for v in topo.edges[counts == 1][:k].reshape(-1)],
+        "boundary_edges": [int(first[v]) for v in edges[counts == 1][:k].reshape(-1)],
     }
-    return fields, samples
+    return fields, samples, int(twins)
+
+
+def _duplicate_faces(faces: np.ndarray, repeated: np.ndarray, twins: int) -> int:
+    """Faces repeating an earlier face's vertices: ``twins`` (found by the edge pass among faces with three
+    distinct vertices) and those among the faces with a ``repeated`` index, counted here."""
+    from llvscan.mesh import _topology_kernels
+
+    odd = np.ascontiguousarray(faces[repeated])
+    if not len(odd):
+        return twins
+    return twins + len(odd) - _topology_kernels.distinct_faces(odd, hash_table(len(odd)))
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    """The finite entries of ``values`` (itself when all are)."""
+    finite = np.isfinite(values)
+    return values if finite.all() else values[finite]
+
+
+def _percentiles(name: str, values: np.ndarray) -> dict[str, float]:
+    """1st percentile and median of ``values``, which they reorder (no copies)."""
+    if not values.size:
+        return {f"{name}_p01": 0.0, f"{name}_median": 0.0}
+    return {f"{name}_p01": float(np.percentile(values, 1, overwrite_input=True)),
+            f"{name}_median": float(np.median(values, overwrite_input=True))}
 
 
 def _geometry(welded: np.ndarray, faces: np.ndarray, diagonal: float, t: ValidationThresholds):
-    """Per-face areas and angles, summarised. Returns (fields, samples, area, extent)."""
-    from llvscan.mesh import _topology_kernels, _validate_kernels
+    """Per-face areas and angles, summarised. Returns (fields, samples, area, extent, repeated-index mask)."""
+    from llvscan.mesh import _validate_kernels
 
     area, min_angle, quality, extent = _validate_kernels.face_geometry(welded, faces)
     repeated = (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
     degenerate = repeated | ~(area > 1e-12 * diagonal * diagonal)
-    n_distinct = _topology_kernels.distinct_faces(faces, hash_table(faces.shape[0]))
-    angles = min_angle[np.isfinite(min_angle)]
-    qualities = quality[np.isfinite(quality)]
-    del quality
-    hist, _ = np.histogram(angles, bins=_ANGLE_BINS)
     n_repeated = int(np.count_nonzero(repeated))
+    samples = {"degenerate_faces": _sample(degenerate, t.samples),
+               "slivers": _sample(min_angle < t.sliver_angle, t.samples)}
+    angles = _finite(min_angle)
+    del min_angle
+    hist, _ = np.histogram(angles, bins=_ANGLE_BINS)
     fields = {
-        "duplicate_faces": int(faces.shape[0] - n_distinct),
         "degenerate_faces": int(np.count_nonzero(degenerate)),
         "repeated_index_faces": n_repeated,
         "zero_area_faces": int(np.count_nonzero(degenerate)) - n_repeated,
-        "surface_area": float(area[np.isfinite(area)].sum()),
+        "surface_area": float(_finite(area).sum()),
         "min_angle_histogram": [int(x) for x in hist],
-        "min_angle_p01": float(np.percentile(angles, 1)) if angles.size else 0.0,
-        "min_angle_median": float(np.median(angles)) if angles.size else 0.0,
-        "quality_p01": float(np.percentile(qualities, 1)) if qualities.size else 0.0,
-        "quality_median": float(np.median(qualities)) if qualities.size else 0.0,
         "slivers": int(np.count_nonzero(angles < t.sliver_angle)),
     }
-    samples = {"degenerate_faces": _sample(degenerate, t.samples),
-               "slivers": _sample(min_angle < t.sliver_angle, t.samples)}
-    return fields, samples, area, extent
+    # the order statistics last: they partition the arrays in place
+    fields.update(_percentiles("min_angle", angles), **_percentiles("quality", _finite(quality)))
+    return fields, samples, area, extent, repeated
 
 
 def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds | None = None) -> ValidationReport:
@@ -404,8 +458,12 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
     referenced = np.zeros(n, dtype=np.bool_)
     referenced[faces_in.reshape(-1)] = True
     usable = finite & referenced
-    lo = vertices[usable].min(axis=0) if usable.any() else np.zeros(3)
-    hi = vertices[usable].max(axis=0) if usable.any() else np.zeros(3)
+    if usable.all():  # (no copy)
+        lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    elif usable.any():
+        lo, hi = vertices[usable].min(axis=0), vertices[usable].max(axis=0)
+    else:
+        lo = hi = np.zeros(3)
     diagonal = float(np.linalg.norm(hi - lo))
     k = t.samples
     samples: dict[str, list[int]] = {
@@ -423,30 +481,33 @@ def validate_mesh(mesh: Mesh | str | Path, *, thresholds: ValidationThresholds |
     }
     del finite, referenced, usable
 
-    faces, welded, first, n_welded, n_near = _welding(vertices, faces_in, t, diagonal)
+    faces, welded, first, n_welded = _welding(vertices, faces_in)
     del faces_in
-    fields.update(welded_vertices=n_welded, duplicate_vertices=n - n_welded, near_duplicate_vertices=n_welded - n_near)
-
-    topo_fields, topo_samples = _topology(faces, welded, first, t)
-    fields.update(topo_fields)
-    samples.update(topo_samples)
-
-    geo_fields, geo_samples, area, extent = _geometry(welded, faces, diagonal, t)
-    fields.update(geo_fields)
-    samples.update(geo_samples)
-
+    # phase by phase, each freeing its large arrays before the next: the edge structure and what is built
+    # on it, then per-face geometry, then the self-intersection search
+    topo_fields, topo_samples, twins = _topology(faces, welded, first, t)
+    n_near = weld_vertices(vertices, tolerance=t.duplicate_tolerance * diagonal)[1] if diagonal else n_welded
+    geo_fields, geo_samples, area, extent, repeated = _geometry(welded, faces, diagonal, t)
+    textures = _texture_checks(mesh)
+    uvm = _uv_measures(mesh, area, textures)
+    del area
     fields["self_intersections"] = fields["self_intersecting_faces"] = None
     if t.self_intersections:
         pairs, hits = _self_intersections(welded, faces, extent, diagonal)
         fields.update(self_intersections=pairs, self_intersecting_faces=int(np.count_nonzero(hits)))
         samples["self_intersections"] = _sample(hits, k)
         del hits
+    del extent
+    fields.update(welded_vertices=n_welded, duplicate_vertices=n - n_welded, near_duplicate_vertices=n_welded - n_near)
+    fields.update(topo_fields)
+    samples.update(topo_samples)
+    fields.update(geo_fields)
+    samples.update(geo_samples)
+    fields["duplicate_faces"] = _duplicate_faces(faces, repeated, twins)
+    del repeated
     fields["problem_points"] = _problem_points(samples, vertices, welded, faces)
-    del extent, faces, welded
+    del faces, welded
 
-    textures = _texture_checks(mesh)
-    uvm = _uv_measures(mesh, area, textures)
-    del area
     samples["flipped_uv_faces"] = _sample(uvm["flipped_uv"], k)
     fields.update({
         "has_uv": mesh.uv is not None, "uv_outside_01": uvm["uv_outside_01"],

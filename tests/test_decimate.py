@@ -270,3 +270,58 @@ def test_flipped_faces_counts_faces_turned_against_the_original():
     turned = f.copy()
     turned[[3, 40]] = turned[[3, 40]][:, ::-1]
     assert flipped_faces(Mesh(v, turned), Mesh(v, f)) == 2
+
+
+def test_edge_price_is_the_minimum_of_the_summed_quadric():
+    """The closed-form cost of a full collapse (attributes eliminated, c' − r·x) equals the minimum of the
+    summed position + UV quadric found by numpy's solve of the whole (3 + K) system, and the attributes
+    placed are that solve's UVs."""
+    from llvscan.mesh.simplify import _kernels as qk
+    from llvscan.mesh.simplify import layout as L
+
+    rng = np.random.default_rng(5)
+    v, f = grid(6, 6, z=lambda x, y: 0.05 * np.sin(5 * x) * np.cos(4 * y))
+    v = v + rng.normal(scale=0.01, size=v.shape)
+    uv = v[:, :2] * 0.9 + rng.normal(scale=0.003, size=(len(v), 2))
+    k = 2
+    vq = np.zeros((len(v), L.VQ_COLUMNS))
+    vq[:, :3] = v
+    fc = np.zeros((len(f), L.FC_COLUMNS), dtype=np.int32)
+    fc[:, :3] = f
+    fc[:, 3:6] = f  # one wedge per vertex
+    wq = np.zeros((len(v), L.wq_columns(k)))
+    wq[:, L.wq_attributes(k):] = uv
+    qk.init_quadrics(vq, fc, wq, k)
+    tmp = np.zeros((2, wq.shape[1]))
+    checked = 0
+    for a, b in {(min(x, y), max(x, y)) for t in f for x, y in ((t[0], t[1]), (t[1], t[2]), (t[0], t[2]))}:
+        q = np.zeros((5, 5))
+        lin = np.zeros(5)
+        const = 0.0
+        for x in (a, b):
+            g = vq[x]
+            q[:3, :3] += [[g[3], g[4], g[5]], [g[4], g[6], g[7]], [g[5], g[7], g[8]]]
+            lin[:3] += g[9:12]
+            const += g[12]
+            w = wq[x]
+            q[:3, :3] += [[w[0], w[1], w[2]], [w[1], w[3], w[4]], [w[2], w[4], w[5]]]
+            for j in range(k):
+                q[:3, 3 + j] += w[6 + 3 * j:9 + 3 * j]
+                q[3 + j, :3] += w[6 + 3 * j:9 + 3 * j]
+                q[3 + j, 3 + j] += w[6 + 3 * k]
+                lin[3 + j] += w[10 + 3 * k + j]
+            lin[:3] += w[7 + 3 * k:10 + 3 * k]
+            const += w[10 + 4 * k]
+        opt = np.linalg.solve(q, -lin)
+        if np.linalg.norm(opt[:3] - (v[a] + v[b]) / 2) > 1.5 * np.linalg.norm(v[a] - v[b]):
+            continue  # far optimum: both kernels fall back on the edge's points
+        truth = max(const + lin @ opt, 0.0)
+        price = qk._full_collapse(vq, wq, a, b, a, b, k, tmp, False)
+        cost, x, y, z = qk._full_collapse(vq, wq, a, b, a, b, k, tmp, True)
+        scale = vq[a, L.AREA] + vq[b, L.AREA]
+        assert price == (cost, x, y, z)
+        assert abs(cost - truth) <= 1e-9 * scale
+        np.testing.assert_allclose([x, y, z], opt[:3], atol=1e-9)
+        np.testing.assert_allclose(tmp[1, L.wq_attributes(k):], opt[3:], atol=1e-9)
+        checked += 1
+    assert checked > 50

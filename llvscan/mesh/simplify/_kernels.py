@@ -180,71 +180,81 @@ def _best_s(q, r, px, py, pz, out, orow, ooff, k_attr):
 
 
 @njit(cache=True)
-def _full_collapse(vq, wq, u, v, wu, wv, k_attr, tmp):
-    """Optimal point of the summed quadrics of two free vertices: (cost, x, y, z); the attributes go to
-    ``tmp[1, a0:a0+K]``. ``tmp`` (2, 11 + 5K) is scratch: row 0 holds the summed attribute quadric."""
+def _full_collapse(vq, wq, u, v, wu, wv, k_attr, tmp, place):
+    """Optimal point of the summed quadrics of two free vertices: (cost, x, y, z). With the attributes
+    eliminated (Schur complement A', r, c'), the minimum at x = A'⁻¹r is c' − r·x. With ``place`` the
+    attributes go to ``tmp[1, a0:a0+K]``; ``tmp`` (2, 11 + 5K) is scratch, row 0 the summed attribute quadric."""
     a0 = WQ_FIXED + 4 * k_attr
-    for i in range(a0):
-        tmp[0, i] = wq[wu, i] + wq[wv, i]
-    a00 = vq[u, 3] + vq[v, 3] + tmp[0, 0]
-    a01 = vq[u, 4] + vq[v, 4] + tmp[0, 1]
-    a02 = vq[u, 5] + vq[v, 5] + tmp[0, 2]
-    a11 = vq[u, 6] + vq[v, 6] + tmp[0, 3]
-    a12 = vq[u, 7] + vq[v, 7] + tmp[0, 4]
-    a22 = vq[u, 8] + vq[v, 8] + tmp[0, 5]
-    r0 = -(vq[u, 9] + vq[v, 9] + tmp[0, 7 + 3 * k_attr])
-    r1 = -(vq[u, 10] + vq[v, 10] + tmp[0, 8 + 3 * k_attr])
-    r2 = -(vq[u, 11] + vq[v, 11] + tmp[0, 9 + 3 * k_attr])
-    alpha = tmp[0, 6 + 3 * k_attr]
+    ka = 3 * k_attr
+    alpha = wq[wu, 6 + ka] + wq[wv, 6 + ka]
+    a00 = vq[u, 3] + vq[v, 3] + wq[wu, 0] + wq[wv, 0]
+    a01 = vq[u, 4] + vq[v, 4] + wq[wu, 1] + wq[wv, 1]
+    a02 = vq[u, 5] + vq[v, 5] + wq[wu, 2] + wq[wv, 2]
+    a11 = vq[u, 6] + vq[v, 6] + wq[wu, 3] + wq[wv, 3]
+    a12 = vq[u, 7] + vq[v, 7] + wq[wu, 4] + wq[wv, 4]
+    a22 = vq[u, 8] + vq[v, 8] + wq[wu, 5] + wq[wv, 5]
+    r0 = -(vq[u, 9] + vq[v, 9] + wq[wu, 7 + ka] + wq[wv, 7 + ka])
+    r1 = -(vq[u, 10] + vq[v, 10] + wq[wu, 8 + ka] + wq[wv, 8 + ka])
+    r2 = -(vq[u, 11] + vq[v, 11] + wq[wu, 9 + ka] + wq[wv, 9 + ka])
+    c = vq[u, 12] + vq[v, 12] + wq[wu, 10 + 4 * k_attr] + wq[wv, 10 + 4 * k_attr]
     if alpha > 0.0:
+        inv = 1.0 / alpha
         for j in range(k_attr):  # eliminate the attributes: Schur complement
-            bx, by, bz = tmp[0, 6 + 3 * j], tmp[0, 7 + 3 * j], tmp[0, 8 + 3 * j]
-            bs = tmp[0, 10 + 3 * k_attr + j]
-            a00 -= bx * bx / alpha
-            a01 -= bx * by / alpha
-            a02 -= bx * bz / alpha
-            a11 -= by * by / alpha
-            a12 -= by * bz / alpha
-            a22 -= bz * bz / alpha
-            r0 += bx * bs / alpha
-            r1 += by * bs / alpha
-            r2 += bz * bs / alpha
+            bx = wq[wu, 6 + 3 * j] + wq[wv, 6 + 3 * j]
+            by = wq[wu, 7 + 3 * j] + wq[wv, 7 + 3 * j]
+            bz = wq[wu, 8 + 3 * j] + wq[wv, 8 + 3 * j]
+            bs = wq[wu, 10 + ka + j] + wq[wv, 10 + ka + j]
+            a00 -= bx * bx * inv
+            a01 -= bx * by * inv
+            a02 -= bx * bz * inv
+            a11 -= by * by * inv
+            a12 -= by * bz * inv
+            a22 -= bz * bz * inv
+            r0 += bx * bs * inv
+            r1 += by * bs * inv
+            r2 += bz * bs * inv
+            c -= bs * bs * inv
     c00 = a11 * a22 - a12 * a12
     c01 = a02 * a12 - a01 * a22
     c02 = a01 * a12 - a02 * a11
     det = a00 * c00 + a01 * c01 + a02 * c02
     scale = a00 + a11 + a22
-    best = np.inf
-    bx = by = bz = 0.0
     if scale > 0.0 and abs(det) > 1e-9 * scale * scale * scale:
         c11 = a00 * a22 - a02 * a02
         c12 = a01 * a02 - a00 * a12
         c22 = a00 * a11 - a01 * a01
-        x = (c00 * r0 + c01 * r1 + c02 * r2) / det
-        y = (c01 * r0 + c11 * r1 + c12 * r2) / det
-        z = (c02 * r0 + c12 * r1 + c22 * r2) / det
+        inv_det = 1.0 / det
+        x = (c00 * r0 + c01 * r1 + c02 * r2) * inv_det
+        y = (c01 * r0 + c11 * r1 + c12 * r2) * inv_det
+        z = (c02 * r0 + c12 * r1 + c22 * r2) * inv_det
         # keep the optimum near the edge: far-away optima of nearly flat quadrics are numerical noise
         ex, ey, ez = vq[v, 0] - vq[u, 0], vq[v, 1] - vq[u, 1], vq[v, 2] - vq[u, 2]
         mx = x - 0.5 * (vq[u, 0] + vq[v, 0])
         my = y - 0.5 * (vq[u, 1] + vq[v, 1])
         mz = z - 0.5 * (vq[u, 2] + vq[v, 2])
         if mx * mx + my * my + mz * mz <= 4.0 * (ex * ex + ey * ey + ez * ez):
-            _best_s(tmp, 0, x, y, z, tmp, 1, a0, k_attr)
-            best = _q_eval(vq, u, x, y, z) + _q_eval(vq, v, x, y, z) + _qa_eval(tmp, 0, x, y, z, tmp, 1, a0, k_attr)
+            if place:
+                for i in range(a0):
+                    tmp[0, i] = wq[wu, i] + wq[wv, i]
+                _best_s(tmp, 0, x, y, z, tmp, 1, a0, k_attr)
+            return max(c - (r0 * x + r1 * y + r2 * z), 0.0), x, y, z
+    # singular, or the optimum far away: the best of the two ends and the midpoint
+    for i in range(a0):
+        tmp[0, i] = wq[wu, i] + wq[wv, i]
+    best = np.inf
+    bx = by = bz = 0.0
+    for t in range(3):
+        w = 0.5 * t
+        x = vq[u, 0] + w * (vq[v, 0] - vq[u, 0])
+        y = vq[u, 1] + w * (vq[v, 1] - vq[u, 1])
+        z = vq[u, 2] + w * (vq[v, 2] - vq[u, 2])
+        _best_s(tmp, 0, x, y, z, tmp, 1, 0, k_attr)
+        e = _q_eval(vq, u, x, y, z) + _q_eval(vq, v, x, y, z) + _qa_eval(tmp, 0, x, y, z, tmp, 1, 0, k_attr)
+        if e < best:
+            best = e
             bx, by, bz = x, y, z
-    if best == np.inf:  # singular: the best of the two ends and the midpoint
-        for t in range(3):
-            w = 0.5 * t
-            x = vq[u, 0] + w * (vq[v, 0] - vq[u, 0])
-            y = vq[u, 1] + w * (vq[v, 1] - vq[u, 1])
-            z = vq[u, 2] + w * (vq[v, 2] - vq[u, 2])
-            _best_s(tmp, 0, x, y, z, tmp, 1, 0, k_attr)
-            e = _q_eval(vq, u, x, y, z) + _q_eval(vq, v, x, y, z) + _qa_eval(tmp, 0, x, y, z, tmp, 1, 0, k_attr)
-            if e < best:
-                best = e
-                bx, by, bz = x, y, z
-                for j in range(k_attr):
-                    tmp[1, a0 + j] = tmp[1, j]
+            for j in range(k_attr):
+                tmp[1, a0 + j] = tmp[1, j]
     return max(best, 0.0), bx, by, bz
 
 
@@ -363,7 +373,7 @@ def _half_cost(u, v, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl
 def _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp):
     """Cheapest allowed collapse of edge (a, b): (cost, mode) with mode 0: a→b, 1: b→a, 2: full."""
     if vi[a, V_FLAGS] == 0 and vi[b, V_FLAGS] == 0:
-        cost, _, _, _ = _full_collapse(vq, wq, a, b, vi[a, V_WEDGE], vi[b, V_WEDGE], k_attr, tmp)
+        cost, _, _, _ = _full_collapse(vq, wq, a, b, vi[a, V_WEDGE], vi[b, V_WEDGE], k_attr, tmp, False)
         return cost, 2
     c0 = _half_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl)
     c1 = _half_cost(b, a, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl)
@@ -685,7 +695,7 @@ def decimate(vq, fc, wq, vi, edges, k_attr, target, max_cost, flip_cos, min_qual
         full = vi[a, V_FLAGS] == 0 and vi[b, V_FLAGS] == 0
         if full:  # two free vertices: the optimum (its attributes land in tmp), as _edge_cost would find it
             u, v = a, b
-            cost, px, py, pz = _full_collapse(vq, wq, u, v, vi[u, V_WEDGE], vi[v, V_WEDGE], k_attr, tmp)
+            cost, px, py, pz = _full_collapse(vq, wq, u, v, vi[u, V_WEDGE], vi[v, V_WEDGE], k_attr, tmp, True)
         else:
             cost, mode = _edge_cost(a, b, fc, refs, vi, vq, wq, k_attr, preserve_boundary, ma, mb, wl, tmp)
             if cost == np.inf:

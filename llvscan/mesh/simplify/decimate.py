@@ -126,8 +126,13 @@ def _wedges(mesh: Mesh, vid: np.ndarray, faces_in: np.ndarray, keep: np.ndarray)
     keys = qk.corner_keys(corners, vid, uv_faces, uv, material, colors if colors is not None
                           else np.empty((0, 4), dtype=np.uint8))
     inverse, first = qk.unique_rows(keys, hash_table(len(keys)))
-    cw = inverse.reshape(m, 3)
     wvertex = keys[first, 0]
+    # wedges in vertex order: a wedge row lies near its vertex row, so pricing an edge reads nearby memory
+    order = np.argsort(wvertex, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    first, wvertex = first[order], wvertex[order]
+    cw = rank[inverse].reshape(m, 3)
     wuv = whas_uv = None
     if has_uv:
         whas_uv = keys[first, 3] == 1
@@ -206,7 +211,9 @@ def _classify(p: _Prepared, lock_boundary: bool) -> tuple[np.ndarray, ...]:
     f1, k1, f2, k2 = h1 // 3, h1 % 3, h2 // 3, h2 % 3
     seam = (p.cw[f1, k1] != p.cw[f2, (k2 + 1) % 3]) | (p.cw[f1, (k1 + 1) % 3] != p.cw[f2, k2])
     seam_he = np.concatenate([h1[seam], h2[seam]])
-    return flags, vwedge, np.ascontiguousarray(topo.edges), boundary_he, seam_he
+    # one dtype whatever the topology hands over: one compiled kernel signature
+    return (flags, vwedge, np.ascontiguousarray(topo.edges, dtype=np.int32),
+            np.ascontiguousarray(boundary_he, dtype=np.int64), np.ascontiguousarray(seam_he, dtype=np.int64))
 
 
 def _output(mesh: Mesh, p: _Prepared, face_alive: np.ndarray) -> Mesh:

@@ -4,8 +4,9 @@ Input: the same generated scan as ``bench_decimate.py`` (noisy bust cube-sphere,
 JPEG; ``--n 356`` gives 1,520,832 faces), loaded from its OBJ. Reports the total time, each level's
 decimation (levels sharing a face count share one) and its texture + write + measure time, the written
 bytes, the measured Hausdorff % and texel drift, the thumbnail render time and the peak RSS of loading and
-building (``_harness.peak_rss``). The numba kernels are loaded (or compiled, reported separately) on a tiny
-mesh first.
+building (``_harness.peak_rss``) and, per stage (``llvscan._stages``: fidelity, decimate:L, measure, bake:L,
+textures, write:L, ...), its wall and CPU seconds. The numba kernels are loaded (or compiled, reported
+separately) on a tiny mesh first.
 
     python benchmarks/bench_lods.py [--quick] [--n 356] [--recipe voyager] [--out benchmarks/results]
 """
@@ -64,12 +65,15 @@ def main() -> None:
     decimate(Mesh(unit, faces, uv=unit[:, :2].copy(), uv_faces=faces), ratio=0.5, samples=100)
     warm = time.perf_counter() - t0
 
+    from llvscan._stages import recording
+
     with peak_rss() as memory, tempfile.TemporaryDirectory() as tmp:  # loading and building, not the input's making
         t0 = time.perf_counter()
         mesh = load_mesh(obj)
         load_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        lods = build_lods(mesh, args.recipe, Path(tmp) / "lods")
+        with recording() as stages:
+            lods = build_lods(mesh, args.recipe, Path(tmp) / "lods")
         total = time.perf_counter() - t0
     peak = memory.peak_mib
     rows = [{"level": r.name, "quality": r.quality, "faces": r.faces,
@@ -81,10 +85,15 @@ def main() -> None:
     print_table(f"{args.recipe} recipe on {mesh.n_faces:,} faces: load {load_s:.2f} s, build_lods {total:.1f} s, "
                 f"thumbnail {lods.thumbnail_seconds:.2f} s, peak RSS {peak:.0f} MiB (kernels ready in {warm:.1f} s)",
                 rows, list(rows[0]))
+    stage_rows = [{"stage": name, "wall_s": round(stages.wall[name], 3), "cpu_s": round(stages.cpu[name], 3),
+                   "share": f"{stages.wall[name] / total:.0%}"} for name in stages.wall]
+    print_table(f"stages of build_lods (exclusive; {sum(stages.wall.values()):.2f} of {total:.2f} s wall)", stage_rows,
+                list(stage_rows[0]))
     for note in lods.notes:
         print("note:", note)
     write_results(args.out, "bench_lods", {"machine": machine(), "faces_in": mesh.n_faces, "load_s": load_s,
                                           "total_s": total, "peak_rss_mib": peak, "kernels_s": warm,
+                                          "stages": {"wall": stages.wall, "cpu": stages.cpu},
                                           "thumbnail_s": lods.thumbnail_seconds, "lods": lods.to_dict()})
 
 

@@ -5,6 +5,8 @@ every surface point. Inputs are built with numpy and trimesh only."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -350,3 +352,60 @@ def test_two_bakes_are_byte_identical(bump):
     for name in maps:
         assert getattr(first, name).tobytes() == getattr(second, name).tobytes(), name
     assert first.to_dict()["hits"] == second.to_dict()["hits"] and "normal" not in first.to_dict()
+
+
+def test_a_distance_meters_grid_bakes_the_same_maps(bump):
+    """The grid a DistanceMeter built of the same mesh stands in for the baker's own: identical maps."""
+    from llvscan.mesh.distance import DistanceMeter
+
+    maps = ("normal", "occlusion")
+    low = _square([[0.1, 0.9], [0.2, 0.1], [0.9, 0.2], [0.8, 0.8]])
+    own = BakeSource(bump, occlusion_rays=8).bake(low, 64, maps=maps)
+    shared = BakeSource(bump, occlusion_rays=8, grid=DistanceMeter(bump, samples=10).grid.arrays).bake(low, 64,
+                                                                                                       maps=maps)
+    for name in maps:
+        assert getattr(own, name).tobytes() == getattr(shared, name).tobytes(), name
+    other = DistanceMeter(_square(FLAT_UV), samples=10).grid.arrays  # a grid of another mesh's 2 triangles
+    lo, cell, dims, start, items = other
+    with pytest.raises(InvalidParameterError, match="grid"):
+        BakeSource(bump, grid=(lo, cell, dims, start[:-1], items))
+
+
+@pytest.mark.parametrize("z", [0.02, 0.2])  # the level inside the bump's grid box (both ways share a cell), above it
+def test_texel_lines_find_the_hits_of_two_separate_marches(bump, z):
+    """bake_texels tests the first cell's triangles once for both directions: the hits are exactly those of
+    a march each way (the nearer wins; the backward line stops at the forward hit)."""
+    from llvscan.mesh.bake import _kernels as bk
+    from llvscan.mesh.bake.maps import _Level
+
+    source = BakeSource(bump, occlusion_rays=4)
+    lo, cell, dims, start, items = source.grid
+    low = _square(FLAT_UV, z)
+    tilted = Mesh(low.vertices + np.array([[0, 0, 0], [0, 0, 0.03], [0, 0, 0.03], [0, 0, 0]]), low.faces,
+                  uv=low.uv, uv_faces=low.uv_faces)
+    for level_mesh in (low, tilted):
+        level = _Level(level_mesh)
+        rng = np.random.default_rng(11)
+        face = rng.integers(0, 2, 400)
+        bary = rng.dirichlet([1, 1, 1], 400)
+        reach = 0.3
+        hit, hit_bary, _, _ = bk.bake_texels(face, bary, level.vertices, level.faces, level.corner_normals,
+                                             level.corner_tangents, reach, lo, cell, dims, start, items,
+                                             source.vertices, source.faces, source.corner_normals, np.empty(0))
+        for q in range(400):
+            b0, b1, b2 = (float(x) for x in bary[q])  # the point and normal as the kernel sums them
+            corners = level.vertices[level.faces[face[q]]]
+            normals = level.corner_normals[face[q]]
+            p = [b0 * corners[0, k] + b1 * corners[1, k] + b2 * corners[2, k] for k in range(3)]
+            n = [b0 * normals[0, k] + b1 * normals[1, k] + b2 * normals[2, k] for k in range(3)]
+            length = math.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+            n = np.array([n[0] / length, n[1] / length, n[2] / length])
+            march = (lo, cell, dims, start, items, source.vertices, source.faces, -1, False)
+            g, t, u, v = bk._march(*p, *n, 0.0, reach, *march)
+            g2, t2, u2, v2 = bk._march(*p, *(-n), 0.0, t if g >= 0 else reach, *march)
+            if g2 >= 0 and (g < 0 or t2 < t):
+                g, u, v = g2, u2, v2
+            assert hit[q] == g
+            if g >= 0:
+                assert tuple(hit_bary[q]) == (1.0 - u - v, u, v)
+        assert (hit >= 0).mean() > 0.9  # the lines do reach the bump

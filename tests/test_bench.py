@@ -232,16 +232,17 @@ def small(sample_collection, tmp_path_factory) -> tuple[Path, Path, Path, Path]:
     return collection, recipes[0], recipes[1], sample_collection / "ceramics" / "vase.ply"
 
 
+# four levels: their measurements (the stage slowed below) add up to well over MIN_SECONDS
 GATE_RECIPE = """name = "gate"
 thumbnail_size = 0
 fidelity = false
-[[level]]
-name = "low"
+""" + "".join(f"""[[level]]
+name = "l{i}"
 usage = "Web3D"
 quality = "Low"
-ratio = 0.1
-texture_size = 128
-"""
+ratio = {ratio}
+texture_size = 64
+""" for i, ratio in enumerate((0.4, 0.2, 0.1, 0.05)))
 
 
 @pytest.fixture(scope="module")

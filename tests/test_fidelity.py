@@ -93,3 +93,17 @@ def test_min_ssim_needs_fidelity_and_reads_from_toml(tmp_path):
     path = tmp_path / "r.toml"
     path.write_text('[[level]]\nname = "a"\nusage = "Web3D"\nquality = "High"\ntexture_size = 64\nmin_ssim = 0.95\n')
     assert load_recipe(path).levels[0].min_ssim == 0.95
+
+
+def test_the_originals_geometry_is_shaded_on_its_own_visibility(monkeypatch):
+    """A level that keeps every face (only its colour differs) reuses the original's visibility buffers:
+    the same figures as rasterising it afresh, and the colour change is seen."""
+    mesh = bust()
+    meter = FidelityMeter(mesh, views=4, elevations=(20.0,), size=96)
+    tinted = Mesh(mesh.vertices, mesh.faces, vertex_colors=np.tile(np.array([[200, 120, 90]], np.uint8),
+                                                                    (mesh.n_vertices, 1)))
+    assert meter._same_geometry(meter._frame)
+    reused = meter.measure(tinted)
+    monkeypatch.setattr(FidelityMeter, "_same_geometry", lambda self, scene: False)
+    afresh = meter.measure(tinted)
+    assert reused == afresh and reused.ssim < 1.0 and reused.psnr is not None

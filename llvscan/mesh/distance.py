@@ -6,6 +6,26 @@ numba grid search, as Metro and MeshLab's Hausdorff filter do. Texel drift is me
 (typically the decimated mesh) to ``b`` (the original): at each sample on ``a`` the distance, in texels
 of the texture, between its UV and the UV of the closest point of ``b``; where both sides of a UV seam
 are equally close, the nearer UV counts.
+
+What the figures estimate, and how surely (``n`` area-uniform samples a side, i.i.d.; vertices are
+visited, not sampled):
+
+* **Hausdorff** (and each one-sided maximum): the largest distance over every vertex *and* every sample,
+  a lower bound of the true maximum. The area of a surface lying farther than the sampled maximum is a
+  fraction q of it with probability (1 − q)ⁿ at most: with ``CONFIDENT_SAMPLES`` = 20,000, less than
+  0.035 % of each surface (q = 3.5·10⁻⁴) lies beyond it with 99.9 % probability (e^−7).
+* **Mean** (each one-sided mean, the area-weighted mean distance): the mean over the ``n`` area-uniform
+  samples only, an unbiased estimate (vertices would weigh it toward where the mesh is dense). The
+  distances lie in [0, Hausdorff], so by Hoeffding's inequality the estimate is off by more than
+  ε·Hausdorff with probability at most 2·e^(−2nε²): with 20,000 samples, by at most 1.4 % of the
+  Hausdorff distance with 99.9 % probability (the standard error σ/√n is usually several times less).
+* **Texel drift** median and 95th percentile: over the area-uniform samples of ``a``; the sample
+  p-quantile lies between the true (p − δ) and (p + δ) quantiles with 99.9 % probability, δ = 3.3·√(p(1 −
+  p)/n) (order statistics, normal approximation): with 20,000 samples, 1.2 % for the median, 0.5 % for p95.
+  The maximum is over vertices and samples, as the Hausdorff distance.
+
+``tests/test_distance_confidence.py`` checks these bounds against a dense measurement and against the
+analytic distance of a polyhedron inscribed in a sphere.
 """
 
 from __future__ import annotations
@@ -21,17 +41,21 @@ from llvscan.mesh.core.geometry import vertex_normals
 from llvscan.mesh.core.texture import texture_sizes
 from llvscan.mesh.core.types import Mesh
 
-__all__ = ["DistanceMeter", "MeshDistance", "flipped_faces", "mesh_distance"]
+__all__ = ["CONFIDENT_SAMPLES", "DistanceMeter", "MeshDistance", "flipped_faces", "mesh_distance"]
+
+#: Area-uniform samples a side for the confidence stated in the module docstring (Hausdorff: < 0.035 % of
+#: each surface beyond it; mean: within 1.4 % of the Hausdorff distance; both with 99.9 % probability).
+CONFIDENT_SAMPLES = 20_000
 
 
 @dataclass(frozen=True)
 class MeshDistance(JsonResult):
     """Distances from ``a`` to ``b`` and back, in mesh units and in % of ``b``'s bounding-box diagonal."""
 
-    samples: int  # points sampled on each surface (vertices included)
+    samples: int  # points measured on ``a`` (its vertices and the area-uniform samples)
     diagonal: float
-    hausdorff: float  # max of the two one-sided maxima
-    mean: float  # mean of the two one-sided means
+    hausdorff: float  # max of the two one-sided maxima (over vertices and samples)
+    mean: float  # mean of the two one-sided means (over the area-uniform samples: area-weighted)
     a_to_b_max: float
     a_to_b_mean: float
     b_to_a_max: float
@@ -94,7 +118,9 @@ class _Grid:
     def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
         from llvscan.mesh import _distance_kernels as dk
 
-        lo, hi = vertices[np.unique(faces)].min(axis=0), vertices[np.unique(faces)].max(axis=0)
+        used = np.zeros(len(vertices), dtype=bool)
+        used[faces.reshape(-1)] = True
+        lo, hi = vertices[used].min(axis=0), vertices[used].max(axis=0)
         a, b, c = (vertices[faces[:, k]] for k in range(3))
         mean_area = float(0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1).mean())
         extent = max(float((hi - lo).max()), 1e-12)
@@ -103,6 +129,11 @@ class _Grid:
         self.lo, self.cell, self.dims = lo.astype(np.float64), float(cell), dims
         self.vertices, self.faces = vertices, faces
         self.start, self.items = dk.build_grid(vertices, faces, self.lo, self.cell, dims)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+        """(lo, cell, dims, start, items): the grid as ``BakeSource(grid=...)`` takes it (the same cells)."""
+        return self.lo, self.cell, self.dims, self.start, self.items
 
     def query(self, points: np.ndarray, puv: np.ndarray | None, corner_uv: np.ndarray | None,
               scale: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -141,29 +172,55 @@ class DistanceMeter:
         """``flipped_faces(a, reference)``, on the grid already built."""
         return _flipped(self.grid, a)
 
+    def _is_reference(self, va: np.ndarray, fa: np.ndarray, uv_a: np.ndarray | None) -> bool:
+        """Whether ``a`` is the reference itself (same vertices, faces and, where drift is measured, UVs):
+        then every distance is exactly zero, and nothing needs sampling."""
+        if va.shape != self.vb.shape or fa.shape != self.fb.shape:
+            return False
+        if not (np.array_equal(va, self.vb) and np.array_equal(fa, self.fb)):
+            return False
+        if self.scale is None or uv_a is None:
+            return True
+        return self.uv_b is not None and np.array_equal(uv_a, self.uv_b)
+
     def measure(self, a: Mesh) -> MeshDistance:
-        """Symmetric sampled distance between ``a`` and the reference, and the texel drift of ``a``'s UVs."""
+        """Symmetric sampled distance between ``a`` and the reference, and the texel drift of ``a``'s UVs
+        (the estimates and their confidence: see the module docstring)."""
         started = time.perf_counter()
         va, fa = _arrays(a, "a")
         uv_a = a.corner_uv
         with_uv = uv_a is not None and self.scale is not None
-        pa, puv = _samples(va, fa, uv_a if with_uv else None, self.samples, np.random.default_rng([self.seed, 0]))
-        d_ab, drift, _ = self.grid.query(pa, puv, self.uv_b if with_uv else None, self.scale)
-        d_ba, _, _ = _Grid(va, fa).query(self.pb, None, None, None)
+        if self._is_reference(va, fa, uv_a if with_uv else None):
+            used = np.zeros(len(va), dtype=bool)
+            used[fa.reshape(-1)] = True
+            d_ab = d_ba = np.zeros(1)
+            drift = np.zeros(1) if with_uv else np.empty(0)
+            n_pa, first = int(used.sum()) + self.samples, 0
+        else:
+            pa, puv = _samples(va, fa, uv_a if with_uv else None, self.samples,
+                               np.random.default_rng([self.seed, 0]))
+            d_ab, drift, _ = self.grid.query(pa, puv, self.uv_b if with_uv else None, self.scale)
+            d_ba, _, _ = _Grid(va, fa).query(self.pb, None, None, None)
+            n_pa, first = len(pa), len(pa) - self.samples  # the area-uniform samples follow the vertices
+        # means and drift quantiles over the area-uniform samples (unbiased); without any, over the vertices
+        mean_ab = float(d_ab[first:].mean() if self.samples else d_ab.mean())
+        mean_ba = float(d_ba[len(d_ba) - self.samples:].mean() if self.samples else d_ba.mean())
         hausdorff = float(max(d_ab.max(), d_ba.max()))
-        mean = float(0.5 * (d_ab.mean() + d_ba.mean()))
+        mean = 0.5 * (mean_ab + mean_ba)
         med = p95 = worst = None
         largest = None
         if with_uv:
-            valid = drift[np.isfinite(drift)]
-            if len(valid):
-                med, p95, worst = (float(x) for x in np.percentile(valid, [50, 95, 100]))
+            finite = np.isfinite(drift)
+            spread = drift[first:][finite[first:]] if self.samples else drift[finite]
+            if len(spread):
+                med, p95 = (float(x) for x in np.percentile(spread, [50, 95]))
+                worst = float(drift[finite].max())
             known = [s for s in self.sizes if s]
             largest = max(known, key=lambda s: s[0] * s[1]) if known else None
         return MeshDistance(
-            samples=len(pa), diagonal=self.diagonal, hausdorff=hausdorff, mean=mean,
-            a_to_b_max=float(d_ab.max()), a_to_b_mean=float(d_ab.mean()),
-            b_to_a_max=float(d_ba.max()), b_to_a_mean=float(d_ba.mean()),
+            samples=n_pa, diagonal=self.diagonal, hausdorff=hausdorff, mean=mean,
+            a_to_b_max=float(d_ab.max()), a_to_b_mean=mean_ab,
+            b_to_a_max=float(d_ba.max()), b_to_a_mean=mean_ba,
             hausdorff_pct=100.0 * hausdorff / self.diagonal, mean_pct=100.0 * mean / self.diagonal,
             texel_drift_median=med, texel_drift_p95=p95, texel_drift_max=worst,
             texture_size=(int(largest[0]), int(largest[1])) if largest else None,

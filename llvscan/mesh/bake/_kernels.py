@@ -77,10 +77,12 @@ def _hit_triangle(ox, oy, oz, dx, dy, dz, ax, ay, az, bx, by, bz, cx, cy, cz):
 
 
 @njit(cache=True)
-def _march(ox, oy, oz, dx, dy, dz, t_lo, t_hi, lo, cell, dims, start, items, vertices, faces, skip, any_hit):
+def _march(ox, oy, oz, dx, dy, dz, t_lo, t_hi, lo, cell, dims, start, items, vertices, faces, skip, any_hit,
+           first_done=False, best_f=-1, best_t=np.inf, best_u=0.0, best_v=0.0):
     """The hit of the ray o + t·d, t in [t_lo, t_hi], nearest to t_lo (or any hit, with ``any_hit``),
     walking the grid's cells in order (3D DDA, Amanatides & Woo). Faces using vertex ``skip`` are
-    ignored (-1: none). Returns (face or -1, t, u, v)."""
+    ignored (-1: none). ``first_done``: the triangles of the first cell were tested already (by
+    ``_both_ways``), their nearest hit is ``best_*``. Returns (face or -1, t, u, v)."""
     nx, ny, nz = dims[0], dims[1], dims[2]
     t0, t1 = t_lo, t_hi
     o = (ox, oy, oz)
@@ -118,10 +120,10 @@ def _march(ox, oy, oz, dx, dy, dz, t_lo, t_hi, lo, cell, dims, start, items, ver
         sk, tk, dk = 1, (lo[2] + (k + 1) * cell - oz) / dz, cell / dz
     elif dz < 0.0:
         sk, tk, dk = -1, (lo[2] + k * cell - oz) / dz, -cell / dz
-    best_f, best_t, best_u, best_v = -1, np.inf, 0.0, 0.0
+    tested = first_done
     while True:
         c = (i * ny + j) * nz + k
-        for s in range(start[c], start[c + 1]):
+        for s in range(start[c], start[c] if tested else start[c + 1]):
             f = items[s]
             a, b, cc = faces[f, 0], faces[f, 1], faces[f, 2]
             if a == skip or b == skip or cc == skip:
@@ -134,6 +136,7 @@ def _march(ox, oy, oz, dx, dy, dz, t_lo, t_hi, lo, cell, dims, start, items, ver
                 best_f, best_t, best_u, best_v = f, t, u, v
                 if any_hit:
                     return best_f, best_t, best_u, best_v
+        tested = False
         exit_t = min(ti, tj, tk)
         if best_t <= exit_t or exit_t > t1:
             break
@@ -153,6 +156,33 @@ def _march(ox, oy, oz, dx, dy, dz, t_lo, t_hi, lo, cell, dims, start, items, ver
             if k < 0 or k >= nz:
                 break
     return best_f, best_t, best_u, best_v
+
+
+@njit(cache=True)
+def _both_ways(ox, oy, oz, dx, dy, dz, reach, lo, cell, dims, start, items, vertices, faces):
+    """The line o ± t·d, t in [0, reach], o inside the grid's box: its nearest hit each way among the
+    triangles of the cell holding o, each triangle tested once. Möller–Trumbore along −d gives exactly
+    (−t, u, v) of its test along d (negation is exact), so these are the hits ``_march`` finds in that
+    cell each way. Returns (forward face or -1, t, u, v, backward face or -1, t, u, v)."""
+    nx, ny, nz = dims[0], dims[1], dims[2]
+    i = min(max(int(np.floor((ox - lo[0]) / cell)), 0), nx - 1)
+    j = min(max(int(np.floor((oy - lo[1]) / cell)), 0), ny - 1)
+    k = min(max(int(np.floor((oz - lo[2]) / cell)), 0), nz - 1)
+    c = (i * ny + j) * nz + k
+    f_f, f_t, f_u, f_v = -1, np.inf, 0.0, 0.0
+    b_f, b_t, b_u, b_v = -1, np.inf, 0.0, 0.0
+    for s in range(start[c], start[c + 1]):
+        f = items[s]
+        a, b, cc = faces[f, 0], faces[f, 1], faces[f, 2]
+        t, u, v = _hit_triangle(ox, oy, oz, dx, dy, dz,
+                                vertices[a, 0], vertices[a, 1], vertices[a, 2],
+                                vertices[b, 0], vertices[b, 1], vertices[b, 2],
+                                vertices[cc, 0], vertices[cc, 1], vertices[cc, 2])
+        if 0.0 <= t <= reach and t < f_t:
+            f_f, f_t, f_u, f_v = f, t, u, v
+        if 0.0 <= -t <= reach and -t < b_t:
+            b_f, b_t, b_u, b_v = f, -t, u, v
+    return f_f, f_t, f_u, f_v, b_f, b_t, b_u, b_v
 
 
 @njit(cache=True, parallel=True)
@@ -262,10 +292,23 @@ def bake_texels(face, bary, low_vertices, low_faces, low_normals, low_tangents, 
         if not length > 1e-12:
             continue
         nx, ny, nz = nx / length, ny / length, nz / length
-        g, t, u, v = _march(px, py, pz, nx, ny, nz, 0.0, reach, lo, cell, dims, start, items, vertices, faces, -1,
-                            False)
-        g2, t2, u2, v2 = _march(px, py, pz, -nx, -ny, -nz, 0.0, t if g >= 0 else reach, lo, cell, dims, start,
-                                items, vertices, faces, -1, False)
+        inside = True
+        for axis, x in ((0, px), (1, py), (2, pz)):
+            inside = inside and lo[axis] <= x <= lo[axis] + dims[axis] * cell
+        if inside:  # both ways start in the same cell: its triangles tested once for both
+            g, t, u, v, g2, t2, u2, v2 = _both_ways(px, py, pz, nx, ny, nz, reach, lo, cell, dims, start, items,
+                                                    vertices, faces)
+            g, t, u, v = _march(px, py, pz, nx, ny, nz, 0.0, reach, lo, cell, dims, start, items, vertices, faces,
+                                -1, False, True, g, t, u, v)
+            if g >= 0 and g2 >= 0 and t2 > t:  # the backward line stops at the forward hit
+                g2, t2, u2, v2 = -1, np.inf, 0.0, 0.0
+            g2, t2, u2, v2 = _march(px, py, pz, -nx, -ny, -nz, 0.0, t if g >= 0 else reach, lo, cell, dims, start,
+                                    items, vertices, faces, -1, False, True, g2, t2, u2, v2)
+        else:
+            g, t, u, v = _march(px, py, pz, nx, ny, nz, 0.0, reach, lo, cell, dims, start, items, vertices, faces,
+                                -1, False)
+            g2, t2, u2, v2 = _march(px, py, pz, -nx, -ny, -nz, 0.0, t if g >= 0 else reach, lo, cell, dims, start,
+                                    items, vertices, faces, -1, False)
         if g2 >= 0 and (g < 0 or t2 < t):
             g, u, v = g2, u2, v2
         if g < 0:

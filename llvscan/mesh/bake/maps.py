@@ -173,7 +173,10 @@ class BakeSource:
     """
 
     def __init__(self, high: Mesh, *, occlusion_rays: int = 32, occlusion_distance: float | None = None,
-                 textures: Sequence[np.ndarray | None] | None = None) -> None:
+                 textures: Sequence[np.ndarray | None] | None = None,
+                 grid: tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        """``grid``: the uniform grid of ``high``'s triangles when one is built already (a ``DistanceMeter``
+        of ``high`` has the same one: ``meter.grid.arrays``); else it is built here."""
         if not (isinstance(occlusion_rays, int | np.integer) and 1 <= occlusion_rays <= 4096):
             raise InvalidParameterError(f"occlusion_rays must be an integer in 1…4096, not {occlusion_rays!r}")
         self.high = high
@@ -190,7 +193,15 @@ class BakeSource:
         self.corner_normals = np.ascontiguousarray(table[index])  # (M, 3, 3)
         self.textures = self._textures(textures)
         self.material = _face_materials(high)
-        self.grid = _grid(self.vertices, self.faces)
+        self.grid = _grid(self.vertices, self.faces) if grid is None else self._checked_grid(grid)
+
+    def _checked_grid(self, grid: tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]
+                      ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray]:
+        lo, cell, dims, start, items = grid
+        if (np.shape(lo) != (3,) or np.shape(dims) != (3,) or not cell > 0
+                or len(start) != int(np.prod(dims)) + 1 or (len(items) and int(items.max()) >= len(self.faces))):
+            raise InvalidParameterError("grid is not a uniform grid of this mesh's triangles")
+        return grid
 
     def _textures(self, textures: Sequence[np.ndarray | None] | None) -> list[np.ndarray | None]:
         out: list[np.ndarray | None] = []

@@ -17,6 +17,7 @@ visual fidelity is measured as it is written (its own textures and normal maps).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -32,11 +33,17 @@ from llvscan._constants import UP_AXES
 from llvscan._publish import atomic_dir
 from llvscan._report import Finding
 from llvscan._stages import stage
-from llvscan.errors import ImageReadError, InvalidMeshError, InvalidParameterError, vips_error_text
+from llvscan.errors import (
+    ImageReadError,
+    InvalidMeshError,
+    InvalidParameterError,
+    ResourceLimitError,
+    vips_error_text,
+)
 from llvscan.mesh.core.texture import TextureSource, resample_texture, texture_header, texture_source
 from llvscan.mesh.core.types import Material, Mesh
 from llvscan.mesh.core.units import METRES_PER_UNIT, UNITS, guess_units
-from llvscan.mesh.distance import DistanceMeter, MeshDistance
+from llvscan.mesh.distance import CONFIDENT_SAMPLES, DistanceMeter, MeshDistance
 from llvscan.mesh.io.glb import GlbInfo
 from llvscan.mesh.lod.dress import BAKE_MAX, Baker, dress, strip_atlas, wants_unwrap
 from llvscan.mesh.lod.recipe import MESH_FORMATS, TEXTURE_FORMATS, LodLevel, LodRecipe, load_recipe
@@ -122,7 +129,7 @@ def _texture_bytes(source: TextureSource, size: int, fmt: str, quality: int, *, 
 
 
 def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir: str | Path, *,
-               name: str | None = None, samples: int = 100_000, units: str | None = None, up_axis: str = "y",
+               name: str | None = None, samples: int = CONFIDENT_SAMPLES, units: str | None = None, up_axis: str = "y",
                metadata: Mapping[str, str] | None = None) -> LodSet:
     """Write every level of ``recipe`` for ``mesh`` (a ``Mesh`` or a file to load) into ``out_dir``
     (replaced atomically), with a thumbnail and ``scene.svx.json``; return what was written and measured.
@@ -130,7 +137,10 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
     ``units`` declares the units of a mesh whose file does not (from the sidecar or the recipe); without
     either they are guessed from its size as validation guesses them, and a warning finding says so.
     ``up_axis`` is the source's up axis (``"z"`` for most scanners): GLB levels and the thumbnail are Y-up
-    as glTF is. ``metadata`` (title, object_number, creator, date, rights) goes into the Voyager scene."""
+    as glTF is. ``metadata`` (title, object_number, creator, date, rights) goes into the Voyager scene.
+    Each level's distance to the input is measured with ``samples`` area-uniform points a side besides
+    every vertex (``llvscan.mesh.distance`` states the confidence of the default, ``CONFIDENT_SAMPLES``);
+    a level that keeps the input mesh measures zero without sampling."""
     from llvscan.mesh.io.registry import load_mesh
 
     started = time.perf_counter()
@@ -213,14 +223,14 @@ def build_lods(mesh: Mesh | str | Path, recipe: str | Path | LodRecipe, out_dir:
         if bakes(lvl):
             k = (*key(lvl), bakes(lvl))
             bake_size[k] = max(bake_size.get(k, 0), min(lvl.texture_size, BAKE_MAX))
-    with stage("bake"):
-        baker = Baker(mesh, textures, notes) if bake_size else None
+    with stage("measure"):
+        meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
+    with stage("bake"):  # the baker shares the meter's grid of the input's triangles
+        baker = Baker(mesh, textures, notes, grid=meter.grid.arrays) if bake_size else None
     baked: dict[tuple, tuple[dict[int, dict[str, bytes]], float]] = {}
 
     diagonal_m = (float(np.linalg.norm(np.ptp(mesh.vertices, axis=0))) * METRES_PER_UNIT[mesh.units or "m"]
                   or 1.0)  # the compression's errors are in metres, as the GLB is
-    with stage("measure"):
-        meter = DistanceMeter(mesh, samples=samples)  # the input's grid and samples, built once for every level
     distances: dict[tuple, MeshDistance] = {}
     fidelity: dict[tuple, Fidelity] = {}
     encoded: dict[tuple, tuple[bytes, tuple[int, int]]] = {}
@@ -485,11 +495,15 @@ def _sources(textures: Sequence[TextureSource | None], maps: Sequence[Mapping[st
 
 def _encoded(cache: dict[tuple, tuple[bytes, tuple[int, int]]], source: TextureSource, slot: str, level: LodLevel,
              fmt: str, name: str | None) -> tuple[bytes, tuple[int, int]]:
-    """A texture resampled and encoded for a level, once per (source, slot, size, format, quality). A
-    normal map is never encoded below quality 90: JPEG's blocks show in the light more than in colour."""
+    """A texture resampled and encoded for a level, once per (source, slot, output size, format, quality):
+    levels asking for sizes at or above the source's (never upscaled) share one encoding. A normal map is
+    never encoded below quality 90: JPEG's blocks show in the light more than in colour."""
     identity = id(source) if isinstance(source, bytes) else str(source)
     quality = max(level.texture_quality, 90) if slot == "normal" else level.texture_quality
-    key = (identity, slot, level.texture_size, fmt, quality)
+    size = level.texture_size
+    with contextlib.suppress(ImageReadError, ResourceLimitError):  # unreadable: _texture_bytes says so
+        size = min(size, max(texture_header(source, name=name)))
+    key = (identity, slot, size, fmt, quality)
     if key not in cache:
         cache[key] = _texture_bytes(source, level.texture_size, fmt, quality, colour=slot in ("base", "emissive"),
                                     name=name)

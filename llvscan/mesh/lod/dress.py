@@ -67,8 +67,10 @@ class Baker:
     """The full-resolution mesh prepared once (``BakeSource``, and its textures decoded for colour bakes
     when a level needs them); ``bake(level_mesh, …)`` gives each material's maps as PNG bytes."""
 
-    def __init__(self, mesh: Mesh, textures: Sequence[TextureSource | None], notes: list[str]) -> None:
+    def __init__(self, mesh: Mesh, textures: Sequence[TextureSource | None], notes: list[str], *,
+                 grid: tuple | None = None) -> None:
         self.mesh, self._textures, self._notes = mesh, list(textures), notes
+        self._grid = grid  # the mesh's triangle grid when built already (``DistanceMeter.grid.arrays``)
         self._source = None
         self._colour = False
 
@@ -77,7 +79,7 @@ class Baker:
 
         if self._source is None or (colour and not self._colour):
             decoded = [self._decode(i, t) for i, t in enumerate(self._textures)] if colour else None
-            self._source, self._colour = BakeSource(self.mesh, textures=decoded), colour
+            self._source, self._colour = BakeSource(self.mesh, textures=decoded, grid=self._grid), colour
         return self._source
 
     def _decode(self, index: int, source: TextureSource | None) -> np.ndarray | None:

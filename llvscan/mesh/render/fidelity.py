@@ -19,7 +19,7 @@ import numpy as np
 from llvscan._json import JsonResult
 from llvscan.errors import InvalidParameterError
 from llvscan.mesh.core.types import Mesh
-from llvscan.mesh.render.renderer import _draw, _options, _prepare, _Scene
+from llvscan.mesh.render.renderer import _draw_visible, _options, _prepare, _Scene
 
 __all__ = ["Fidelity", "FidelityMeter", "psnr", "ssim"]
 
@@ -44,9 +44,17 @@ def _gaussian(sigma: float = 1.5, taps: int = 11) -> np.ndarray:
 
 
 def _blur(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Separable 'valid' convolution: the window never reaches outside the image."""
-    rows = np.apply_along_axis(np.convolve, 1, image, kernel, mode="valid")
-    return np.apply_along_axis(np.convolve, 0, rows, kernel, mode="valid")
+    """Separable 'valid' convolution: the window never reaches outside the image. Whole-image shifted sums
+    (one per tap), not a convolution per row: ``kernel`` is symmetric, so correlating is convolving."""
+    taps = len(kernel)
+    width, height = image.shape[1] - taps + 1, image.shape[0] - taps + 1
+    rows = kernel[0] * image[:, :width]
+    for i in range(1, taps):
+        rows = rows + kernel[i] * image[:, i:i + width]
+    out = kernel[0] * rows[:height]
+    for i in range(1, taps):
+        out = out + kernel[i] * rows[i:i + height]
+    return out
 
 
 def _luminance(image: np.ndarray) -> np.ndarray:
@@ -90,10 +98,18 @@ class FidelityMeter:
         self.size, self.up = size, up
         self.cameras = [(360.0 * k / views, elevation) for elevation in elevations for k in range(views)]
         self._frame = _prepare(original, texture=None, max_texture=1024, smooth=True)
-        self._reference = [self._render(self._frame, camera) for camera in self.cameras]
+        drawn = [self._render(self._frame, camera) for camera in self.cameras]
+        self._reference = [image for image, _ in drawn]
+        self._visible = [visible for _, visible in drawn]  # a level with the original's geometry sees the same
 
-    def _render(self, scene: _Scene, camera: tuple[float, float]) -> np.ndarray:
-        return _draw(scene, self.size, camera[0], camera[1], 30.0, self.up, self._background, 1)
+    def _render(self, scene: _Scene, camera: tuple[float, float],
+                visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return _draw_visible(scene, self.size, camera[0], camera[1], 30.0, self.up, self._background, 1, visible)
+
+    def _same_geometry(self, scene: _Scene) -> bool:
+        frame = self._frame
+        return (scene.vertices.shape == frame.vertices.shape and scene.faces.shape == frame.faces.shape
+                and np.array_equal(scene.vertices, frame.vertices) and np.array_equal(scene.faces, frame.faces))
 
     def measure(self, level: Mesh) -> Fidelity:
         """SSIM and PSNR of ``level``'s renders against the original's. A level's normal maps are drawn
@@ -103,7 +119,9 @@ class FidelityMeter:
                                                for m in level.materials))
         scene = _prepare(level, texture=None, max_texture=1024, smooth=True)
         scene = replace(scene, centre=self._frame.centre, radius=self._frame.radius)  # the original's framing
-        images = [self._render(scene, camera) for camera in self.cameras]
+        # the original's own geometry (a level that keeps every face) covers the same pixels: only shade them
+        visible = self._visible if self._same_geometry(scene) else [None] * len(self.cameras)
+        images = [self._render(scene, camera, v)[0] for camera, v in zip(self.cameras, visible, strict=True)]
         mean_ssim = float(np.mean([ssim(a, b) for a, b in zip(self._reference, images, strict=True)]))
         mse = float(np.mean([_mse(a, b) for a, b in zip(self._reference, images, strict=True)]))
         mean_psnr = None if mse == 0 else round(10 * math.log10(255.0**2 / mse), 3)

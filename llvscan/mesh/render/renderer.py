@@ -273,7 +273,10 @@ def _corner_tangents(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, uv
     from llvscan.mesh.core.geometry import vertex_tangents
 
     pairs = np.stack([faces.reshape(-1), np.clip(uv_faces.reshape(-1), 0, None)], axis=1)
-    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    # distinct (position, UV) pairs in np.unique(pairs, axis=0)'s order, through one int64 key (a 1-D sort)
+    key = pairs[:, 0] * np.int64(int(pairs[:, 1].max(initial=0)) + 1) + pairs[:, 1]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    unique = pairs[first]
     split_uv = uv[unique[:, 1]] * [1.0, -1.0] + [0.0, 1.0]
     tangents = vertex_tangents(vertices[unique[:, 0]], inverse.reshape(-1, 3), np.nan_to_num(split_uv),
                                normals[unique[:, 0]])
@@ -294,6 +297,14 @@ def _camera(azimuth: float, elevation: float, up: str) -> tuple[np.ndarray, np.n
 
 def _draw(scene: _Scene, size: int, azimuth: float, elevation: float, fov: float, up: str,
           background: np.ndarray, supersample: int) -> np.ndarray:
+    return _draw_visible(scene, size, azimuth, elevation, fov, up, background, supersample)[0]
+
+
+def _draw_visible(scene: _Scene, size: int, azimuth: float, elevation: float, fov: float, up: str,
+                  background: np.ndarray, supersample: int,
+                  visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``_draw``, and the visibility buffer (nearest face per pixel) it shaded. ``visible``: the buffer of
+    an earlier draw of the same geometry from the same view (the rasterising skipped: same pixels)."""
     from llvscan.mesh.render import _kernels as rk
 
     ss = max(1, min(supersample, MAX_SIZE // size))
@@ -304,10 +315,13 @@ def _draw(scene: _Scene, size: int, azimuth: float, elevation: float, fov: float
     focal = 0.5 * full / math.tan(math.radians(fov) / 2.0)
     screen = np.empty((scene.vertices.shape[0], 3))
     rk.project(scene.vertices, eye, right, screen_up, -back, focal, 0.5 * full, screen)
-    near = 1e-3 * distance
-    depth = np.zeros((full, full), dtype=np.float64)
-    face_id = np.full((full, full), -1, dtype=np.int32)
-    rk.rasterize(screen, scene.faces, 1.0 / near, depth, face_id)
+    if visible is None:
+        near = 1e-3 * distance
+        depth = np.zeros((full, full), dtype=np.float64)
+        face_id = np.full((full, full), -1, dtype=np.int32)
+        rk.rasterize(screen, scene.faces, 1.0 / near, depth, face_id)
+    else:
+        face_id = visible
     light = back + _LIGHT_OFFSET[0] * right + _LIGHT_OFFSET[1] * screen_up
     light /= np.linalg.norm(light)
     image = np.empty((full, full, 3), dtype=np.uint8)
@@ -315,10 +329,10 @@ def _draw(scene: _Scene, size: int, azimuth: float, elevation: float, fov: float
              scene.face_slot, scene.slot_texture, scene.slot_color, scene.tex_data, scene.slot_normal,
              scene.slot_occlusion, scene.corner_tangent, light, _AMBIENT, background, image)
     if ss == 1:
-        return image
+        return image, face_id
     blocks = image.reshape(size, ss, size, ss, 3).sum(axis=(1, 3), dtype=np.uint32)
     n = ss * ss
-    return ((blocks + n // 2) // n).astype(np.uint8)
+    return ((blocks + n // 2) // n).astype(np.uint8), face_id
 
 
 def _options(mesh: Mesh, size: int, azimuth: float, elevation: float, fov: float, up: str, background: Any,

@@ -160,7 +160,11 @@ def _process_mesh(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Ou
 
 
 def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
-    from llvscan.imaging import inspect_image, tile_image
+    """Inspection and the first layout's tiles come from one decode of the master (``tile_and_inspect``); further
+    layouts are tiled from the master again. Stages: ``tile:LAYOUT`` holds the one pass, the inspection's pixel
+    work included (it runs alongside the tiling, so no clock can split them); ``inspect`` what is left of the
+    inspection (its report, findings and JSON) — or all of it when the recipe makes no tiles."""
+    from llvscan.imaging import inspect_image, tile_and_inspect, tile_image
 
     source, options = root / asset.rel_path, recipe.image
     name = output_name(asset)
@@ -169,11 +173,26 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
     findings: list[FindingRecord] = []
     measurements: dict[str, JsonValue] = {}
     valid: bool | None = None
+    layouts = list(options.layouts)
+    tile_options: dict[str, Any] = dict(base_url=options.base_url, identifier=name, tile_size=options.tile_size,
+                                         quality=options.quality, max_size=options.max_size,
+                                         pixel_limit=options.pixel_limit)
+    first_tiles = None
     if options.inspect:
+        if layouts:
+            layout = layouts.pop(0)
+            with stage(f"tile:{layout}"):  # the source's sha256 was taken before, in process_asset
+                done = tile_and_inspect(source, out / f"{LAYOUT_FOLDERS[layout]}/{name}", layout=layout,
+                                        thresholds=options.thresholds(), checksum=False,
+                                        **tile_options)
+            report, first_tiles = done.report, (layout, done.tiles)
+        else:
+            with stage("inspect"):
+                report = inspect_image(source, pixel_limit=options.pixel_limit, thresholds=options.thresholds())
+        assert report is not None
         with stage("inspect"):
-            report = inspect_image(source, pixel_limit=options.pixel_limit, thresholds=options.thresholds())
-        data = {**report.to_dict(), "path": asset.rel_path}
-        derivatives.append(_json_derivative(out, f"assets/{name}/inspection.json", "inspection", data))
+            data = {**report.to_dict(), "path": asset.rel_path}
+            derivatives.append(_json_derivative(out, f"assets/{name}/inspection.json", "inspection", data))
         events.append(EventRecord("validation", "success" if report.is_valid else "failure",
                                   f"image inspection: {_summary(report)}"))
         findings, valid = _findings("inspection", report.findings), report.is_valid
@@ -183,12 +202,12 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
         bands = report.band_statistics  # the worst band's clipping, for the report's distributions
         measurements["clipped_percent"] = max((b.clipped_low_percent + b.clipped_high_percent for b in bands),
                                               default=None)
-    for layout in options.layouts:
+    todo = ([first_tiles] if first_tiles else []) + [(layout, None) for layout in layouts]
+    for layout, tiles in todo:
         rel = f"{LAYOUT_FOLDERS[layout]}/{name}"
-        with stage(f"tile:{layout}"):
-            tiles = tile_image(source, out / rel, layout=layout, base_url=options.base_url, identifier=name,
-                               tile_size=options.tile_size, quality=options.quality, max_size=options.max_size,
-                               pixel_limit=options.pixel_limit)
+        if tiles is None:
+            with stage(f"tile:{layout}"):
+                tiles = tile_image(source, out / rel, layout=layout, **tile_options)
         with stage("checksum"):
             digest, total, count = tree_digest(out / rel)
         detail: dict[str, JsonValue] = {

@@ -1,5 +1,6 @@
-"""Gigapixel images: header checks, inspection (colour, depth, EXIF, clipping, sharpness, noise) and
-tiling into IIIF, Deep Zoom, Zoomify and pyramidal TIFF with libvips.
+"""Gigapixel images: header checks, inspection (colour, depth, EXIF, clipping, sharpness, noise),
+tiling into IIIF, Deep Zoom, Zoomify and pyramidal TIFF with libvips, and all three from one decode
+(``tile_and_inspect``, what a collection run uses).
 
 Names load on first use: importing ``llvscan.imaging.tiles`` (or this package) does not pull in numpy;
 the inspection (numpy, numba) loads with ``inspect_image`` and its friends.
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from llvscan._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from llvscan.imaging.image_pass import ImagePass, tile_and_inspect
     from llvscan.imaging.inspect import (
         BandStatistics,
         ExifSummary,
@@ -38,6 +40,7 @@ __all__ = [
     "BandStatistics",
     "ExifSummary",
     "ImageHeader",
+    "ImagePass",
     "ImageReport",
     "InspectionThresholds",
     "TileSet",
@@ -45,6 +48,7 @@ __all__ = [
     "laplacian_variance",
     "noise_sigma",
     "read_header",
+    "tile_and_inspect",
     "tile_image",
 ]
 
@@ -53,4 +57,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
                      "tile_image"), "tiles"),
     **dict.fromkeys(("BandStatistics", "ExifSummary", "ImageReport", "InspectionThresholds", "inspect_image",
                      "laplacian_variance", "noise_sigma"), "inspect"),
+    **dict.fromkeys(("ImagePass", "tile_and_inspect"), "image_pass"),
 })

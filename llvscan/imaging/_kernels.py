@@ -4,6 +4,8 @@
 Conventions: a strip is a C-contiguous (rows, width, bands) uint8 or uint16 array; luminance rows are
 float32 on a 0–255 scale whatever the bit depth. Parallel loops write to slots owned by one chunk or
 one row and the caller sums them in a fixed order, so results do not depend on the thread count.
+They release the GIL (``nogil``): ``image_pass`` measures strips in a thread while libvips decodes and
+tiles in others.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def threads() -> int:
     return get_num_threads()
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def histogram(strip, counts):
     """Add the code values of ``strip`` (R, W, B) to ``counts`` (C, B, levels) int64.
 
@@ -43,7 +45,7 @@ def histogram(strip, counts):
                     own[b, strip[r, x, b]] += 1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def luminance(strip, mode, scale, out):
     """Write the luminance of ``strip`` (R, W, B) to ``out`` (R, W) float32, multiplied by ``scale``
     (1 for 8-bit, 1/257 for 16-bit: the result is on a 0–255 scale)."""
@@ -63,7 +65,7 @@ def luminance(strip, mode, scale, out):
                 out[r, x] = strip[r, x, 0] * scale
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def filter_rows(luma, lap_sum, lap_sq, noise_abs):
     """Per-row sums of the 3×3 responses over the interior of ``luma`` (R, W) float32.
 

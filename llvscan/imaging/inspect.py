@@ -16,6 +16,9 @@ Pixels that are neither 8- nor 16-bit are brought to 16 bits first: float and do
 ``colourspace`` to ``rgb16`` / ``grey16`` (libvips' own meaning of float data: scRGB is linear 0–1,
 float sRGB and B_W are 0–255), other integer formats clipped to 0–65 535.
 
+``tile_and_inspect`` (``image_pass``) feeds the same accumulator (``_Accumulator``) from the decode that
+makes the tiles: its report is this one, bit for bit.
+
 The inspector *returns* a report with findings (see ``InspectionThresholds``); it raises only when it
 cannot read the file: ``ImageReadError`` (missing, empty, unsupported, truncated or corrupt) or
 ``ResourceLimitError`` (the header claims more pixels than ``pixel_limit``; nothing is decoded).
@@ -246,45 +249,68 @@ def _measurable(image: Any, path: Path) -> Any:
     return image.cast("uchar" if image.format == "char" else "ushort")  # libvips clips to the range
 
 
+class _Accumulator:
+    """The statistics of a measurable image (``_measurable``), fed its rows top to bottom in strips of any height."""
+
+    def __init__(self, image: Any, *, strip_rows: int | None = None) -> None:
+        from llvscan.imaging import _kernels
+
+        self.width, self.height, self.bands = image.width, image.height, image.bands
+        self.dtype = np.uint8 if image.format == "uchar" else np.uint16
+        self.depth = 8 if self.dtype is np.uint8 else 16
+        if strip_rows is None:
+            strip_rows = max(8, _STRIP_BYTES // (self.width * self.bands * self.dtype().itemsize))
+        self.strip_rows = max(1, min(strip_rows, self.height))
+        self.mode, self.scale = _luma_mode(image), 1.0 if self.depth == 8 else 1.0 / 257.0
+        self.names = _band_names(image)
+        self.counts = np.zeros((_kernels.threads(), self.bands, 1 << self.depth), dtype=np.int64)  # one per thread
+        self.luma = np.empty((self.strip_rows + 2, self.width), dtype=np.float32)
+        self.sums: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.carry = 0
+        self.rows_seen = 0
+
+    def add(self, data: Any) -> None:
+        """Add the next rows (a buffer of at most ``strip_rows`` whole rows of pixels)."""
+        from llvscan.imaging import _kernels
+
+        strip = np.frombuffer(data, dtype=self.dtype).reshape(-1, self.width, self.bands)
+        rows = strip.shape[0]
+        if not 0 < rows <= self.strip_rows or self.rows_seen + rows > self.height:
+            raise InvalidParameterError(f"a strip of {rows} rows does not fit ({self.rows_seen} of {self.height} "
+                                        f"rows seen, strips of at most {self.strip_rows})")
+        self.rows_seen += rows
+        luma, carry = self.luma, self.carry
+        _kernels.histogram(strip, self.counts)
+        _kernels.luminance(strip, self.mode, self.scale, luma[carry:carry + rows])
+        filled = carry + rows
+        if filled >= 3 and self.width >= 3:
+            self.sums.append(_filter_sums(luma[:filled]))
+        self.carry = min(2, filled)
+        luma[:self.carry] = luma[filled - self.carry:filled]
+
+    def result(self) -> _Pixels:
+        if self.rows_seen != self.height:
+            raise InvalidParameterError(f"only {self.rows_seen} of {self.height} rows were measured")
+        interior = (self.width - 2) * (self.height - 2)
+        if interior > 0:
+            lap_sum, lap_sq, noise_abs = (np.concatenate(parts) for parts in zip(*self.sums, strict=True))
+            lap_var, sigma = _variance(lap_sum, lap_sq, interior), _immerkaer(noise_abs, interior)
+        else:
+            lap_var, sigma = None, None
+        return _Pixels(depth=self.depth, names=self.names, histograms=self.counts.sum(axis=0),
+                       laplacian_variance=lap_var, noise_sigma=sigma)
+
+
 def _measure(image: Any, path: Path, *, strip_rows: int | None = None) -> _Pixels:
     """One sequential pass over ``image`` in strips of ``strip_rows`` (default: ~``_STRIP_BYTES``)."""
     import pyvips
 
-    from llvscan.imaging import _kernels
-
     image = _measurable(image, path)
-    width, height, bands = image.width, image.height, image.bands
-    dtype = np.uint8 if image.format == "uchar" else np.uint16
-    depth = 8 if dtype is np.uint8 else 16
-    if strip_rows is None:
-        strip_rows = max(8, _STRIP_BYTES // (width * bands * dtype().itemsize))
-    strip_rows = max(1, min(strip_rows, height))
-    mode, scale = _luma_mode(image), 1.0 if depth == 8 else 1.0 / 257.0
-
-    counts = np.zeros((_kernels.threads(), bands, 1 << depth), dtype=np.int64)  # one histogram per thread
-    luma = np.empty((strip_rows + 2, width), dtype=np.float32)
-    sums: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    acc = _Accumulator(image, strip_rows=strip_rows)
     region = pyvips.Region.new(image)
-    carry = 0
-    for y in range(0, height, strip_rows):
-        rows = min(strip_rows, height - y)
-        strip = np.frombuffer(region.fetch(0, y, width, rows), dtype=dtype).reshape(rows, width, bands)
-        _kernels.histogram(strip, counts)
-        _kernels.luminance(strip, mode, scale, luma[carry:carry + rows])
-        filled = carry + rows
-        if filled >= 3 and width >= 3:
-            sums.append(_filter_sums(luma[:filled]))
-        carry = min(2, filled)
-        luma[:carry] = luma[filled - carry:filled]
-
-    interior = (width - 2) * (height - 2)
-    if interior > 0:
-        lap_sum, lap_sq, noise_abs = (np.concatenate(parts) for parts in zip(*sums, strict=True))
-        lap_var, sigma = _variance(lap_sum, lap_sq, interior), _immerkaer(noise_abs, interior)
-    else:
-        lap_var, sigma = None, None
-    return _Pixels(depth=depth, names=_band_names(image), histograms=counts.sum(axis=0), laplacian_variance=lap_var,
-                   noise_sigma=sigma)
+    for y in range(0, acc.height, acc.strip_rows):
+        acc.add(region.fetch(0, y, acc.width, min(acc.strip_rows, acc.height - y)))
+    return acc.result()
 
 
 def _band_names(image: Any) -> list[str]:
@@ -526,27 +552,43 @@ def inspect_image(
     header = tiles.read_header(path, pixel_limit=pixel_limit)
     try:
         image = pyvips.Image.new_from_file(str(path), access="sequential", fail_on="error")
-        fmt = header.loader.removesuffix("load")
-        has_xmp, creator, rights = _xmp(image)
-        profile = image.get("icc-profile-data") if image.get_typeof("icc-profile-data") else None
-        report: dict[str, Any] = dict(
-            path=str(path), format=fmt, width=image.width, height=image.height, bands=image.bands,
-            bit_depth=_bit_depth(image), band_format=str(image.format), interpretation=str(image.interpretation),
-            compression=_compression(image, fmt, path), has_alpha=bool(image.hasalpha()),
-            has_icc_profile=profile is not None, icc_profile=tiles._profile_name(image),
-            is_srgb=profile is not None and is_srgb(profile),
-            xres_dpi=_dpi(image.xres), yres_dpi=_dpi(image.yres), exif=_exif(image),
-            has_xmp=has_xmp, xmp_creator=creator, xmp_rights=rights)
+        report = _metadata(image, path, header)
         with _vips_warnings_to_debug():
             pixels = _measure(image, path)
     except pyvips.Error as exc:
-        raise ImageReadError("truncated or corrupt: libvips failed while decoding the pixels", path=path,
-                             detail=vips_error_text(exc)) from exc
+        raise _decode_error(path, exc) from exc
+    return _report(report, pixels, thresholds, started)
+
+
+def _decode_error(path: Path, exc: Exception) -> ImageReadError:
+    return ImageReadError("truncated or corrupt: libvips failed while decoding the pixels", path=path,
+                          detail=vips_error_text(exc))
+
+
+def _metadata(image: Any, path: Path, header: tiles.ImageHeader) -> dict[str, Any]:
+    """The report's fields that come from the header and the metadata of ``image`` (nothing is decoded)."""
+    fmt = header.loader.removesuffix("load")
+    has_xmp, creator, rights = _xmp(image)
+    profile = image.get("icc-profile-data") if image.get_typeof("icc-profile-data") else None
+    return dict(
+        path=str(path), format=fmt, width=image.width, height=image.height, bands=image.bands,
+        bit_depth=_bit_depth(image), band_format=str(image.format), interpretation=str(image.interpretation),
+        compression=_compression(image, fmt, path), has_alpha=bool(image.hasalpha()),
+        has_icc_profile=profile is not None, icc_profile=tiles._profile_name(image),
+        is_srgb=profile is not None and is_srgb(profile),
+        xres_dpi=_dpi(image.xres), yres_dpi=_dpi(image.yres), exif=_exif(image),
+        has_xmp=has_xmp, xmp_creator=creator, xmp_rights=rights)
+
+
+def _report(report: dict[str, Any], pixels: _Pixels, thresholds: InspectionThresholds,
+            started: float) -> ImageReport:
+    """The finished report: ``report`` (``_metadata``), the measured ``pixels`` and the findings."""
+    report = dict(report)
     report.update(
         statistics_depth=pixels.depth, histogram_bin_width=1 if pixels.depth == 8 else 65536 // _HISTOGRAM_BINS_16,
         band_statistics=_band_statistics(pixels.histograms, pixels.depth, pixels.names),
         laplacian_variance=pixels.laplacian_variance, noise_sigma=pixels.noise_sigma)
     report["findings"] = _findings(report, thresholds)
     report["seconds"] = round(time.perf_counter() - started, 3)
-    log.debug("inspected %s in %.2f s", path, report["seconds"])
+    log.debug("inspected %s in %.2f s", report["path"], report["seconds"])
     return ImageReport(**report)

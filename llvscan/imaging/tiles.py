@@ -17,6 +17,7 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,14 +124,18 @@ def read_header(path: str | Path, *, pixel_limit: int = DEFAULT_PIXEL_LIMIT) -> 
 
 
 def _open_for_web(path: Path) -> Any:
-    """The master as 8-bit sRGB without alpha, read sequentially (flat memory).
+    """The master as 8-bit sRGB without alpha, read sequentially (flat memory)."""
+    import pyvips
+
+    return _web(pyvips.Image.new_from_file(str(path), access="sequential", fail_on="error"))
+
+
+def _web(image: Any) -> Any:
+    """``image`` as 8-bit sRGB without alpha.
 
     A master with a non-sRGB profile (Adobe RGB, eciRGB, a camera profile, CMYK) is converted with it;
     an sRGB-tagged master passes untouched.
     """
-    import pyvips
-
-    image = pyvips.Image.new_from_file(str(path), access="sequential", fail_on="error")
     if image.get_typeof("icc-profile-data") and not is_srgb(image.get("icc-profile-data")):
         image = image.icc_transform("srgb", embedded=True, intent="relative")  # 8-bit sRGB out
     else:
@@ -320,17 +325,27 @@ def tile_image(
     ``zoomify``: ``dst/ImageProperties.xml`` and its tile groups; ``ptiff``: ``dst/<identifier>.tif``.
     Extra keyword options go to libvips (``dzsave``, or ``tiffsave`` for ``ptiff``) unchanged.
     """
-    import pyvips
-
     src, dst = Path(src), Path(dst)
     _check_options(layout, tile_size, quality, max_size)
     header = read_header(src, pixel_limit=pixel_limit)
+    return _tile(lambda: _open_for_web(src), src, dst, header, layout=layout, base_url=base_url,
+                 identifier=identifier, tile_size=tile_size, quality=quality, max_size=max_size,
+                 dzsave_options=dzsave_options)
+
+
+def _tile(open_web: Callable[[], Any], src: Path, dst: Path, header: ImageHeader, *, layout: str, base_url: str,
+          identifier: str | None, tile_size: int, quality: int, max_size: int,
+          dzsave_options: dict[str, Any]) -> TileSet:
+    """``tile_image`` once the options and the header are checked; ``open_web()`` gives the 8-bit sRGB pipeline
+    (``_web``) to tile, called inside the atomic folder."""
+    import pyvips
+
     identifier = identifier or dst.name
     service_id = f"{base_url.rstrip('/')}/{identifier}" if layout in ("iiif3", "iiif2") else None
     started = time.perf_counter()
     try:
         with atomic_dir(dst) as tmp:
-            image = _open_for_web(src)
+            image = open_web()
             factors, sizes, entry = _write_layout(image, tmp, layout, identifier, base_url, service_id, tile_size,
                                                   quality, max_size, header, dzsave_options)
             (tmp / "vips-properties.xml").unlink(missing_ok=True)  # dzsave's metadata dump names the source path

@@ -74,7 +74,7 @@ def test_unknown_option_is_usage_error():
 def test_info_json_lists_libraries():
     result = CliRunner().invoke(cli, ["info", "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["llvscan"] == __version__
     for name in ("numpy", "numba", "trimesh", "open3d", "pyvips"):
         assert data["libraries"][name] != "not installed"

@@ -220,7 +220,7 @@ def test_cli_export(run_out, tmp_path):
     result = runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "j"), "--format", "json",
                                  "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["files"] == 1
+    assert json.loads(result.stdout)["files"] == 1
     result = runner.invoke(cli, ["catalog", "export", str(run_out), str(tmp_path / "i"), "--format", "iiif"])
     assert result.exit_code == 0, result.output
     assert "2 asset(s)" in result.output

@@ -137,7 +137,7 @@ def test_an_update_rewrites_only_what_changed(hostile_run):
 def test_the_cli_writes_the_report_and_refuses_a_folder_without_a_catalog(hostile_run, tmp_path):
     result = CliRunner().invoke(cli, ["report", str(hostile_run), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["assets"] == 4
+    assert json.loads(result.stdout)["assets"] == 4
     empty = CliRunner().invoke(cli, ["report", str(tmp_path)])
     assert empty.exit_code == 2 and "catalog" in empty.output
 

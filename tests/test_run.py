@@ -32,7 +32,7 @@ def first_run(sample_collection, tmp_path_factory):
 def test_run_exits_1_and_reports_every_asset(first_run):
     _, result = first_run
     assert result.exit_code == 1, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert (summary["total"], summary["ok"], summary["failed"], summary["skipped"]) == (10, 7, 3, 0)
     assert summary["invalid"] == 1  # the defective fragment
     assert summary["invalid_assets"] == [
@@ -285,7 +285,7 @@ def test_catalog_verify_catches_altered_and_missing_outputs(sample_collection, t
     assert sorted((p.role, p.problem) for p in report.problems) == [
         ("iiif3", "altered"), *[("lod", "altered")] * 6, ("validation", "missing")]
     result = CliRunner().invoke(cli, ["catalog", "verify", str(out), "--json"])
-    assert result.exit_code == 1 and json.loads(result.output)["is_intact"] is False
+    assert result.exit_code == 1 and json.loads(result.stdout)["is_intact"] is False
     empty = CliRunner().invoke(cli, ["catalog", "verify", str(tmp_path)])
     assert empty.exit_code == 1 and "no catalog here" in empty.output
 
@@ -294,7 +294,7 @@ def test_catalog_show_failed_lists_failures_and_invalid_assets(first_run):
     out, _ = first_run
     result = CliRunner().invoke(cli, ["catalog", "show", str(out), "--failed", "--json"])
     assert result.exit_code == 0, result.output
-    problems = {p["path"]: p for p in json.loads(result.output)}
+    problems = {p["path"]: p for p in json.loads(result.stdout)}
     assert set(problems) == BROKEN | {"damaged/fragment.obj"}
     assert problems["damaged/fragment.obj"]["status"] == "invalid"
     assert problems["damaged/fragment.obj"]["errors"] == ["1 edge shared by more than two faces"]

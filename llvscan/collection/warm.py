@@ -34,7 +34,7 @@ from llvscan._json import JsonResult
 from llvscan.collection.recipe import RunRecipe
 from llvscan.errors import InvalidParameterError
 
-__all__ = ["TASKS", "WarmResult", "WarmTask", "cold_parts", "kernels_needed", "warm_kernels"]
+__all__ = ["TASKS", "WarmResult", "WarmTask", "cold_parts", "kernels_needed", "warm_kernels", "warm_part"]
 
 log = logging.getLogger(__name__)
 

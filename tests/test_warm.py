@@ -118,7 +118,12 @@ def test_after_the_image_warm_up_an_image_asset_compiles_nothing(tmp_path, sampl
 
 
 def test_the_parts_a_run_needs():
+    from llvscan._numba import compiled_here
     from llvscan.collection import RunRecipe
+    from llvscan.collection.warm import _PROBES
+
+    # each part's probe is a kernel that exists (a renamed kernel would make its part look warm forever)
+    assert all(compiled_here(*probe) is not None for probe in _PROBES.values()), _PROBES
 
     assert kernels_needed(["mesh", "image"]) == ["validate", "decimate", "lods", "image"]
     assert kernels_needed(["mesh"], RunRecipe().with_mesh(lods=None)) == ["validate"]

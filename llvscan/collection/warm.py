@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 TASKS = {"validate": 27.0, "decimate": 28.0, "lods": 22.0, "image": 4.0}
 
 #: A kernel per part whose compiled copy stands for the rest of its part.
-_PROBES = {"validate": ("llvscan.mesh._validate_kernels", "self_intersections"),
+_PROBES = {"validate": ("llvscan.mesh._validate_kernels", "grid_crossings"),
            "decimate": ("llvscan.mesh.simplify._kernels", "decimate"),
            "lods": ("llvscan.mesh._distance_kernels", "closest_points"),
            "image": ("llvscan.imaging._kernels", "histogram")}

@@ -10,7 +10,9 @@ kernels compile with exactly the argument types real assets give them:
 - ``validate``: loading every mesh format (OBJ, PLY, GLB, STL) and validating each;
 - ``decimate``: the decimator on a small textured scan;
 - ``lods``: the run's level-of-detail recipe (faces scaled down to the small inputs, textures to
-  256 px) on a textured OBJ and a vertex-coloured PLY: measuring, baking, rendering, compressing;
+  256 px) on a textured OBJ and a vertex-coloured PLY: measuring, baking, rendering, compressing. It
+  first compiles what needs no decimated level (the recipe with every face kept, a distance, a bake), so
+  it does not wait for the ``decimate`` part running beside it;
 - ``image``: an image asset, processed as a run processes it (inspection and tiles).
 
 Processes that reach a kernel another one is compiling wait for it rather than compile it twice (see
@@ -205,15 +207,25 @@ def _decimate(folder: Path, recipe: RunRecipe) -> None:
 
 def _lods(folder: Path, recipe: RunRecipe) -> None:
     from llvscan import sample
-    from llvscan.mesh import build_lods, load_mesh
+    from llvscan.mesh import BakeSource, build_lods, load_mesh
+    from llvscan.mesh.distance import DistanceMeter
 
     lods = _small_recipe(recipe)
     if lods is None:
         return
+    options = {"units": recipe.mesh.units, "up_axis": recipe.mesh.up_axis}
     for path in (_textured_obj(folder), *sample.make_vase(folder)):
         mesh = load_mesh(path, max_faces=recipe.mesh.max_faces, root=folder)
-        build_lods(mesh, lods, folder / f"{path.stem}-lods", name=path.stem, units=recipe.mesh.units,
-                   up_axis=recipe.mesh.up_axis)
+        if path.suffix == ".obj":
+            # first what needs no decimator (the decimate part is compiling it meanwhile): levels that keep
+            # every face (renders, textures, Draco, writing), a distance, normal and occlusion bakes
+            keep = replace(lods, levels=tuple(replace(level, ratio=1.0, min_ssim=None) for level in lods.levels))
+            build_lods(mesh, keep, folder / "keep-lods", name=path.stem, **options)
+            meter = DistanceMeter(mesh, samples=1000)
+            moved = replace(mesh, vertices=mesh.vertices * 1.001)
+            meter.measure(moved)
+            BakeSource(mesh, grid=meter.grid.arrays).bake(moved, 64, maps=("normal", "occlusion"))
+        build_lods(mesh, lods, folder / f"{path.stem}-lods", name=path.stem, **options)
 
 
 def _image(folder: Path, recipe: RunRecipe) -> None:

@@ -19,6 +19,7 @@ pixels) are tiled and inspected apart, as before; ``ImagePass.single_decode`` sa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import queue
@@ -159,7 +160,7 @@ class _Feed:
     def _measure(self) -> None:
         try:  # numba's parallel kernels on all cores, beside libvips' threads (measured faster than one core)
             digest, chunk = hashlib.sha256(), 0
-            with self.checksum.open("rb") if self.checksum else _Nothing() as fh:
+            with self.checksum.open("rb") if self.checksum else contextlib.nullcontext() as fh:
                 if fh is not None:
                     strips = -(-self.raw.height // self.rows)
                     chunk = max(_HASH_CHUNK, -(-self.checksum.stat().st_size // strips))  # type: ignore[union-attr]
@@ -217,14 +218,6 @@ class _Feed:
     def _seek(self, offset: int, whence: int) -> int:
         self.pos = offset if whence == 0 else self.pos + offset if whence == 1 else self.total + offset
         return self.pos
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _streamable(raw: Any) -> bool:

@@ -15,8 +15,12 @@ __all__ = [
     "DEFAULT_QUALITY",
     "DEFAULT_TILE_SIZE",
     "LAYOUTS",
+    "QA_STANDARDS",
+    "QA_TARGETS",
     "SIDECAR_FIELDS",
     "SIDECAR_MESH_OPTIONS",
+    "SIDECAR_QA_FIELDS",
+    "TARGETS_FOLDER",
     "UNITS",
     "UP_AXES",
 ]
@@ -52,3 +56,15 @@ DEFAULT_IIIF_BASE_URL = "http://localhost:8000/iiif"
 DEFAULT_TILE_SIZE = 512
 DEFAULT_QUALITY = 85
 DEFAULT_MAX_SIZE = 2048
+
+#: Imaging QA: the standards a capture target is graded to, and the targets llvscan finds.
+QA_STANDARDS = ("fadgi-2023", "metamorfoze-2.0", "iso-19264")
+QA_TARGETS = ("auto", "colorchecker-classic", "colorchecker-sg", "slanted-edge")
+
+#: Capture sessions: a sidecar may name an image's ``session`` and mark it as a ``target`` (one of
+#: QA_TARGETS, or "yes" for auto) with the chart's ``corners`` ("x,y x,y x,y x,y", skipping the search).
+SIDECAR_QA_FIELDS = ("session", "target", "corners")
+
+#: The folder convention: images in a folder of this name are the targets of the session that is the
+#: folder holding it; every other image below that folder belongs to that session.
+TARGETS_FOLDER = "targets"

@@ -12,7 +12,8 @@ Each class also inherits the built-in exception it resembles, so ``except OSErro
     ├── MissingDependencyError (ImportError)    an optional library is not installed
     ├── AssetReadError (OSError)                an input cannot be read or parsed
     │   ├── MeshReadError
-    │   └── ImageReadError
+    │   ├── ImageReadError
+    │   └── ChartNotFoundError                  no capture target (ColorChecker) in a target image
     ├── OutputError (OSError)                   an output cannot be written
     ├── CatalogError (RuntimeError)             the catalog database is unusable
     └── ClusterError (ConnectionError)          a Dask cluster cannot be reached or cannot see the storage
@@ -27,6 +28,7 @@ import os
 __all__ = [
     "AssetReadError",
     "CatalogError",
+    "ChartNotFoundError",
     "ClusterError",
     "ImageReadError",
     "InvalidMeshError",
@@ -90,6 +92,10 @@ class MeshReadError(AssetReadError):
 
 class ImageReadError(AssetReadError):
     """An image file cannot be read as an image."""
+
+
+class ChartNotFoundError(AssetReadError):
+    """A target image in which the chart looked for is not found (the message says what was seen)."""
 
 
 class OutputError(LlvscanError, OSError):

@@ -113,3 +113,43 @@ def test_sidecar_mesh_options_reach_the_asset_and_its_recipe_hash(tmp_path):
     per_asset = recipe.for_asset("mesh", a.metadata)
     assert (per_asset.mesh.up_axis, per_asset.mesh.units) == ("z", "mm")
     assert per_asset.sha256("mesh") != recipe.sha256("mesh") and per_asset.sha256("image") == recipe.sha256("image")
+
+
+def _image(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8\xff")
+
+
+def test_a_targets_folder_makes_a_capture_session(tmp_path):
+    for rel in ("2026-11-28/targets/sg.tif", "2026-11-28/a.tif", "2026-11-28/box/b.tif",
+                "2026-11-28/box/targets/edge.tif", "2026-11-28/box/c.tif", "loose.tif", "targets/root.tif"):
+        _image(tmp_path / rel)
+    found = {a.rel_path: a.metadata for a in discover_assets(tmp_path).assets}
+    assert found["2026-11-28/targets/sg.tif"] == {"target": "auto", "session": "2026-11-28"}
+    assert found["2026-11-28/a.tif"] == {"session": "2026-11-28"}
+    # the nearest folder holding targets/ wins
+    assert found["2026-11-28/box/b.tif"] == found["2026-11-28/box/c.tif"] == {"session": "2026-11-28/box"}
+    assert found["2026-11-28/box/targets/edge.tif"] == {"target": "auto", "session": "2026-11-28/box"}
+    # targets/ at the root: the whole collection is one session, "."
+    assert found["targets/root.tif"] == {"target": "auto", "session": "."} and found["loose.tif"] == {"session": "."}
+    assets = {a.rel_path: a for a in discover_assets(tmp_path).assets}
+    assert assets["2026-11-28/targets/sg.tif"].recipe_kind == "target" and assets["loose.tif"].recipe_kind == "image"
+
+
+def test_the_sidecar_marks_targets_and_sessions(tmp_path):
+    for rel in ("day1/chart.tif", "day1/painting.tif", "targets/not-a-target.tif", "odd.tif"):
+        _image(tmp_path / rel)
+    (tmp_path / "collection.csv").write_text(
+        "file,session,target,corners\n"
+        "day1/chart.tif,day-1,colorchecker-sg,\"10,10 90,10 90,60 10,60\"\n"
+        "day1/painting.tif,day-1,,\n"
+        "targets/not-a-target.tif,,no,\n"
+        "odd.tif,,colourchecker,\n")
+    found = discover_assets(tmp_path)
+    meta = {a.rel_path: a.metadata for a in found.assets}
+    assert meta["day1/chart.tif"] == {"session": "day-1", "target": "colorchecker-sg",
+                                      "corners": "10,10 90,10 90,60 10,60"}
+    assert meta["day1/painting.tif"] == {"session": "day-1"}
+    assert "target" not in meta["targets/not-a-target.tif"]  # the sidecar overrides the folder
+    assert "target" not in meta["odd.tif"]
+    assert any("target 'colourchecker' ignored" in note for note in found.notes)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from llvscan.collection import ImageRecipe, MeshRecipe, RunRecipe, load_run_recipe
+from llvscan.collection import ImageRecipe, MeshRecipe, QaRecipe, RunRecipe, load_run_recipe
 from llvscan.errors import InvalidParameterError
 
 LOD_TOML = """
@@ -72,6 +74,9 @@ def test_none_turns_lods_off(tmp_path):
     ("[mesh]\nmax_faces = -1\n", "max_faces must be a positive"),
     ("[mesh]\nvalidation = 3\n", "[mesh.validation] must be a table"),
     ("mesh = [\n", "not a valid TOML"),
+    ("[qa]\nstandard = 'fadgi-2016'\n", "qa standard 'fadgi-2016' unknown"),
+    ("[qa]\nstandard = 'iso-19264'\nlevel = '3 stars'\n", "qa level '3 stars' is not a level of iso-19264"),
+    ("[qa]\nsession = 'a'\n", "[qa]: unknown keys ['session']"),
 ])
 def test_bad_recipes_are_refused_naming_the_file(tmp_path, text, message):
     path = tmp_path / "bad.toml"
@@ -99,6 +104,23 @@ def test_each_kind_has_its_own_hash(tmp_path):
     before = RunRecipe(mesh=MeshRecipe(lods=str(lods))).sha256("mesh")
     lods.write_text(LOD_TOML.replace("5000", "6000"))
     assert RunRecipe(mesh=MeshRecipe(lods=str(lods))).sha256("mesh") != before
+
+
+def test_targets_have_their_own_hash():
+    base = RunRecipe()
+    stricter = replace(base, qa=QaRecipe(standard="metamorfoze-2.0", level="full"))
+    # a new standard regrades the targets and leaves the artworks' tiles alone
+    assert stricter.sha256("target") != base.sha256("target")
+    assert stricter.sha256("image") == base.sha256("image") and stricter.sha256("mesh") == base.sha256("mesh")
+    assert base.with_image(pixel_limit=10**6).sha256("target") != base.sha256("target")
+
+
+def test_a_qa_section_is_read(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[qa]\nstandard = 'iso-19264'\nlevel = 'B'\noverlay = false\n")
+    recipe = load_run_recipe(path)
+    assert recipe.qa == QaRecipe(standard="iso-19264", level="B", overlay=False)
+    assert recipe.to_dict()["qa"] == {"standard": "iso-19264", "level": "B", "overlay": False}
 
 
 def test_image_recipe_checks_values():

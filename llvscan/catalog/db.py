@@ -30,6 +30,7 @@ from llvscan.catalog.rows import (
     FindingRow,
     InvalidAsset,
     RunRow,
+    SessionRow,
     from_rows,
     json_column,
 )
@@ -38,7 +39,7 @@ from llvscan.info import library_versions
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "CatalogAggregates", "CatalogContents", "CatalogSummary", "PreviousState"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Migrations: index i brings a catalog from schema version i to i + 1.
 _MIGRATIONS: list[str] = [
@@ -167,6 +168,24 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX attempts_asset ON attempts(asset_id);
     """,
+    # 3: capture sessions: each image's session, the targets among them, and each target's grade
+    """
+    ALTER TABLE assets ADD COLUMN session TEXT;
+    ALTER TABLE assets ADD COLUMN target TEXT;
+    CREATE INDEX assets_session ON assets(session);
+    CREATE TABLE target_grades (
+        asset_id TEXT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        standard TEXT NOT NULL,
+        level TEXT,
+        level_rank INTEGER,
+        required_level TEXT,
+        passed INTEGER NOT NULL,
+        complete INTEGER NOT NULL,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        problems TEXT NOT NULL DEFAULT '[]'
+    );
+    """,
 ]
 # what a run records of its libraries: those its outputs depend on
 _OUTPUT_LIBRARIES = ("numpy", "numba", "pyvips", "libvips", "open3d", "trimesh", "pillow", "bagit", "iiif-prezi3")
@@ -197,6 +216,7 @@ class CatalogSummary(JsonResult):
     derivatives: int
     events: int
     failures: list[AssetFailure]
+    sessions: list[SessionRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -319,17 +339,22 @@ class Catalog:
         its files were only touched, their new dates; nothing else of it changes."""
         now = utc_now()
         meta = [record.metadata.get(k) for k in SIDECAR_FIELDS]
+        session = [record.metadata.get("session"), record.metadata.get("target")]
         with self._db:
             if record.status == "skipped":
                 self._db.executemany(
                     "UPDATE asset_files SET bytes=?, mtime_ns=? WHERE asset_id=? AND rel_path=?",
                     [(f.bytes, f.mtime_ns, record.asset_id, f.rel_path) for f in record.files])
+                if record.metadata:  # the sidecar may have changed: its metadata is kept current
+                    self._db.execute(
+                        "UPDATE assets SET object_number=?, title=?, creator=?, date=?, rights=?, session=?"
+                        " WHERE id=?", (*meta, session[0], record.asset_id))
             else:
                 self._db.execute(
                     """INSERT INTO assets (id, rel_path, kind, format, bytes, mtime, sha256, content_sha256,
                         recipe_sha256, status, is_valid, error, object_number, title, creator, date, rights,
-                        measurements, attempts, crashes, first_run_id, last_run_id, updated_at)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                        session, target, measurements, attempts, crashes, first_run_id, last_run_id, updated_at)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                        ON CONFLICT(id) DO UPDATE SET rel_path=excluded.rel_path, kind=excluded.kind,
                         format=excluded.format, bytes=excluded.bytes, mtime=excluded.mtime,
                         sha256=excluded.sha256, content_sha256=excluded.content_sha256,
@@ -337,13 +362,14 @@ class Catalog:
                         is_valid=excluded.is_valid, error=excluded.error,
                         object_number=excluded.object_number, title=excluded.title,
                         creator=excluded.creator, date=excluded.date, rights=excluded.rights,
-                        measurements=excluded.measurements, attempts=assets.attempts + excluded.attempts,
+                        session=excluded.session, target=excluded.target, measurements=excluded.measurements,
+                        attempts=assets.attempts + excluded.attempts,
                         crashes=excluded.crashes, last_run_id=excluded.last_run_id,
                         updated_at=excluded.updated_at""",
                     (record.asset_id, record.rel_path, record.kind, record.format, record.bytes,
                      record.mtime, record.sha256, record.content_sha256, record.recipe_sha256,
                      record.status, None if record.is_valid is None else int(record.is_valid),
-                     record.error, *meta, json.dumps(record.measurements, sort_keys=True),
+                     record.error, *meta, *session, json.dumps(record.measurements, sort_keys=True),
                      record.attempts, record.crashes, run_id, run_id, now),
                 )
                 self._db.execute("DELETE FROM asset_files WHERE asset_id=?", (record.asset_id,))
@@ -364,6 +390,7 @@ class Catalog:
                         " VALUES (?,?,?,?,?,?,?,?)",
                         [(record.asset_id, run_id, f.source, f.level, f.code, f.message, f.count, f.measure)
                          for f in record.findings])
+                    self._record_grade(run_id, record)
             if record.started_at is not None:
                 outcome = {"ok": "ok", "skipped": "unchanged"}.get(record.status, "failed")
                 self._db.execute(
@@ -375,6 +402,52 @@ class Catalog:
                 "INSERT INTO events (run_id, asset_id, type, time, agent, outcome, detail)"
                 " VALUES (?,?,?,?,?,?,?)",
                 [(run_id, record.asset_id, e.type, e.time, agent, e.outcome, e.detail) for e in record.events])
+
+    def _record_grade(self, run_id: int, record: AssetRecord) -> None:
+        """A capture target's grade (``measurements["target"]``, see ``collection.process``); a target that
+        failed keeps no grade, so its session fails."""
+        self._db.execute("DELETE FROM target_grades WHERE asset_id=?", (record.asset_id,))
+        grade = record.measurements.get("target")
+        if record.status != "ok" or not isinstance(grade, Mapping):
+            return
+        self._db.execute(
+            "INSERT INTO target_grades (asset_id, run_id, standard, level, level_rank, required_level, passed,"
+            " complete, metrics, problems) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (record.asset_id, run_id, grade.get("standard"), grade.get("level"), grade.get("level_rank"),
+             grade.get("required_level"), int(bool(grade.get("passed"))), int(bool(grade.get("complete"))),
+             json.dumps(grade.get("metrics", {}), sort_keys=True),
+             json.dumps(record.measurements.get("errors", []))))
+
+    def sessions(self) -> list[SessionRow]:
+        """Every capture session, by name: its targets' worst grade and how many images carry it."""
+        rows = self._db.execute(
+            "SELECT a.session, a.rel_path, a.target, a.status, a.error, g.standard, g.level, g.level_rank,"
+            " g.required_level, g.passed, g.problems FROM assets a LEFT JOIN target_grades g ON g.asset_id = a.id"
+            " WHERE a.session IS NOT NULL AND a.status != 'missing' ORDER BY a.session, a.rel_path").fetchall()
+        sessions: dict[str, dict[str, Any]] = {}
+        for name, path, target, status, error, standard, level, rank, required, passed, problems in rows:
+            entry = sessions.setdefault(name, {"targets": [], "images": 0, "grades": [], "problems": []})
+            if target is None:
+                entry["images"] += 1
+                continue
+            entry["targets"].append(path)
+            if passed is None:
+                entry["problems"].append(f"{path}: not graded ({error or status})")
+                continue
+            entry["grades"].append((rank, level, standard, required, bool(passed)))
+            if not passed:
+                why = "; ".join(str(p) for p in json.loads(problems or "[]")) or "below the required level"
+                entry["problems"].append(f"{path}: {why}")
+        out = []
+        for name, entry in sessions.items():
+            grades = entry["grades"]
+            worst = max(grades, key=lambda g: float("inf") if g[0] is None else g[0]) if grades else None
+            passed = None if not entry["targets"] else (not entry["problems"] and all(g[4] for g in grades))
+            out.append(SessionRow(session=name, standard=worst[2] if worst else None,
+                                  level=worst[1] if worst else None, required_level=worst[3] if worst else None,
+                                  passed=passed, targets=entry["targets"], images=entry["images"],
+                                  problems=entry["problems"]))
+        return out
 
     def record_attempt(self, run_id: int, asset_id: str, *, number: int, outcome: str, detail: str,
                        started_at: str | None = None, seconds: float | None = None, worker: str | None = None) -> None:
@@ -530,6 +603,7 @@ class Catalog:
             failures=[AssetFailure(r[0], r[1] or "", r[2]) for r in
                       one("SELECT rel_path, error, status FROM assets WHERE status IN ('failed', 'quarantined')"
                           " ORDER BY rel_path")],
+            sessions=self.sessions(),
         )
 
     def contents(self) -> CatalogContents:

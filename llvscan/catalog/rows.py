@@ -26,6 +26,7 @@ __all__ = [
     "FindingRow",
     "InvalidAsset",
     "RunRow",
+    "SessionRow",
     "from_rows",
     "json_column",
 ]
@@ -82,6 +83,8 @@ class AssetRow(JsonResult):
     last_run_id: int | None
     updated_at: str
     crashes: int
+    session: str | None = None  # the capture session it belongs to (schema 3)
+    target: str | None = None  # for a capture target: what it shows (auto, colorchecker-sg, …)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,22 @@ class InvalidAsset(JsonResult):
 
     path: str
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SessionRow(JsonResult):
+    """A capture session: its targets' grades, and the images that carry them. ``passed`` is True when every
+    target reached the required level, False when one did not or could not be graded, None when the session
+    has no target at all."""
+
+    session: str
+    standard: str | None
+    level: str | None  # the worst level its targets reached (None: below every level, or not graded)
+    required_level: str | None
+    passed: bool | None
+    targets: list[str]  # their paths
+    images: int  # the artwork images of the session
+    problems: list[str] = field(default_factory=list)  # why it fails, one line per target
 
 
 @dataclass(frozen=True)

@@ -23,22 +23,27 @@ def catalog() -> None:
 
 @catalog.command()
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--failed", is_flag=True, help="List only the assets that failed or were found invalid, and why.")
+@click.option("--failed", is_flag=True, help="List only the assets that failed or were found invalid, and the "
+              "capture sessions whose targets fail the standard, and why.")
 @json_option
 @exits_on_error
 def show(out: Path, failed: bool, as_json: bool) -> None:
     """Summarise the catalog in OUT (a run's output folder or a catalog file)."""
     from llvscan.catalog import Catalog
+    from llvscan.catalog.rows import AssetProblem
 
     with Catalog(_catalog_path(out), readonly=True) as cat:
         summary = cat.summary()
         problems = cat.problems() if failed else []
     if failed:
-        if as_json:
-            echo_json(problems)
+        failing = [s for s in summary.sessions if s.passed is False]
+        if as_json:  # a failing session is one more problem, of kind "session"
+            echo_json([*problems, *(AssetProblem(s.session, "session", "fails", s.problems) for s in failing)])
         else:
             for p in problems:
                 console().print(styled((p.status, "red"), f" {p.path}: {'; '.join(p.errors)}"))
+            for s in failing:
+                console().print(styled(("session fails", "red"), f" {_session_text(s)}: {'; '.join(s.problems)}"))
         return
     if as_json:
         echo_json(summary)
@@ -51,7 +56,16 @@ def show(out: Path, failed: bool, as_json: bool) -> None:
     table.add_row("derivatives / events", f"{summary.derivatives} / {summary.events}")
     for failure in summary.failures:
         table.add_row(styled((failure.status, "red")), failure.error)
+    for s in summary.sessions:
+        verdict = {True: ("passes", "green"), False: ("fails", "red"), None: ("no target", "yellow")}[s.passed]
+        table.add_row("session", styled(f"{_session_text(s)}: ", verdict,
+                                        "".join(f"; {p}" for p in s.problems)))
     console().print(table)
+
+
+def _session_text(s) -> str:
+    grade = f"{s.standard} {s.level or 'below every level'}" if s.standard else "not graded"
+    return f"{s.session} ({len(s.targets)} target(s), {s.images} image(s), {grade})"
 
 
 @catalog.command()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from llvscan._constants import QA_STANDARDS as STANDARD_NAMES
+from llvscan._constants import QA_TARGETS as TARGETS
 from llvscan.cli.options import (
     base_url_option,
     console,
@@ -22,12 +25,12 @@ from llvscan.cli.options import (
     tile_size_option,
 )
 
-__all__ = ["header", "image", "inspect", "tile"]
+__all__ = ["header", "image", "inspect", "qa", "tile"]
 
 
 @click.group()
 def image() -> None:
-    """Tile masters into IIIF / Deep Zoom pyramids and read their headers."""
+    """Tile masters into IIIF / Deep Zoom pyramids, inspect them, grade capture targets."""
 
 
 @image.command()
@@ -132,4 +135,91 @@ def inspect(paths: tuple[Path, ...], as_json: bool) -> None:
     results, failed = each_path(paths, inspect_image)
     failed |= any(r.errors for r in results if not isinstance(r, dict))
     show_reports(results, as_json, _render_inspection)
+    raise SystemExit(1 if failed else 0)
+
+
+class _Corners(click.ParamType):
+    name = "X,Y X,Y X,Y X,Y"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> list[tuple[float, float]]:
+        from llvscan.errors import InvalidParameterError
+        from llvscan.imaging.qa.grade import parse_corners
+
+        try:
+            return parse_corners(value, source="--corners") if isinstance(value, str) else list(value)
+        except InvalidParameterError as exc:
+            self.fail(exc.message, param, ctx)
+
+
+def _bounds(item) -> str:
+    """A metric's bound at each level, as the standard writes it ("4 stars < 2, 3 stars < 3.5, …")."""
+    signs = {"max": "<" if item.strict else "≤", "min": ">" if item.strict else "≥"}
+    parts = []
+    for level, bound in item.thresholds:
+        if bound is None:
+            continue
+        text = f"{bound[0]:g}–{bound[1]:g}" if isinstance(bound, (tuple, list)) else f"{signs[item.kind]} {bound:g}"
+        parts.append(f"{level} {text}")
+    return ", ".join(parts)
+
+
+def _render_grade(report) -> None:
+    verdict = (report.level or "below every level", "green" if report.passed else "red")
+    partial = " (partial: not every criterion measured)" if report.grade and not report.grade.complete else ""
+    table = new_table("metric", "value", "level", "thresholds", title=styled(
+        f"{report.path} — {report.target}, {report.standard}: ", verdict, f"{partial} ({report.seconds:.2f} s)"),
+        title_justify="left")
+    if report.chart is not None:
+        table.add_row("chart", f"{len(report.chart.patches)} patches, found {report.chart.method}", "", "")
+    for edge in report.edges:
+        table.add_row("edge", f"{edge.roi}, {edge.angle_deg:.1f}°", "", "")
+    if report.colour is not None:
+        c = report.colour
+        table.add_row("colour", f"{c.profile_description or 'no profile'}, {c.bits}-bit {c.colour_space}", "", "")
+    if report.reference:
+        table.add_row("reference", report.reference, "", "")
+    for item in report.grade.metrics if report.grade else []:
+        value = "—" if item.value is None else f"{item.value:.3g} {item.unit}"
+        colour = {"met": "green", "fails": "red"}.get(item.status, "yellow")
+        table.add_row(item.metric, value, styled((item.level or item.status, colour)), _bounds(item))
+    for finding in report.findings:
+        table.add_row(styled((finding.level, _LEVEL_COLOURS[finding.level])), finding.message, "", "")
+    if report.overlay:
+        table.add_row("overlay", report.overlay, "", "")
+    console().print(table)
+
+
+@image.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--target", type=click.Choice(TARGETS), default="auto", show_default=True,
+              help="The target photographed: auto looks for a ColorChecker SG, then a Classic, then slanted edges.")
+@click.option("--standard", type=click.Choice(STANDARD_NAMES), default="fadgi-2023", show_default=True,
+              help="The standard to grade to.")
+@click.option("--level", "required_level", help="The level the target must reach to pass (e.g. '3 stars', "
+              "'light', 'B'); default: any level of the standard.")
+@click.option("--reference", type=click.Path(path_type=Path, dir_okay=False),
+              help="Measured reference values of this very chart (CGATS text or CSV: id,L,a,b) instead of the "
+              "published ones.")
+@click.option("--corners", type=_Corners(), help="The chart's four outer corners in pixels, skipping the search "
+              "(needs --target colorchecker-classic or colorchecker-sg).")
+@click.option("--overlay", type=click.Path(path_type=Path),
+              help="Write the image with every sampled patch drawn (PNG); with several PATHS, a folder.")
+@json_option
+@exits_on_error
+def qa(paths: tuple[Path, ...], target: str, standard: str, required_level: str | None, reference: Path | None,
+       corners: list[tuple[float, float]] | None, overlay: Path | None, as_json: bool) -> None:
+    """Grade capture-target images (ColorChecker, slanted edge) to FADGI, Metamorfoze or ISO 19264-1.
+
+    Exit 1 if any target is unreadable, cannot be found, or does not reach the level.
+    """
+    from llvscan.imaging.qa import grade_target
+
+    def grade_one(path: Path):
+        out = overlay if overlay is None or len(paths) == 1 else overlay / f"{path.stem}.qa.png"
+        return grade_target(path, target=target, standard=standard, required_level=required_level,
+                            reference=reference, corners=corners, overlay=out)
+
+    results, failed = each_path(paths, grade_one)
+    failed |= any(not r.passed for r in results if not isinstance(r, dict))
+    show_reports(results, as_json, _render_grade)
     raise SystemExit(1 if failed else 0)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from llvscan.collection.discover import Asset, AssetFile, Discovery, asset_id_for, discover_assets
     from llvscan.collection.pool import Crash, WorkerPool
     from llvscan.collection.process import AssetJob, process_asset
-    from llvscan.collection.recipe import ImageRecipe, MeshRecipe, RunRecipe, load_run_recipe
+    from llvscan.collection.recipe import ImageRecipe, MeshRecipe, QaRecipe, RunRecipe, load_run_recipe
     from llvscan.collection.runner import CATALOG_NAME, RunSummary, run_collection
     from llvscan.collection.warm import WarmResult, WarmTask, warm_kernels
 
@@ -27,6 +27,7 @@ __all__ = [
     "Discovery",
     "ImageRecipe",
     "MeshRecipe",
+    "QaRecipe",
     "RunRecipe",
     "RunSummary",
     "WarmResult",
@@ -44,7 +45,7 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(("Asset", "AssetFile", "Discovery", "asset_id_for", "discover_assets"), "discover"),
     **dict.fromkeys(("Crash", "WorkerPool"), "pool"),
     **dict.fromkeys(("AssetJob", "process_asset"), "process"),
-    **dict.fromkeys(("ImageRecipe", "MeshRecipe", "RunRecipe", "load_run_recipe"), "recipe"),
+    **dict.fromkeys(("ImageRecipe", "MeshRecipe", "QaRecipe", "RunRecipe", "load_run_recipe"), "recipe"),
     **dict.fromkeys(("CATALOG_NAME", "RunSummary", "run_collection"), "runner"),
     **dict.fromkeys(("WarmResult", "WarmTask", "warm_kernels"), "warm"),
 })

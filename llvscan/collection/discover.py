@@ -4,6 +4,13 @@ An asset is what a museum catalogues as one thing: an OBJ with its MTL and textu
 buffers and images, a PLY, an STL, a GLB, an image master. Textures claimed by a mesh and sidecar
 files (CSV, MTL, JSON, text) are not assets of their own. Every reference is resolved and must stay
 inside the collection root; one that escapes, or a symlink that does, makes that asset fail.
+
+Capture sessions: an image in a folder named ``targets`` is a target (a ColorChecker or slanted-edge image
+shot with the session's light and camera); its session is the folder holding ``targets/``, and every other
+image below that folder belongs to the same session (the nearest such folder wins). The sidecar's
+``session``, ``target`` and ``corners`` columns say the same for any layout and override the folders.
+A target's metadata has ``target`` (what to look for, "auto" by default) and ``session``; an artwork's
+has ``session`` when it belongs to one.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote
 
-from llvscan._constants import SIDECAR_FIELDS, SIDECAR_MESH_OPTIONS
+from llvscan._constants import QA_TARGETS, SIDECAR_FIELDS, SIDECAR_MESH_OPTIONS, SIDECAR_QA_FIELDS, TARGETS_FOLDER
 from llvscan._json import JsonResult
 from llvscan._paths import inside, resolve_inside
 from llvscan.errors import InvalidParameterError, LlvscanError, UnsafePathError
@@ -56,6 +63,12 @@ class Asset(JsonResult):
     @property
     def bytes(self) -> int:
         return sum(f.bytes for f in self.files)
+
+    @property
+    def recipe_kind(self) -> str:
+        """The recipe section that decides this asset's processing (and its hash): a target image is graded
+        by ``[qa]``, not tiled by ``[image]``."""
+        return "target" if self.kind == "image" and "target" in self.metadata else self.kind
 
 
 @dataclass(frozen=True)
@@ -121,7 +134,17 @@ def _read_sidecar(root: Path, notes: list[str]) -> dict[str, dict[str, str]]:
             if not name:
                 notes.append(f"{SIDECAR_NAME}: line {line}: empty 'file' value")
                 continue
-            rows[name] = {k: (row.get(k) or "").strip() for k in SIDECAR_FIELDS if row.get(k)}
+            rows[name] = {k: (row.get(k) or "").strip() for k in SIDECAR_FIELDS + SIDECAR_QA_FIELDS
+                          if (row.get(k) or "").strip()}
+            target = rows[name].get("target", "").lower()
+            if target in ("yes", "true", "1"):
+                rows[name]["target"] = "auto"
+            elif target in ("no", "false", "0"):
+                rows[name]["target"] = ""
+            elif target and target not in QA_TARGETS:
+                notes.append(f"{SIDECAR_NAME}: line {line}: target {target!r} ignored; use yes, no or one of "
+                             f"{', '.join(QA_TARGETS)}")
+                del rows[name]["target"]
             for key, allowed in SIDECAR_MESH_OPTIONS.items():
                 value = (row.get(key) or "").strip().lower()
                 if value in allowed:
@@ -146,6 +169,33 @@ def _walk(root: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         files.extend(Path(folder) / n for n in sorted(names) if not n.startswith("."))
     return files
+
+
+def _sessions(assets: list[Asset]) -> list[Asset]:
+    """Apply the ``targets/`` folder convention to images whose sidecar row does not already say."""
+    folders = {str(Path(a.rel_path).parent.parent) for a in assets
+               if a.kind == "image" and Path(a.rel_path).parent.name.lower() == TARGETS_FOLDER}
+    out = []
+    for asset in assets:
+        if asset.kind != "image":
+            out.append(asset)
+            continue
+        metadata = dict(asset.metadata)
+        parent = Path(asset.rel_path).parent
+        if "target" not in metadata and parent.name.lower() == TARGETS_FOLDER:
+            metadata["target"] = "auto"
+        if metadata.get("target") == "":
+            del metadata["target"]
+        if "session" not in metadata:
+            holders = [str(p) for p in (parent, *parent.parents) if str(p) in folders]
+            if holders:
+                metadata["session"] = holders[0]
+        if "target" in metadata and "session" not in metadata:
+            metadata["session"] = str(parent)  # a target named by the sidecar alone: its folder's session
+        out.append(asset if metadata == asset.metadata else
+                   Asset(asset.asset_id, asset.rel_path, asset.kind, asset.format, asset.files, metadata,
+                         asset.problem))
+    return out
 
 
 def discover_assets(root: str | Path) -> Discovery:
@@ -187,6 +237,7 @@ def discover_assets(root: str | Path) -> Discovery:
                             metadata.get(rel, {}), problem))
     assets = sorted((a for a in assets if not (a.kind == "image" and a.rel_path in claimed)),
                     key=lambda a: a.rel_path)
+    assets = _sessions(assets)
     known = {a.rel_path for a in assets}
     notes += [f"{SIDECAR_NAME}: {name!r} is not an asset in the collection" for name in metadata
               if name not in known]

@@ -222,6 +222,40 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
     return _Outcome(valid, measurements, derivatives, events, findings)
 
 
+def _process_target(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _Outcome:
+    """A capture target: graded to the recipe's standard (``grade_target``), not tiled. Its report (and the
+    overlay a person checks the detection with) are outputs; the grade goes to the catalog's sessions."""
+    from llvscan.imaging.qa import STANDARDS, grade_target, parse_corners
+
+    name, qa = output_name(asset), recipe.qa
+    text = asset.metadata.get("corners")
+    corners = parse_corners(text, source="the sidecar's corners") if text else None
+    overlay = out / f"assets/{name}/target-overlay.png" if qa.overlay else None
+    with stage("qa"):
+        report = grade_target(root / asset.rel_path, target=asset.metadata.get("target") or "auto",
+                              standard=qa.standard, required_level=qa.level, corners=corners, overlay=overlay,
+                              pixel_limit=recipe.image.pixel_limit)
+    derivatives = [_json_derivative(out, f"assets/{name}/target.json", "target",
+                                    {**report.to_dict(), "path": asset.rel_path,
+                                     "overlay": None if overlay is None or report.overlay is None
+                                     else f"assets/{name}/target-overlay.png"})]
+    if report.overlay is not None and overlay is not None:
+        rel = f"assets/{name}/target-overlay.png"
+        derivatives.append(DerivativeRecord("target-overlay", rel, overlay.stat().st_size, 1, sha256_file(overlay)))
+    grade = "not graded" if report.grade is None else f"{report.standard} {report.level or 'below every level'}"
+    events = [EventRecord("validation", "success" if report.passed else "failure",
+                          f"capture target ({report.target}) graded: {grade}; {_summary(report)}")]
+    measurements: dict[str, JsonValue] = {
+        "width": report.width, "height": report.height, "session": asset.metadata.get("session"),
+        "target": {"kind": report.target, "standard": report.standard, "level": report.level,
+                   "level_rank": None if report.level is None else STANDARDS[qa.standard].levels.index(report.level),
+                   "required_level": report.required_level, "passed": report.passed,
+                   "complete": bool(report.grade and report.grade.complete),
+                   "metrics": dict(report.metrics)},
+        "errors": [f.message for f in report.errors]}
+    return _Outcome(report.passed, measurements, derivatives, events, _findings("qa", report.findings))
+
+
 def source_files(asset: Asset, root: Path) -> list[FileRecord]:
     files = []
     for f in asset.files:
@@ -234,7 +268,7 @@ def process_asset(job: AssetJob) -> AssetRecord:
     """Checksum one asset, then process it as the recipe says. Never raises: failures are records."""
     started, clock = utc_now(), time.perf_counter()
     asset, root, out = job.asset, Path(job.root), Path(job.out)
-    recipe_hash = job.recipe.sha256(asset.kind)
+    recipe_hash = job.recipe.sha256(asset.recipe_kind)
     base = AssetRecord(asset_id=asset.asset_id, rel_path=asset.rel_path, kind=asset.kind, format=asset.format,
                        status="failed", recipe_sha256=recipe_hash, metadata=asset.metadata, started_at=started,
                        worker=f"{socket.gethostname()}:{os.getpid()}")
@@ -261,7 +295,7 @@ def process_asset(job: AssetJob) -> AssetRecord:
                             f"sha256 of {len(files)} file(s) unchanged since the last run; outputs intact")])
         events.append(EventRecord("message digest calculation", "success",
                                   f"sha256 of {len(files)} file(s): {files[0].sha256}"))
-        process = _process_mesh if asset.kind == "mesh" else _process_image
+        process = {"mesh": _process_mesh, "target": _process_target}.get(asset.recipe_kind, _process_image)
         outcome = process(asset, root, out, job.recipe)
         return replace(base, status="ok", is_valid=outcome.valid, measurements=outcome.measurements,
                        derivatives=outcome.derivatives, events=events + outcome.events, findings=outcome.findings,

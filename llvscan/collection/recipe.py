@@ -27,6 +27,11 @@ recipe named by file is hashed by content, so editing that file redoes the meshe
 
     [image.inspection]        # llvscan.imaging.InspectionThresholds
     clipped_error_percent = 5.0
+
+    [qa]                      # capture targets (images in a targets/ folder, or marked in the sidecar)
+    standard = "fadgi-2023"   # fadgi-2023, metamorfoze-2.0 or iso-19264
+    level = "3 stars"         # the level every session must reach (default: any level of the standard)
+    overlay = true            # write each target's overlay (the sampled patches drawn) beside its report
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from llvscan._constants import (
     DEFAULT_QUALITY,
     DEFAULT_TILE_SIZE,
     LAYOUTS,
+    QA_STANDARDS,
     SIDECAR_MESH_OPTIONS,
     UNITS,
     UP_AXES,
@@ -58,7 +64,8 @@ if TYPE_CHECKING:  # for the annotations only: a recipe stays light, the thresho
     from llvscan.imaging import InspectionThresholds
     from llvscan.mesh import LodRecipe, ValidationThresholds
 
-__all__ = ["PROCESSING_VERSION", "ImageRecipe", "MeshRecipe", "RunRecipe", "ThresholdValue", "load_run_recipe"]
+__all__ = ["PROCESSING_VERSION", "ImageRecipe", "MeshRecipe", "QaRecipe", "RunRecipe", "ThresholdValue",
+           "load_run_recipe"]
 
 #: Bump when per-asset processing changes in a way that should redo finished assets.
 PROCESSING_VERSION = 3  # 3: the svx model describes the GLBs in metres; units and up axis per recipe
@@ -134,6 +141,29 @@ class ImageRecipe(JsonResult):
 
 
 @dataclass(frozen=True)
+class QaRecipe(JsonResult):
+    """Capture targets: grade each to ``standard``; a session passes when its targets reach ``level``."""
+
+    standard: str = "fadgi-2023"
+    level: str | None = None
+    overlay: bool = True
+
+    def __post_init__(self) -> None:
+        if self.standard not in QA_STANDARDS:
+            raise InvalidParameterError(f"qa standard {self.standard!r} unknown; choose from {', '.join(QA_STANDARDS)}")
+
+    def check(self) -> None:
+        if self.level is None:
+            return
+        from llvscan.imaging.qa.standards import STANDARDS
+
+        levels = STANDARDS[self.standard].levels
+        if self.level not in levels:
+            raise InvalidParameterError(f"qa level {self.level!r} is not a level of {self.standard}: "
+                                        f"{', '.join(levels)}")
+
+
+@dataclass(frozen=True)
 class RunRecipe(JsonResult):
     """The whole recipe of a run; ``RunRecipe()`` is the default one.
 
@@ -143,6 +173,7 @@ class RunRecipe(JsonResult):
 
     mesh: MeshRecipe = field(default_factory=MeshRecipe)
     image: ImageRecipe = field(default_factory=ImageRecipe)
+    qa: QaRecipe = field(default_factory=QaRecipe)
     source: str | None = None  # the TOML file it came from
     # per-kind hashes, computed once per recipe object (a LOD recipe file is read once, not per asset)
     _hashes: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False,
@@ -153,6 +184,7 @@ class RunRecipe(JsonResult):
         self.mesh.thresholds()
         self.mesh.lod_recipe()
         self.image.thresholds()
+        self.qa.check()
         return self
 
     def section(self, kind: str) -> dict[str, Any]:
@@ -165,6 +197,8 @@ class RunRecipe(JsonResult):
             return data
         if kind == "image":
             return asdict(self.image)
+        if kind == "target":  # a target's grade depends on the standard and on what image it may open
+            return {**asdict(self.qa), "pixel_limit": self.image.pixel_limit}
         return {}
 
     def sha256(self, kind: str) -> str:
@@ -177,7 +211,7 @@ class RunRecipe(JsonResult):
     def to_dict(self) -> dict[str, Any]:
         """The JSON the catalog records: the sections the hashes cover, and the file they came from."""
         data: dict[str, Any] = to_jsonable({"source": self.source, "mesh": self.section("mesh"),
-                                            "image": self.section("image")})
+                                            "image": self.section("image"), "qa": asdict(self.qa)})
         return data
 
     def with_image(self, **changes: Any) -> RunRecipe:
@@ -217,18 +251,20 @@ def load_run_recipe(path: str | Path) -> RunRecipe:
         raise InvalidParameterError("no such recipe file", path=path) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidParameterError("not a valid TOML run recipe", path=path, detail=str(exc)) from exc
-    unknown = sorted(set(data) - {"mesh", "image"})
+    unknown = sorted(set(data) - {"mesh", "image", "qa"})
     if unknown:
-        raise InvalidParameterError(f"unknown sections {unknown}; a run recipe has [mesh] and [image]", path=path)
+        raise InvalidParameterError(f"unknown sections {unknown}; a run recipe has [mesh], [image] and [qa]",
+                                    path=path)
     mesh = _section(data, "mesh", MeshRecipe, "validation", path)
     image = _section(data, "image", ImageRecipe, "inspection", path)
+    qa = _section(data, "qa", QaRecipe, "", path)
     lods = mesh.get("lods", "voyager")
     if lods in ("none", "", False):
         mesh["lods"] = None
     elif isinstance(lods, str) and (lods.endswith(".toml") or "/" in lods):
         mesh["lods"] = str((path.parent / lods).resolve())
     try:
-        return RunRecipe(MeshRecipe(**mesh), ImageRecipe(**image), source=str(path)).check()
+        return RunRecipe(MeshRecipe(**mesh), ImageRecipe(**image), QaRecipe(**qa), source=str(path)).check()
     except (TypeError, LlvscanError) as exc:
         message = str(exc).replace(f"{path}: ", "")
         raise InvalidParameterError(message, path=path) from exc

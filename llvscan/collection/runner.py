@@ -81,7 +81,7 @@ def _unchanged(asset: Asset, previous: PreviousState) -> bool:
 def _plan(asset: Asset, previous: PreviousState | None, recipe: RunRecipe, out: Path, *, force: bool,
           rehash: bool) -> str:
     """'skipped' (unchanged and intact), 'quarantined' (still the asset that killed its workers) or 'run'."""
-    if force or previous is None or asset.problem or previous.recipe_sha256 != recipe.sha256(asset.kind):
+    if force or previous is None or asset.problem or previous.recipe_sha256 != recipe.sha256(asset.recipe_kind):
         return "run"
     if previous.status == "quarantined" and _unchanged(asset, previous):
         return "quarantined"
@@ -93,7 +93,8 @@ def _plan(asset: Asset, previous: PreviousState | None, recipe: RunRecipe, out: 
 
 def _skipped(asset: Asset, recipe: RunRecipe, status: str = "skipped", error: str | None = None) -> AssetRecord:
     return AssetRecord(asset_id=asset.asset_id, rel_path=asset.rel_path, kind=asset.kind, format=asset.format,
-                       status=status, recipe_sha256=recipe.sha256(asset.kind), error=error, attempts=0)
+                       status=status, recipe_sha256=recipe.sha256(asset.recipe_kind), error=error, attempts=0,
+                       metadata=asset.metadata)
 
 
 def _crash_record(job: AssetJob, crash: Crash, crashes: int) -> AssetRecord:
@@ -104,7 +105,8 @@ def _crash_record(job: AssetJob, crash: Crash, crashes: int) -> AssetRecord:
     except OSError:
         files = []
     return AssetRecord(asset_id=job.asset.asset_id, rel_path=job.asset.rel_path, kind=job.asset.kind,
-                       format=job.asset.format, status="quarantined", recipe_sha256=job.recipe.sha256(job.asset.kind),
+                       format=job.asset.format, status="quarantined",
+                       recipe_sha256=job.recipe.sha256(job.asset.recipe_kind),
                        error=message, metadata=job.asset.metadata, attempts=crashes, crashes=crashes, files=files,
                        sha256=files[0].sha256 if files else None, bytes=files[0].bytes if files else None,
                        events=[EventRecord("processing", "failure", message)])

@@ -1,6 +1,7 @@
 """Gigapixel images: header checks, inspection (colour, depth, EXIF, clipping, sharpness, noise),
 tiling into IIIF, Deep Zoom, Zoomify and pyramidal TIFF with libvips, and all three from one decode
-(``tile_and_inspect``, what a collection run uses).
+(``tile_and_inspect``, what a collection run uses); capture targets graded to FADGI, Metamorfoze and
+ISO 19264-1 (``grade_target``, the ``qa`` package).
 
 Names load on first use: importing ``llvscan.imaging.tiles`` (or this package) does not pull in numpy;
 the inspection (numpy, numba) loads with ``inspect_image`` and its friends.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         laplacian_variance,
         noise_sigma,
     )
+    from llvscan.imaging.qa.grade import TargetReport, grade_target
     from llvscan.imaging.tiles import (
         DEFAULT_PIXEL_LIMIT,
         IMAGE_SUFFIXES,
@@ -43,7 +45,9 @@ __all__ = [
     "ImagePass",
     "ImageReport",
     "InspectionThresholds",
+    "TargetReport",
     "TileSet",
+    "grade_target",
     "inspect_image",
     "laplacian_variance",
     "noise_sigma",
@@ -58,4 +62,5 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(("BandStatistics", "ExifSummary", "ImageReport", "InspectionThresholds", "inspect_image",
                      "laplacian_variance", "noise_sigma"), "inspect"),
     **dict.fromkeys(("ImagePass", "tile_and_inspect"), "image_pass"),
+    **dict.fromkeys(("TargetReport", "grade_target"), "qa.grade"),
 })

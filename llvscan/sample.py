@@ -41,6 +41,11 @@ Files and their ground truth (all meshes in millimetres):
     12288x9216 RGB 8-bit "painting", built lazily with libvips (gradients, Perlin and
     Worley noise, hills, a sun): tiled 256x256 JPEG-compressed TIFF (Q 85), 300 dpi,
     embedded sRGB ICC profile.
+``paintings/targets/colorchecker-sg.tif``, ``paintings/targets/slanted-edge.tif``
+    The capture session's targets (``paintings/`` is the session): a ColorChecker Digital SG rendered from
+    its published L*a*b* values (2400x1600, the chart turned by 2°, 153 ppi declared and true) and a
+    dark square tilted by 5° whose edges are a Gaussian blur of σ = 0.6 px in linear light (1200x900), both
+    8-bit sRGB TIFFs with an sRGB profile and a little noise. They grade at FADGI's top levels.
 ``photos/condition_photo.jpg``
     1237x811 photo-like JPEG (studio sweep, object, colour chart, sensor noise) with EXIF
     (Hasselblad X2D 100C, 2026:03:14 10:22:05, 1/125 s, f/8, ISO 100) and an sRGB ICC
@@ -71,12 +76,52 @@ import pyvips
 import trimesh
 from PIL import Image, ImageCms, TiffImagePlugin
 
-__all__ = ["BUST_N", "CATALOG", "DEFAULT_OUT", "FIGURINE_N", "FRAGMENT_N", "MESH_OPTIONS", "RIGHTS_BY", "RIGHTS_CC0",
-    "RIGHTS_INC", "TRUNCATED_N", "atlas_rects", "build_fragment", "bust_positions", "chart_uv_faces", "chart_uvs",
-    "condition_photo", "cube_sphere", "figurine_positions", "generate", "landscape_image", "main", "make_bracket",
-    "make_broken", "make_bust", "make_figurine", "make_fragment", "make_landscape", "make_photo", "make_vase",
-    "paint_atlas", "photo_exif", "signed_volume", "srgb_icc_profile", "textured_obj_text", "torus", "vase_colors",
-    "vase_profile", "write_binary_ply", "write_binary_stl", "write_catalog", "write_plain_obj"]
+__all__ = [
+    "BUST_N",
+    "CATALOG",
+    "DEFAULT_OUT",
+    "FIGURINE_N",
+    "FRAGMENT_N",
+    "MESH_OPTIONS",
+    "RIGHTS_BY",
+    "RIGHTS_CC0",
+    "RIGHTS_INC",
+    "TRUNCATED_N",
+    "atlas_rects",
+    "build_fragment",
+    "bust_positions",
+    "chart_uv_faces",
+    "chart_uvs",
+    "colorchecker_target",
+    "condition_photo",
+    "cube_sphere",
+    "figurine_positions",
+    "generate",
+    "landscape_image",
+    "main",
+    "make_bracket",
+    "make_broken",
+    "make_bust",
+    "make_figurine",
+    "make_fragment",
+    "make_landscape",
+    "make_photo",
+    "make_targets",
+    "make_vase",
+    "paint_atlas",
+    "photo_exif",
+    "signed_volume",
+    "slanted_edge_target",
+    "srgb_icc_profile",
+    "textured_obj_text",
+    "torus",
+    "vase_colors",
+    "vase_profile",
+    "write_binary_ply",
+    "write_binary_stl",
+    "write_catalog",
+    "write_plain_obj",
+]
 
 DEFAULT_OUT = pathlib.Path("sample_data") / "collection"
 
@@ -710,6 +755,73 @@ def make_landscape(folder: pathlib.Path) -> list[pathlib.Path]:
     return [path]
 
 
+def colorchecker_target(chart: str, width: int, height: int, *, seed: int, fraction: float = 0.7,
+                        angle: float = 2.0, noise: float = 0.6) -> tuple[pyvips.Image, float]:
+    """A photograph-like 8-bit sRGB image of ``chart`` ("colorchecker-sg" or "colorchecker-classic") drawn
+    from its published L*a*b* values (D50, Bradford-adapted to sRGB) on a grey copy stand, its width
+    ``fraction`` of the image, turned by ``angle`` degrees; and its true pixels per millimetre."""
+    import colour
+
+    from llvscan.imaging.qa.charts import CHARTS, reference_lab
+
+    spec = CHARTS[chart]
+    d50 = colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D50"]
+    rgb = colour.XYZ_to_RGB(colour.Lab_to_XYZ(reference_lab(chart), d50), "sRGB", illuminant=d50,
+                            chromatic_adaptation_transform="Bradford", apply_cctf_encoding=True)
+    palette = np.vstack([np.clip(np.rint(rgb * 255), 0, 255), [22, 22, 22], [128, 126, 122]]).astype(np.uint8)
+    px_per_mm = fraction * width / spec.width_mm
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    t = math.radians(angle)
+    dx, dy = xs - width / 2, ys - height / 2
+    u = (dx * math.cos(t) + dy * math.sin(t)) / px_per_mm + spec.width_mm / 2  # card millimetres
+    v = (-dx * math.sin(t) + dy * math.cos(t)) / px_per_mm + spec.height_mm / 2
+    index = np.full((height, width), len(palette) - 1, np.int64)
+    index[(u >= 0) & (u < spec.width_mm) & (v >= 0) & (v < spec.height_mm)] = len(palette) - 2
+    centres = np.array([spec.patch_centre_mm(i) for i in range(spec.rows * spec.columns)])
+    col = np.rint((u - centres[0, 0]) / spec.pitch_mm[0]).astype(np.int64)
+    row = np.rint((v - centres[0, 1]) / spec.pitch_mm[1]).astype(np.int64)
+    inside = (col >= 0) & (col < spec.columns) & (row >= 0) & (row < spec.rows)
+    cu = centres[0, 0] + col * spec.pitch_mm[0]
+    cv = centres[0, 1] + row * spec.pitch_mm[1]
+    inside &= (np.abs(u - cu) < spec.patch_mm / 2) & (np.abs(v - cv) < spec.patch_mm / 2)
+    index[inside] = (row * spec.columns + col)[inside]
+    pixels = palette[index].astype(np.float32)
+    pixels += np.random.default_rng(seed).normal(0.0, noise, pixels.shape).astype(np.float32)
+    image = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+    return pyvips.Image.new_from_array(image).copy(interpretation="srgb"), px_per_mm
+
+
+def slanted_edge_target(width: int, height: int, *, seed: int, sigma: float = 0.6, angle: float = 5.0,
+                        noise: float = 0.6) -> pyvips.Image:
+    """A dark square tilted by ``angle`` degrees on white, its edges a Gaussian blur of ``sigma`` px in linear
+    light (point-sampled: MTF(f) = exp(−2π²σ²f²)), 8-bit sRGB-encoded, three equal bands."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64) + 0.5
+    t = math.radians(angle)
+    dx, dy = xs - width / 2, ys - height / 2
+    u, v = dx * math.cos(t) + dy * math.sin(t), -dx * math.sin(t) + dy * math.cos(t)
+    d = np.maximum(np.abs(u), np.abs(v)) - 0.3 * min(width, height)
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    linear = 0.04 + 0.84 * 0.5 * (1.0 + erf(d / (sigma * math.sqrt(2.0))))
+    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055) * 255
+    encoded += np.random.default_rng(seed).normal(0.0, noise, encoded.shape)
+    grey = np.clip(np.rint(encoded), 0, 255).astype(np.uint8)
+    return pyvips.Image.new_from_array(np.repeat(grey[..., None], 3, axis=2)).copy(interpretation="srgb")
+
+
+def make_targets(folder: pathlib.Path) -> list[pathlib.Path]:
+    """The paintings' capture session's targets, in ``targets/``: a ColorChecker SG and a slanted edge."""
+    folder.mkdir(exist_ok=True)
+    chart, px_per_mm = colorchecker_target("colorchecker-sg", 2400, 1600, seed=19)
+    edge = slanted_edge_target(1200, 900, seed=20)
+    written = []
+    for name, image, resolution in (("colorchecker-sg.tif", chart, px_per_mm), ("slanted-edge.tif", edge, 600 / 25.4)):
+        path = folder / name
+        image.tiffsave(str(path), compression="deflate", xres=resolution, yres=resolution, resunit="inch",
+                       profile="srgb")
+        written.append(path)
+    return written
+
+
 def make_photo(folder: pathlib.Path) -> list[pathlib.Path]:
     path = folder / "condition_photo.jpg"
     condition_photo(1237, 811, seed=2026).save(
@@ -766,6 +878,7 @@ def _write_all(root: pathlib.Path) -> list[pathlib.Path]:
         ("tools", make_bracket),
         ("damaged", make_fragment),
         ("paintings", make_landscape),
+        ("paintings/targets", make_targets),
         ("photos", make_photo),
         ("broken", make_broken),
     )

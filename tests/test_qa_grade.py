@@ -220,16 +220,23 @@ def test_sessions_in_a_collection_run_carry_their_targets_grade(tmp_path):
     _chart(root / "day-2" / "targets" / "sg.tif", lab=shifted)
     for day in ("day-1", "day-2"):
         Image.new("RGB", (320, 240), (200, 180, 160)).save(root / day / "painting.tif")
+    Image.new("RGB", (320, 240), (90, 80, 70)).save(root / "loose.tif")
+    hostile = "<img src=x onerror=alert(1)>"
+    (root / "collection.csv").write_text(f'file,session\nloose.tif,"{hostile}"\n')
     out = tmp_path / "out"
     result = run_collection(root, out, recipe=RunRecipe(), workers=0, warm_up=False)
     assert result.failed == 0 and result.invalid == 1 and result.exit_code == 1  # day-2's target fails
-    assert (out / "report" / "index.html").is_file()
+    index = (out / "report" / "index.html").read_text()
+    assert "Capture sessions" in index and hostile not in index and "&lt;img src=x" in index
+    target_page = next((out / "report" / "assets").glob("sg-*.html")).read_text()
+    assert "Capture target: colorchecker-sg" in target_page and 'class="overlay"' in target_page
     with Catalog(out / "catalog.sqlite", readonly=True) as cat:
         sessions = {s.session: s for s in cat.sessions()}
         assets = {a.rel_path: a for a in cat.assets()}
         derivatives = {(d.asset_id, d.role) for d in cat.derivatives()}
     assert sessions["day-1"].passed is True and sessions["day-1"].images == 1
     assert sessions["day-2"].passed is False and sessions["day-2"].problems
+    assert sessions[hostile].passed is None and sessions[hostile].images == 1  # a session without a target
     assert assets["day-1/painting.tif"].session == "day-1" and assets["day-1/targets/sg.tif"].target == "auto"
     target_id = assets["day-1/targets/sg.tif"].id
     assert (target_id, "target") in derivatives and (target_id, "target-overlay") in derivatives

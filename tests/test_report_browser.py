@@ -112,7 +112,7 @@ def run_out(sample_collection: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = base / "out"
     summary = run_collection(collection, out, workers=0, recipe=load_run_recipe(base / "run.toml"))
     assert summary.report == str(out / "report")
-    assert (summary.total, summary.ok, summary.failed) == (5, 4, 1), summary
+    assert (summary.total, summary.ok, summary.failed) == (7, 6, 1), summary
     return out
 
 

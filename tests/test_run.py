@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -18,8 +19,11 @@ from llvscan.collection.runner import _execute
 from llvscan.errors import CatalogError
 
 BROKEN = {"broken/truncated.obj", "broken/empty.ply", "broken/garbage.tif"}
+TARGETS = {"paintings/targets/colorchecker-sg.tif", "paintings/targets/slanted-edge.tif"}
 GOOD = {"sculpture/bust.obj", "ceramics/vase.ply", "ceramics/figurine.glb", "tools/bracket.stl",
-        "damaged/fragment.obj", "paintings/landscape.tif", "photos/condition_photo.jpg"}
+        "damaged/fragment.obj", "paintings/landscape.tif", "photos/condition_photo.jpg", *TARGETS}
+#: copying a part of the sample collection without the paintings' capture targets
+NO_TARGETS = shutil.ignore_patterns("targets")
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +37,7 @@ def test_run_exits_1_and_reports_every_asset(first_run):
     _, result = first_run
     assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
-    assert (summary["total"], summary["ok"], summary["failed"], summary["skipped"]) == (10, 7, 3, 0)
+    assert (summary["total"], summary["ok"], summary["failed"], summary["skipped"]) == (12, 9, 3, 0)
     assert summary["invalid"] == 1  # the defective fragment
     assert summary["invalid_assets"] == [
         {"path": "damaged/fragment.obj", "errors": ["1 edge shared by more than two faces"]}]
@@ -50,7 +54,14 @@ def test_catalog_rows(first_run):
     for path in GOOD:
         row = assets[path]
         assert row.status == "ok" and len(row.sha256) == 64 and row.error is None
-        assert row.object_number and row.rights.startswith("http://")
+        assert (row.object_number and row.rights.startswith("http://")) or path in TARGETS
+    # the paintings' capture session: its two targets graded (FADGI 2023, the default), its painting carries it
+    assert {(assets[p].session, assets[p].target, assets[p].is_valid) for p in TARGETS} == {("paintings", "auto", 1)}
+    assert assets["paintings/landscape.tif"].session == "paintings"
+    assert assets["photos/condition_photo.jpg"].session is None
+    with Catalog(out / "catalog.sqlite", readonly=True) as cat:
+        (session,) = cat.sessions()
+    assert (session.session, session.passed, session.level, session.images) == ("paintings", True, "4 stars", 1)
     assert assets["damaged/fragment.obj"].is_valid == 0
     assert assets["sculpture/bust.obj"].is_valid == 1
     assert "empty file" in assets["broken/empty.ply"].error
@@ -60,11 +71,12 @@ def test_catalog_rows(first_run):
         assert assets[path].status == "failed"
         assert assets[path].error.startswith(path)
     # 5 readable meshes validated; the 4 valid ones get the voyager LODs (6 levels, scene, thumbnail);
-    # the 2 readable images are inspected and tiled; the invalid fragment gets no LODs
+    # the 2 readable images are inspected and tiled, the 2 targets graded; the invalid fragment gets no LODs
     roles = {}
     for d in derivatives:
         roles[d.role] = roles.get(d.role, 0) + 1
-    assert roles == {"validation": 5, "lod": 24, "scene": 4, "thumbnail": 4, "inspection": 2, "iiif3": 2}
+    assert roles == {"validation": 5, "lod": 24, "scene": 4, "thumbnail": 4, "inspection": 2, "iiif3": 2,
+                     "target": 2, "target-overlay": 2}
     fragment = assets["damaged/fragment.obj"].id
     assert not [d for d in derivatives if d.asset_id == fragment and d.role == "lod"]
     bust = {d.level: d for d in derivatives if d.asset_id == assets["sculpture/bust.obj"].id}
@@ -124,7 +136,7 @@ def test_outputs_exist(first_run):
 def test_rerun_skips_unchanged_assets_and_never_duplicates(first_run, sample_collection):
     out, _ = first_run
     summary = run_collection(sample_collection, out, workers=2)
-    assert (summary.ok, summary.skipped, summary.failed) == (0, 7, 3)
+    assert (summary.ok, summary.skipped, summary.failed) == (0, 9, 3)
     assert summary.exit_code == 1 and summary.invalid == 1
     data = json.loads(json.dumps(summary.to_dict()))  # what `llvscan run --json` prints
     assert data["exit_code"] == 1 and {f["path"] for f in data["failures"]} == BROKEN
@@ -132,12 +144,11 @@ def test_rerun_skips_unchanged_assets_and_never_duplicates(first_run, sample_col
     assert data["invalid_assets"] == [
         {"path": "damaged/fragment.obj", "errors": ["1 edge shared by more than two faces"]}]
     with Catalog(out / "catalog.sqlite", readonly=True) as cat:
-        assert len(cat.assets()) == 10
+        assert len(cat.assets()) == 12
         assert [r.status for r in cat.runs()] == ["completed", "completed"]
 
 
 def test_changed_or_damaged_output_is_redone(sample_collection, tmp_path):
-    import shutil
 
     collection = tmp_path / "c"
     shutil.copytree(sample_collection / "tools", collection / "tools")
@@ -193,14 +204,13 @@ def test_a_segfaulting_asset_is_quarantined_and_the_rest_complete(tmp_path):
 
 def test_a_worker_killed_mid_run_costs_one_attempt_and_the_run_completes(sample_collection, tmp_path):
     """SIGKILL a real worker while it tiles the master: that asset is retried and recorded, nothing lost."""
-    import shutil
     import signal
     import threading
     import time
 
     collection = tmp_path / "c"
     for part in ("paintings", "tools"):
-        shutil.copytree(sample_collection / part, collection / part)
+        shutil.copytree(sample_collection / part, collection / part, ignore=NO_TARGETS)
     killed: list[int] = []
 
     def children() -> list[int]:  # the pool's workers
@@ -258,7 +268,6 @@ def test_records_name_paths_relative_to_the_collection(first_run):
 
 
 def test_catalog_verify_catches_altered_and_missing_outputs(sample_collection, tmp_path):
-    import shutil
 
     from llvscan.catalog import verify_outputs
 
@@ -307,7 +316,6 @@ def test_killed_runs_resume_to_a_verified_catalog(sample_collection, tmp_path):
     """SIGKILL the whole run (driver and workers) at several moments, then finish: the catalog holds each
     asset once and every output it lists verifies; nothing half-written is taken for complete."""
     import random
-    import shutil
     import signal
     import subprocess
     import sys
@@ -317,7 +325,7 @@ def test_killed_runs_resume_to_a_verified_catalog(sample_collection, tmp_path):
 
     collection = tmp_path / "c"
     for part in ("tools", "photos", "paintings"):
-        shutil.copytree(sample_collection / part, collection / part)
+        shutil.copytree(sample_collection / part, collection / part, ignore=NO_TARGETS)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "llvscan", "run", str(collection), "--out", str(out), "--workers", "1",
                "--json"]
@@ -422,10 +430,9 @@ def test_missing_sources_are_marked_and_come_back(tmp_path):
 
 
 def test_an_asset_that_keeps_timing_out_is_quarantined_until_forced(sample_collection, tmp_path):
-    import shutil
 
     collection = tmp_path / "c"
-    shutil.copytree(sample_collection / "paintings", collection / "paintings")
+    shutil.copytree(sample_collection / "paintings", collection / "paintings", ignore=NO_TARGETS)
     _cubes(collection, "a")
     out = tmp_path / "out"
     # the cube is done first, without a limit: a fresh worker's first mesh (imports, numba's cache) can
@@ -450,7 +457,6 @@ def test_an_asset_that_keeps_timing_out_is_quarantined_until_forced(sample_colle
 
 
 def test_run_with_a_recipe_file_from_the_command_line(sample_collection, tmp_path):
-    import shutil
 
     collection = tmp_path / "c"
     shutil.copytree(sample_collection / "photos", collection / "photos")
@@ -476,14 +482,14 @@ def test_run_with_a_recipe_file_from_the_command_line(sample_collection, tmp_pat
 
 
 def test_ctrl_c_stops_the_run_and_says_how_to_resume(sample_collection, tmp_path):
-    import shutil
     import signal
     import subprocess
     import sys
     import time
 
     collection = tmp_path / "c"
-    shutil.copytree(sample_collection / "paintings", collection / "paintings")  # ~3 s of work: time to interrupt
+    # ~3 s of work: time to interrupt
+    shutil.copytree(sample_collection / "paintings", collection / "paintings", ignore=NO_TARGETS)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "llvscan", "run", str(collection), "--out", str(out),
                              "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -126,9 +126,14 @@ def test_the_parts_a_run_needs():
     assert all(compiled_here(*probe) is not None for probe in _PROBES.values()), _PROBES
 
     assert kernels_needed(["mesh", "image"]) == ["validate", "decimate", "lods", "image"]
+    assert kernels_needed(["image", "target"]) == ["image", "qa"]
     assert kernels_needed(["mesh"], RunRecipe().with_mesh(lods=None)) == ["validate"]
     assert kernels_needed(["image"], RunRecipe().with_image(inspect=False)) == []
-    assert set(TASKS) == {"validate", "decimate", "lods", "image"}
+    assert set(TASKS) == {"validate", "decimate", "lods", "image", "qa"}
+    from llvscan.cli.warm import warm as warm_command
+
+    part_option = next(p for p in warm_command.params if p.name == "parts")
+    assert set(part_option.type.choices) == set(TASKS)
     with pytest.raises(InvalidParameterError, match="unknown warm-up parts"):
         warm_kernels(["everything"])
 
@@ -163,8 +168,9 @@ def test_a_first_run_compiles_first_and_says_so(sample_collection, tmp_path, mon
 
 
 def test_warm_command(tmp_path):
-    result = CliRunner().invoke(cli, ["warm", "--part", "image", "--json"])
+    result = CliRunner().invoke(cli, ["warm", "--part", "image", "--part", "qa", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert [t["name"] for t in data["tasks"]] == ["image"] and data["tasks"][0]["error"] is None
+    assert [t["name"] for t in data["tasks"]] == ["image", "qa"]
+    assert [t["error"] for t in data["tasks"]] == [None, None]
     assert CliRunner().invoke(cli, ["warm", "--part", "nothing"]).exit_code == 2

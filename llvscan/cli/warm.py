@@ -16,7 +16,7 @@ __all__ = ["warm"]
 @click.option("--recipe", "recipe_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Run recipe (TOML) whose levels of detail the kernels are compiled for (default: the "
                    "built-in recipe).")
-@click.option("--part", "parts", multiple=True, type=click.Choice(["validate", "decimate", "lods", "image"]),
+@click.option("--part", "parts", multiple=True, type=click.Choice(["validate", "decimate", "lods", "image", "qa"]),
               help="Only these parts of the pipeline (repeatable; default: all).")
 @click.option("-j", "--workers", type=click.IntRange(min=1), default=None,
               help="Processes side by side (default: one per part, at most the cores).")

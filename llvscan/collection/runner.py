@@ -303,7 +303,7 @@ def _warm_up(jobs: list[AssetJob], recipe: RunRecipe, workers: int,
     the first assets, with every worker compiling the same kernels."""
     from llvscan.collection.warm import cold_parts, kernels_needed, warm_kernels
 
-    parts = cold_parts(kernels_needed({job.asset.kind for job in jobs}, recipe))
+    parts = cold_parts(kernels_needed({job.asset.recipe_kind for job in jobs}, recipe))
     if not parts:
         return
     processes = min(len(parts), workers or os.cpu_count() or 1)

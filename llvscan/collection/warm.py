@@ -42,13 +42,14 @@ log = logging.getLogger(__name__)
 
 #: The warm-up's parts, with their single-core compile seconds as measured on a fresh cache (a 2-core
 #: machine): the longest start first, so the last to finish is a short one.
-TASKS = {"validate": 27.0, "decimate": 28.0, "lods": 22.0, "image": 4.0}
+TASKS = {"validate": 27.0, "decimate": 28.0, "lods": 22.0, "image": 4.0, "qa": 4.0}
 
 #: A kernel per part whose compiled copy stands for the rest of its part.
 _PROBES = {"validate": ("llvscan.mesh._validate_kernels", "grid_crossings"),
            "decimate": ("llvscan.mesh.simplify._kernels", "decimate"),
            "lods": ("llvscan.mesh._distance_kernels", "closest_points"),
-           "image": ("llvscan.imaging._kernels", "histogram")}
+           "image": ("llvscan.imaging._kernels", "histogram"),
+           "qa": ("llvscan.imaging.qa._detect_kernels", "region_moments")}
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class WarmResult(JsonResult):
 
 
 def kernels_needed(kinds: Iterable[str], recipe: RunRecipe | None = None) -> list[str]:
-    """The warm-up parts a run of assets of ``kinds`` ("mesh", "image") with ``recipe`` needs."""
+    """The warm-up parts a run of assets of ``kinds`` ("mesh", "image", "target": ``Asset.recipe_kind``) with
+    ``recipe`` needs."""
     recipe = recipe or RunRecipe()
     kinds = set(kinds)
     parts = []
@@ -83,6 +85,8 @@ def kernels_needed(kinds: Iterable[str], recipe: RunRecipe | None = None) -> lis
             parts += ["decimate", "lods"]
     if "image" in kinds and recipe.image.inspect:  # tiling alone runs no kernel of llvscan's
         parts.append("image")
+    if "target" in kinds:
+        parts.append("qa")
     return parts
 
 
@@ -246,5 +250,19 @@ def _image(folder: Path, recipe: RunRecipe) -> None:
             raise RuntimeError(record.error)
 
 
+def _qa(folder: Path, recipe: RunRecipe) -> None:
+    """A small ColorChecker SG and a slanted edge, graded as a run grades its targets."""
+    from llvscan import sample
+    from llvscan.imaging.qa import grade_target
+
+    chart, px_per_mm = sample.colorchecker_target("colorchecker-sg", 800, 540, seed=1)
+    chart.tiffsave(str(folder / "chart.tif"), xres=px_per_mm, yres=px_per_mm, profile="srgb")
+    sample.slanted_edge_target(240, 180, seed=2).tiffsave(str(folder / "edge.tif"), profile="srgb")
+    for name in ("chart.tif", "edge.tif"):
+        report = grade_target(folder / name, standard=recipe.qa.standard, overlay=folder / f"{name}.png")
+        if report.grade is None:
+            raise RuntimeError(f"the warm-up's {name} was not graded: {report.findings}")
+
+
 _PARTS: dict[str, Callable[[Path, RunRecipe], None]] = {"validate": _validate, "decimate": _decimate,
-                                                        "lods": _lods, "image": _image}
+                                                        "lods": _lods, "image": _image, "qa": _qa}

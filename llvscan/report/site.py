@@ -241,6 +241,10 @@ def _asset_view(asset: AssetRow, rows: _Assets, out: Path, prefix: str) -> dict[
         inspection = _read_json(out / by_role["inspection"].path)
         view["inspection"] = inspection
         view["histogram"] = _histogram_chart(inspection)
+    if "target" in by_role:  # a capture target: its grade, and the overlay a person checks the detection with
+        view["target"] = _read_json(out / by_role["target"].path)
+        overlay = by_role.get("target-overlay")
+        view["overlay"] = f"{prefix}{quote(overlay.path)}" if overlay else None
     if "validation" in by_role:
         view["validation"] = _read_json(out / by_role["validation"].path)
         view["samples"] = [{"code": str(f.get("code", "")), "count": f.get("count"),

@@ -1,19 +1,21 @@
 """Capture-target grading benchmark: a 100-megapixel target graded end to end, and its e-SFR against an
 independent implementation on the same edges.
 
-Input (generated once, cached under ``--out``/cache): a 12240 × 8160 (99.9 Mpx) 8-bit sRGB TIFF with an
-embedded sRGB profile: a ColorChecker Digital SG rendered from the published L*a*b* values (colour-science),
-turned by 3°, on a mid-grey wall with noise, and beside it a dark square tilted by 5° whose edges are a point-
-sampled Gaussian blur of σ px in linear light (the known MTF: exp(−2π²σ²f²), MTF50 = 0.1874/σ cycles/pixel).
+Inputs (generated once, cached under ``--out``/cache): two 12240 × 8160 (99.9 Mpx) 8-bit sRGB tiled TIFFs
+with an embedded sRGB profile, as a session's two target shots: a ColorChecker Digital SG rendered from the
+published L*a*b* values (colour-science), turned by 3°, on a mid-grey wall with noise; and a dark square
+tilted by 5° on the same wall, its edges a point-sampled Gaussian blur of σ px in linear light (the known
+MTF: exp(−2π²σ²f²), MTF50 = 0.1874/σ cycles/pixel).
 
-Cases, each in a fresh interpreter:
+Cases, each in a fresh interpreter, ``grade_target(target="auto")`` to FADGI 2023 with the overlay:
 
-* ``grade``: ``grade_target(target="auto")``: finds the SG, measures its 140 patches at full resolution,
-  finds the square's edges beside it and measures them, grades every metric to FADGI 2023, writes the
-  overlay. Wall time (median of ``--repeat`` after a first call, which loads the numba kernels and is
-  reported apart), CPU time and peak RSS of the process.
+* ``chart``: finds the SG, measures its 140 patches at full resolution, true ppi;
+* ``edges``: finds no chart, finds the square's edges and measures them at full resolution.
 
-SFR agreement: for each edge ``grade`` measured, the same region of the master is linearised
+Wall time (median of ``--repeat`` after a first call, which loads the numba kernels and is reported
+apart), CPU time and peak RSS of the process.
+
+SFR agreement: for each edge ``edges`` measured, the same region of the master is linearised
 independently (colour-science's sRGB decoding of the stored 8-bit values) and measured by
 ``sfr_reference.py`` (an sfrmat3-style e-SFR written apart from llvscan's); MTF50 and MTF10 of both, and the
 truth, are printed.
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import statistics
 import sys
 import time
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import argument_parser, machine, print_table, run_case, write_results
+from _harness import argument_parser, machine, peak_rss, print_table, run_case, write_results
 
 HERE = Path(__file__).resolve()
 WIDTH, HEIGHT = 12240, 8160
@@ -64,18 +65,51 @@ def _edge_block(size: int, sigma: float, angle: float) -> np.ndarray:
     return np.repeat(grey[..., None], 3, axis=2)
 
 
-def make_target(cache: Path, sigma: float) -> Path:
-    path = cache / f"target-{WIDTH}x{HEIGHT}-sigma{sigma:g}.tif"
+def _wall():
+    import pyvips
+
+    wall = pyvips.Image.black(WIDTH, HEIGHT, bands=3).linear(1.0, [118.0, 116.0, 112.0])
+    return (wall + pyvips.Image.gaussnoise(WIDTH, HEIGHT, sigma=2.0)).cast("uchar").copy(interpretation="srgb")
+
+
+def _save(image, path: Path, px_per_mm: float) -> Path:
+    import pyvips
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = image.copy()
+    image.set_type(pyvips.GValue.blob_type, "icc-profile-data", profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.tif")
+    image.tiffsave(str(tmp), tile=True, tile_width=512, tile_height=512, xres=px_per_mm, yres=px_per_mm,
+                   bigtiff=True)
+    tmp.rename(path)
+    return path
+
+
+def make_edge_target(cache: Path, sigma: float) -> Path:
+    """The slanted-edge shot: a 4800-px tilted dark square on the wall."""
+    path = cache / f"edge-{WIDTH}x{HEIGHT}-sigma{sigma:g}.tif"
     if path.exists():
         return path
     import pyvips
-    from PIL import ImageCms
+
+    size = 4800
+    block = pyvips.Image.new_from_array(_edge_block(size, sigma, 5.0)).copy(interpretation="srgb")
+    return _save(_wall().insert(block, (WIDTH - size) // 2, (HEIGHT - size) // 2), path, 600 / 25.4)
+
+
+def make_target(cache: Path) -> Path:
+    """The chart shot: the SG over 62 % of the width (about 690 ppi), turned by 3°."""
+    path = cache / f"chart-{WIDTH}x{HEIGHT}.tif"
+    if path.exists():
+        return path
+    import pyvips
 
     from llvscan.imaging.qa.charts import CHARTS, reference_lab
 
     spec = CHARTS["colorchecker-sg"]
-    rng = np.random.default_rng(11)
-    mm = 0.62 * WIDTH / spec.width_mm  # the chart spans 62 % of the width: ~700 ppi
+    mm = 0.62 * WIDTH / spec.width_mm
     card_w, card_h = round(spec.width_mm * mm), round(spec.height_mm * mm)
     card = np.full((card_h, card_w, 3), 20, np.uint8)
     colours = _srgb8(reference_lab("colorchecker-sg"))
@@ -83,21 +117,8 @@ def make_target(cache: Path, sigma: float) -> Path:
     for i, rgb in enumerate(colours):
         cx, cy = (c * mm for c in spec.patch_centre_mm(i))
         card[round(cy - half):round(cy + half), round(cx - half):round(cx + half)] = rgb
-    wall = pyvips.Image.black(WIDTH, HEIGHT, bands=3).linear(1.0, [118.0, 116.0, 112.0])
-    wall = (wall + pyvips.Image.gaussnoise(WIDTH, HEIGHT, sigma=2.0)).cast("uchar").copy(interpretation="srgb")
     chart = pyvips.Image.new_from_array(card).copy(interpretation="srgb").similarity(angle=3.0)
-    image = wall.insert(chart, round(WIDTH * 0.03), (HEIGHT - chart.height) // 2)
-    block = pyvips.Image.new_from_array(_edge_block(2400, sigma, 5.0)).copy(interpretation="srgb")
-    image = image.insert(block, WIDTH - 2400 - round(WIDTH * 0.02), (HEIGHT - 2400) // 2)
-    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    image = image.copy()
-    image.set_type(pyvips.GValue.blob_type, "icc-profile-data", profile)
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.tif")
-    image.tiffsave(str(tmp), tile=True, tile_width=512, tile_height=512, xres=mm, yres=mm, bigtiff=True)
-    tmp.rename(path)
-    del rng
-    return path
+    return _save(_wall().insert(chart, (WIDTH - chart.width) // 2, (HEIGHT - chart.height) // 2), path, mm)
 
 
 def _case(args) -> dict:
@@ -106,18 +127,19 @@ def _case(args) -> dict:
     target = "auto"
     overlay = Path(args.scratch) / f"overlay-{args.case}.png"
     times, cpus, report = [], [], None
-    start = time.perf_counter()
-    first = grade_target(args.image, target=target, overlay=overlay)
-    first_s = time.perf_counter() - start
-    for _ in range(args.repeat):
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        report = grade_target(args.image, target=target, overlay=overlay)
-        times.append(time.perf_counter() - t0)
-        cpus.append(time.process_time() - cpu0)
+    with peak_rss() as memory:
+        start = time.perf_counter()
+        first = grade_target(args.image, target=target, overlay=overlay)
+        first_s = time.perf_counter() - start
+        for _ in range(args.repeat):
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            report = grade_target(args.image, target=target, overlay=overlay)
+            times.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - cpu0)
     report = report or first
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"case": args.case, "first_s": round(first_s, 2), "median_s": round(statistics.median(times), 2),
-            "cpu_s": round(statistics.median(cpus), 2), "peak_rss_mib": round(peak), "target": report.target,
+            "cpu_s": round(statistics.median(cpus), 2), "peak_rss_mib": round(memory.peak_mib),
+            "baseline_mib": round(memory.baseline_mib), "target": report.target,
             "level": report.level, "metrics": report.metrics,
             "edges": [{"roi": list(e.roi), "mtf50": e.mtf50, "mtf10": e.mtf10, "angle": e.angle_deg}
                       for e in report.edges]}
@@ -165,18 +187,19 @@ def main() -> None:
         print(json.dumps(_case(args)))
         return
     repeat = 1 if args.quick else args.repeat
-    image = make_target(args.out / "cache", args.sigma)
+    image, edges = make_target(args.out / "cache"), make_edge_target(args.out / "cache", args.sigma)
     scratch = args.out / "cache"
-    results = [run_case(HERE, case, "--image", str(image), "--scratch", str(scratch), "--repeat", str(repeat))
-               for case in ("grade",)]
-    print(f"target: {image.name}, {WIDTH * HEIGHT / 1e6:.1f} Mpx, {image.stat().st_size / 1e6:.0f} MB; "
-          f"σ = {args.sigma} px")
+    results = [run_case(HERE, case, "--image", str(path), "--scratch", str(scratch), "--repeat", str(repeat))
+               for case, path in (("chart", image), ("edges", edges))]
+    print(f"targets: {image.name} and {edges.name}, {WIDTH * HEIGHT / 1e6:.1f} Mpx each, "
+          f"{image.stat().st_size / 1e6:.0f} MB; σ = {args.sigma} px")
     print_table("grade_target end to end (detection, every metric, overlay); fresh process each",
                 [{**r, "metrics": None} for r in results],
-                ["case", "target", "level", "first_s", "median_s", "cpu_s", "peak_rss_mib"])
-    colour_metrics = results[0]["metrics"]
-    print("\nmetrics (grade): " + ", ".join(f"{k} {v:.3g}" for k, v in colour_metrics.items() if v is not None))
-    agreement = _agreement(image, results[0]["edges"], args.sigma)
+                ["case", "target", "level", "first_s", "median_s", "cpu_s", "peak_rss_mib", "baseline_mib"])
+    for result in results:
+        print(f"\nmetrics ({result['case']}): " + ", ".join(f"{k} {v:.3g}" for k, v in result["metrics"].items()
+                                                          if v is not None))
+    agreement = _agreement(edges, results[1]["edges"], args.sigma)
     print_table("e-SFR on the same edges: llvscan vs an independent sfrmat3-style implementation, and the truth",
                 agreement, list(agreement[0]) if agreement else ["roi"]) if agreement else print("\nno edge measured")
     write_results(args.out, "bench_qa", {"machine": machine(), "sigma": args.sigma, "cases": results,

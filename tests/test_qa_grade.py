@@ -15,7 +15,7 @@ from PIL import Image, ImageCms
 from qa_render import LAYOUTS, chart_homography, render_chart
 
 from llvscan.cli import cli
-from llvscan.errors import InvalidParameterError
+from llvscan.errors import InvalidParameterError, ResourceLimitError
 from llvscan.imaging.qa import STANDARDS, TARGETS, grade_target, reference_lab
 
 D50 = colour.CCS_ILLUMINANTS["CIE 1931 2 Degree Standard Observer"]["D50"]
@@ -182,6 +182,11 @@ def test_a_slanted_edge_target_measures_the_known_mtf50(tmp_path, sigma):
     assert report.metrics["mtf50"] == pytest.approx(0.1874 / sigma, rel=0.03)
 
 
+def test_a_header_over_the_pixel_limit_is_refused_before_decoding(sg_chart):
+    with pytest.raises(ResourceLimitError, match="pixel limit"):
+        grade_target(sg_chart, pixel_limit=1_000_000)
+
+
 def test_bad_options_are_usage_errors(sg_chart):
     with pytest.raises(InvalidParameterError, match="unknown standard"):
         grade_target(sg_chart, standard="fadgi-2016")
@@ -221,11 +226,14 @@ def test_sessions_in_a_collection_run_carry_their_targets_grade(tmp_path):
     for day in ("day-1", "day-2"):
         Image.new("RGB", (320, 240), (200, 180, 160)).save(root / day / "painting.tif")
     Image.new("RGB", (320, 240), (90, 80, 70)).save(root / "loose.tif")
+    (root / "day-3" / "targets").mkdir(parents=True)
+    (root / "day-3" / "targets" / "chart.tif").write_bytes(b"II*\x00" + bytes(range(256)) * 8)  # not an image
     hostile = "<img src=x onerror=alert(1)>"
     (root / "collection.csv").write_text(f'file,session\nloose.tif,"{hostile}"\n')
     out = tmp_path / "out"
     result = run_collection(root, out, recipe=RunRecipe(), workers=0, warm_up=False)
-    assert result.failed == 0 and result.invalid == 1 and result.exit_code == 1  # day-2's target fails
+    # day-2's target is graded and fails (invalid), day-3's cannot be read (failed)
+    assert result.failed == 1 and result.invalid == 1 and result.exit_code == 1
     index = (out / "report" / "index.html").read_text()
     assert "Capture sessions" in index and hostile not in index and "&lt;img src=x" in index
     target_page = next((out / "report" / "assets").glob("sg-*.html")).read_text()
@@ -236,6 +244,7 @@ def test_sessions_in_a_collection_run_carry_their_targets_grade(tmp_path):
         derivatives = {(d.asset_id, d.role) for d in cat.derivatives()}
     assert sessions["day-1"].passed is True and sessions["day-1"].images == 1
     assert sessions["day-2"].passed is False and sessions["day-2"].problems
+    assert sessions["day-3"].passed is False and "not graded" in sessions["day-3"].problems[0]
     assert sessions[hostile].passed is None and sessions[hostile].images == 1  # a session without a target
     assert assets["day-1/painting.tif"].session == "day-1" and assets["day-1/targets/sg.tif"].target == "auto"
     target_id = assets["day-1/targets/sg.tif"].id

@@ -30,7 +30,7 @@ sample: $(SAMPLE)
 demo: $(STAMP) $(SAMPLE)
 	@$(VENV)/bin/llvscan run sample_data/collection --out $(DEMO_OUT); rc=$$?; \
 	if [ $$rc -gt 1 ]; then exit $$rc; fi; \
-	echo "demo: the report at $(DEMO_OUT)/report/index.html, catalog at $(DEMO_OUT)/catalog.sqlite, IIIF tiles under $(DEMO_OUT)/iiif/, reports and LODs under $(DEMO_OUT)/assets/ (exit $$rc: the sample's broken files are reported on purpose)"
+	echo "demo: the report at $(DEMO_OUT)/report/index.html, catalog at $(DEMO_OUT)/catalog.sqlite, IIIF tiles under $(DEMO_OUT)/iiif/, reports and LODs under $(DEMO_OUT)/assets/, the capture session's grade in llvscan catalog show $(DEMO_OUT) (exit $$rc: the sample's broken files are reported on purpose)"
 
 # The Khronos glTF-Validator (npm) checks every GLB in the tests; without Node they are skipped, loudly.
 $(VALIDATOR): tools/package.json

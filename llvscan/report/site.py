@@ -213,6 +213,7 @@ def _asset_view(asset: AssetRow, rows: _Assets, out: Path, prefix: str) -> dict[
         "events": sorted(rows.events(asset.id), key=lambda e: (e.time, e.id)),
         "thumbnail": f"{prefix}{thumbnail.path}" if thumbnail else None,
         "levels": [], "web_level": None, "tiles": None, "histogram": None, "problems": [], "samples": [],
+        "target": None, "overlay": None,
         "metadata": [(label, getattr(asset, key)) for key, label in
                      (("title", "Title"), ("object_number", "Object number"), ("creator", "Creator"),
                       ("date", "Date"), ("rights", "Rights")) if getattr(asset, key)],

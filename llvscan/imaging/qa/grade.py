@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from llvscan.imaging.qa.sfr import EdgeSFR
     from llvscan.imaging.qa.standards import StandardGrade
 
-__all__ = ["DETECTION_SIZE", "EDGE_ROI", "TARGETS", "TargetReport", "grade_target", "parse_corners"]
+__all__ = ["DETECTION_SIZE", "EDGE_ROI", "ROW_CROP_PIXELS", "TARGETS", "TargetReport", "grade_target", "parse_corners"]
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +96,14 @@ def _small_copy(image: Any, size: int) -> tuple[np.ndarray, float]:
 
 
 def _to_srgb8(image: Any) -> Any:
+    import pyvips
+
     if image.hasalpha():
         image = image.flatten(background=255 if image.format == "uchar" else 65535)
     if image.get_typeof("icc-profile-data"):
         try:
             image = image.icc_transform("srgb", embedded=True, intent="relative")
-        except Exception:  # a broken profile: the detector only needs rough colours
+        except pyvips.Error:  # a broken profile: the detector only needs rough colours (to_lab refuses it)
             log.debug("icc_transform failed for the detection copy", exc_info=True)
     image = image.colourspace("srgb")
     if image.bands > 3:
@@ -130,25 +132,46 @@ def _parse_corners(corners: Sequence[Sequence[float]] | None) -> list[tuple[floa
     return [(p[0], p[1]) for p in points]
 
 
-def _patch_lab(image: Any, location: ChartLocation, path: Path) -> tuple[list[np.ndarray], ColourManagement]:
-    """Each patch's sampled pixels as L*a*b* (D50), read from the master one crop at a time."""
+#: A row of patches is converted to L*a*b* in one crop when the crop holds at most this many pixels
+#: (12 bytes each as float L*a*b*); a bigger one (a huge or steeply turned chart) goes patch by patch.
+ROW_CROP_PIXELS = 16_000_000
+
+
+def _patch_lab(image: Any, location: ChartLocation, columns: int,
+               path: Path) -> tuple[list[np.ndarray], ColourManagement]:
+    """Each patch's sampled pixels as L*a*b* (D50), read from the master a row of patches at a time (one
+    colour transform per row rather than per patch), never the whole chart at once."""
     import numpy as np
 
     from llvscan.imaging.qa.colorimetry import to_lab
     from llvscan.imaging.qa.detect import patch_bounds, patch_pixels
 
-    samples: list[np.ndarray] = []
+    samples: list[np.ndarray] = [np.empty((0, 3), dtype=np.float32)] * len(location.patches)
     management = None
-    for index in range(len(location.patches)):
-        x0, y0, x1, y1 = patch_bounds(location, index, margin=2)
-        x0, y0 = max(0, x0), max(0, y0)
-        x1, y1 = min(image.width, x1), min(image.height, y1)
+
+    def read(indices: list[int]) -> None:
+        nonlocal management
+        bounds = [patch_bounds(location, i, margin=2) for i in indices]
+        x0, y0 = max(0, min(b[0] for b in bounds)), max(0, min(b[1] for b in bounds))
+        x1, y1 = min(image.width, max(b[2] for b in bounds)), min(image.height, max(b[3] for b in bounds))
         if x1 <= x0 or y1 <= y0:
-            samples.append(np.empty((0, 3), dtype=np.float32))
-            continue
+            return  # outside the frame: no pixels, the patch is reported unmeasured
         lab, management = to_lab(image.crop(x0, y0, x1 - x0, y1 - y0), path=str(path))
         array = np.ndarray(buffer=lab.write_to_memory(), dtype=np.float32, shape=(lab.height, lab.width, 3))
-        samples.append(patch_pixels(array, location, origin=(x0, y0))[index])
+        for index, pixels in zip(indices, patch_pixels(array, location, origin=(x0, y0), patches=indices),
+                                 strict=True):
+            samples[index] = pixels
+
+    for start in range(0, len(location.patches), columns):
+        row = list(range(start, min(start + columns, len(location.patches))))
+        bounds = [patch_bounds(location, i, margin=2) for i in row]
+        area = (max(b[2] for b in bounds) - min(b[0] for b in bounds)) * (max(b[3] for b in bounds)
+                                                                          - min(b[1] for b in bounds))
+        if area <= ROW_CROP_PIXELS:
+            read(row)
+        else:
+            for index in row:
+                read([index])
     if management is None:
         _, management = to_lab(image.crop(0, 0, 1, 1), path=str(path))
     return samples, management
@@ -319,7 +342,7 @@ def _grade_chart(image: Any, location: ChartLocation, reference: str | Path | No
         from llvscan.imaging.qa.reference import read_reference
 
         values, origin = read_reference(reference, spec), str(reference)
-    samples, management = _patch_lab(image, location, path)
+    samples, management = _patch_lab(image, location, spec.columns, path)
     colour_metrics = measure_patches(samples, values, chart=spec)
     metrics = {**colour_metrics.metrics(), "resolution_ppi": _resolution(location, spec)}
     return _Chart(location, origin, management, colour_metrics, metrics)

@@ -293,3 +293,24 @@ def test_large_masters_are_compared_by_rows_with_glymur(tmp_path, good_master, m
     other = _write_source(tmp_path / "other.tif", _pixels(3, 8, width=500, height=700))
     mismatch = verify_lossless(other, path)
     assert not mismatch.identical and "decoded shape (500, 700, 3)" in mismatch.message
+
+
+def test_without_the_system_openjpeg_the_copy_in_pillows_wheel_writes_the_master(tmp_path):
+    """A bare machine has no libopenjp2 package: glymur must load the library Pillow's wheel bundles."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "src.png"
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (97, 131, 3), dtype=np.uint8)).save(src)
+    script = f"""
+import ctypes.util
+lookup = ctypes.util.find_library
+ctypes.util.find_library = lambda name: None if name == "openjp2" else lookup(name)  # no system library
+from llvscan.preservation.jp2 import write_jp2_master
+master = write_jp2_master({str(src)!r}, {str(tmp_path / "out.jp2")!r})
+import glymur
+print(master.lossless, "pillow.libs" in str(glymur.lib.openjp2.OPENJP2) or ".dylibs" in str(glymur.lib.openjp2.OPENJP2))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]

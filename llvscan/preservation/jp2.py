@@ -156,14 +156,46 @@ def default_resolutions(width: int, height: int, tile_size: int) -> int:
 # ----------------------------------------------------------------------------------------------- source
 
 
+def _bundled_openjp2() -> str | None:
+    """The OpenJPEG library Pillow's wheel bundles (``pillow.libs/`` on Linux, ``PIL/.dylibs/`` on macOS), so a
+    machine without the system package still writes masters."""
+    import PIL
+
+    package = Path(PIL.__file__).resolve().parent
+    for pattern in ("../pillow.libs/libopenjp2*.so*", ".dylibs/libopenjp2*.dylib", "../pillow.libs/openjp2*.dll"):
+        found = sorted(package.glob(pattern))
+        if found:
+            return str(found[0])
+    return None
+
+
 def _glymur() -> Any:
+    """glymur over the system OpenJPEG or, when there is none, over the copy inside Pillow's wheel: glymur
+    looks its library up with ``ctypes.util.find_library`` when it is first imported, so the lookup is
+    answered for that one name while it imports (only ``openjp2``; every other name goes through)."""
+    import ctypes.util
+    import sys
+
+    if "glymur" not in sys.modules and ctypes.util.find_library("openjp2") is None:
+        bundled, lookup = _bundled_openjp2(), ctypes.util.find_library
+
+        def find_library(name: str) -> str | None:
+            return bundled if name == "openjp2" and bundled else lookup(name)
+
+        ctypes.util.find_library = find_library
+        try:
+            import glymur
+        except ImportError:
+            pass
+        finally:
+            ctypes.util.find_library = lookup
     try:
         import glymur
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise MissingDependencyError("writing JPEG 2000 masters needs glymur (pip install glymur)",
                                      detail=str(exc)) from exc
-    if glymur.version.openjpeg_version in ("0.0.0", ""):  # pragma: no cover - depends on the environment
-        raise MissingDependencyError("glymur found no OpenJPEG library (install libopenjp2-7)")
+    if glymur.version.openjpeg_version in ("0.0.0", ""):
+        raise MissingDependencyError("glymur found no OpenJPEG library, neither the system's nor Pillow's")
     return glymur
 
 

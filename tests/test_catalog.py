@@ -112,7 +112,7 @@ def test_a_version_1_catalog_is_migrated_keeping_its_rows(tmp_path):
     db.commit()
     db.close()
     with Catalog(path) as cat:
-        assert cat.summary().schema_version == SCHEMA_VERSION == 3
+        assert cat.summary().schema_version == SCHEMA_VERSION == 4
         assert [(a.session, a.target) for a in cat.assets()] == [(None, None)] and cat.sessions() == []
         assert [(d.role, d.level, d.path) for d in cat.derivatives()] == [
             ("validation", "", "assets/bust/validation.json")]

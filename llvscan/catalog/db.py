@@ -39,7 +39,7 @@ from llvscan.info import library_versions
 
 __all__ = ["SCHEMA_VERSION", "Catalog", "CatalogAggregates", "CatalogContents", "CatalogSummary", "PreviousState"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Migrations: index i brings a catalog from schema version i to i + 1.
 _MIGRATIONS: list[str] = [
@@ -185,6 +185,12 @@ _MIGRATIONS: list[str] = [
         metrics TEXT NOT NULL DEFAULT '{}',
         problems TEXT NOT NULL DEFAULT '[]'
     );
+    """,
+    # 4: each source file's PRONOM format (siegfried)
+    """
+    ALTER TABLE asset_files ADD COLUMN puid TEXT;
+    ALTER TABLE asset_files ADD COLUMN format_name TEXT;
+    ALTER TABLE asset_files ADD COLUMN format_version TEXT;
     """,
 ]
 # what a run records of its libraries: those its outputs depend on
@@ -374,8 +380,10 @@ class Catalog:
                 )
                 self._db.execute("DELETE FROM asset_files WHERE asset_id=?", (record.asset_id,))
                 self._db.executemany(
-                    "INSERT INTO asset_files (asset_id, rel_path, role, bytes, sha256, mtime_ns) VALUES (?,?,?,?,?,?)",
-                    [(record.asset_id, f.rel_path, f.role, f.bytes, f.sha256, f.mtime_ns) for f in record.files])
+                    "INSERT INTO asset_files (asset_id, rel_path, role, bytes, sha256, mtime_ns, puid, format_name,"
+                    " format_version) VALUES (?,?,?,?,?,?,?,?,?)",
+                    [(record.asset_id, f.rel_path, f.role, f.bytes, f.sha256, f.mtime_ns, f.puid, f.format_name,
+                      f.format_version) for f in record.files])
                 if record.status != "quarantined":  # a crash leaves the last good outputs and findings listed
                     self._db.execute("DELETE FROM derivatives WHERE asset_id=?", (record.asset_id,))
                     self._db.executemany(

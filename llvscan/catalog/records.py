@@ -31,6 +31,9 @@ class FileRecord(JsonResult):
     bytes: int
     sha256: str
     mtime_ns: int | None = None  # a rerun trusts size + mtime as unchanged, as rsync and make do
+    puid: str | None = None  # PRONOM format identifier (siegfried), "UNKNOWN" when nothing matched
+    format_name: str | None = None
+    format_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,9 @@ class FileRow(JsonResult):
     bytes: int
     sha256: str
     mtime_ns: int | None
+    puid: str | None = None  # schema 4: PRONOM identification
+    format_name: str | None = None
+    format_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,24 @@ def source_files(asset: Asset, root: Path) -> list[FileRecord]:
     return files
 
 
+def _identify(files: list[FileRecord], root: Path) -> tuple[list[FileRecord], EventRecord, list[FindingRecord]]:
+    """Each source file's PRONOM format (siegfried, one call for the asset), the PREMIS "format identification"
+    event naming the tool and its signatures, and a finding per file whose extension says otherwise."""
+    from llvscan.preservation import identify_files, tool_info
+
+    found = identify_files([root / f.rel_path for f in files])
+    tool = tool_info()
+    named = [replace(f, puid=i.puid, format_name=i.format_name or None, format_version=i.format_version or None)
+             for f, i in zip(files, found, strict=True)]
+    findings = [FindingRecord("identification", i.finding.level, i.finding.code,
+                              i.finding.message.replace(str(root) + os.sep, ""))
+                for i in found if i.finding is not None and i.finding.level in ("error", "warning")]
+    detail = "; ".join(f"{f.rel_path}: {i.puid} {i.format_name or ''}".rstrip() for f, i in zip(files, found,
+                                                                                                strict=True))
+    outcome = "warning" if findings else "success"
+    return named, EventRecord("format identification", outcome, f"{tool.agent_name}: {detail}"), findings
+
+
 def process_asset(job: AssetJob) -> AssetRecord:
     """Checksum one asset, then process it as the recipe says. Never raises: failures are records."""
     started, clock = utc_now(), time.perf_counter()
@@ -295,11 +313,15 @@ def process_asset(job: AssetJob) -> AssetRecord:
                             f"sha256 of {len(files)} file(s) unchanged since the last run; outputs intact")])
         events.append(EventRecord("message digest calculation", "success",
                                   f"sha256 of {len(files)} file(s): {files[0].sha256}"))
+        with stage("identify"):
+            files, identified, found = _identify(files, root)
+        base = replace(base, files=files, findings=found)
+        events.append(identified)
         process = {"mesh": _process_mesh, "target": _process_target}.get(asset.recipe_kind, _process_image)
         outcome = process(asset, root, out, job.recipe)
         return replace(base, status="ok", is_valid=outcome.valid, measurements=outcome.measurements,
-                       derivatives=outcome.derivatives, events=events + outcome.events, findings=outcome.findings,
-                       seconds=round(time.perf_counter() - clock, 3))
+                       derivatives=outcome.derivatives, events=events + outcome.events,
+                       findings=found + outcome.findings, seconds=round(time.perf_counter() - clock, 3))
     except LlvscanError as exc:
         message = str(exc).replace(str(root) + os.sep, "")
     except Exception as exc:  # a bug or an upstream surprise: keep the run going, keep the trace

@@ -1,0 +1,30 @@
+"""A collection run identifies every source file's format (PRONOM, siegfried) into the catalog."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from llvscan.catalog import Catalog
+from llvscan.collection import run_collection
+
+
+def test_a_run_records_each_source_format_and_flags_a_disguised_file(tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(root / "real.tif")
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(root / "fake.tif", format="JPEG")  # a JPEG named .tif
+    (root / "cube.obj").write_text("v 0.0 0.0 0.0\nv 1.0 0.0 0.0\nv 0.0 1.0 0.0\nv 0.0 0.0 1.0\n"
+                                   "f 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
+    summary = run_collection(root, tmp_path / "out", workers=0, report=False, warm_up=False)
+    assert summary.failed == 0
+    with Catalog(tmp_path / "out" / "catalog.sqlite", readonly=True) as cat:
+        files = {f.rel_path: f for f in cat.files()}
+        findings = [(f.source, f.code, f.message) for f in cat.findings()]
+        events = [e for e in cat.events() if e.type == "format identification"]
+    assert (files["real.tif"].puid, files["fake.tif"].puid, files["cube.obj"].puid) == ("fmt/353", "fmt/43", "fmt/1210")
+    assert files["real.tif"].format_name == "Tagged Image File Format"
+    assert [f for f in findings if f[0] == "identification"] == [
+        ("identification", "extension_mismatch", "fake.tif: the extension is .tif but the file is really JPEG File "
+         "Interchange Format (fmt/43); rename it or check how it was made")]
+    assert len(events) == 3 and all("siegfried" in e.detail and "DROID" in e.detail for e in events)
+    assert sorted(e.outcome for e in events) == ["success", "success", "warning"]

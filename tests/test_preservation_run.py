@@ -28,3 +28,27 @@ def test_a_run_records_each_source_format_and_flags_a_disguised_file(tmp_path):
          "Interchange Format (fmt/43); rename it or check how it was made")]
     assert len(events) == 3 and all("siegfried" in e.detail and "DROID" in e.detail for e in events)
     assert sorted(e.outcome for e in events) == ["success", "success", "warning"]
+
+
+def test_a_recipe_asks_for_lossless_jpeg_2000_masters(tmp_path):
+    import numpy as np
+    import pyvips
+
+    from llvscan.collection import RunRecipe
+
+    root = tmp_path / "c"
+    root.mkdir()
+    pixels = np.random.default_rng(7).integers(0, 65536, (61, 83, 3), dtype=np.uint16)
+    pyvips.Image.new_from_array(pixels).copy(interpretation="rgb16").tiffsave(str(root / "scan.tif"))
+    summary = run_collection(root, tmp_path / "out", workers=0, report=False, warm_up=False,
+                             recipe=RunRecipe().with_image(jp2_master=True))
+    assert summary.failed == 0
+    with Catalog(tmp_path / "out" / "catalog.sqlite", readonly=True) as cat:
+        (master,) = [d for d in cat.derivatives() if d.role == "jp2-master"]
+        events = {e.type for e in cat.events()}
+    assert master.detail["lossless"] is True and master.detail["reversible"] is True
+    assert "migration" in events
+    # decoded independently (glymur reads it back), the 16-bit pixels are the source's exactly
+    import glymur
+
+    assert np.array_equal(glymur.Jp2k(str(tmp_path / "out" / master.path))[:], pixels)

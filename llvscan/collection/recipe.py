@@ -19,6 +19,7 @@ recipe named by file is hashed by content, so editing that file redoes the meshe
     [image]
     layouts = ["iiif3"]       # any of iiif3, iiif2, dz, zoomify, ptiff, szi
     inspect = true
+    jp2_master = false        # also write a lossless JPEG 2000 preservation master (validated, bit-exact)
     base_url = "https://iiif.example.org/iiif"
     tile_size = 512
     quality = 85
@@ -117,6 +118,7 @@ class ImageRecipe(JsonResult):
     max_size: int = DEFAULT_MAX_SIZE
     pixel_limit: int = DEFAULT_PIXEL_LIMIT
     inspection: dict[str, ThresholdValue] = field(default_factory=dict)  # InspectionThresholds fields that differ
+    jp2_master: bool = False  # a lossless JPEG 2000 preservation master of each image (llvscan.preservation.jp2)
 
     def __post_init__(self) -> None:
         layouts = tuple(self.layouts)

@@ -73,6 +73,7 @@ EVENT_TYPES: dict[str, LocTerm] = {
     "processing": LocTerm("creation", "cre"),
     "format identification": LocTerm("format identification", "for"),
     "metadata extraction": LocTerm("metadata extraction", "mee"),
+    "migration": LocTerm("migration", "mig"),  # the JP2 master; code not yet checked against id.loc.gov
 }
 
 

@@ -52,3 +52,24 @@ def test_a_recipe_asks_for_lossless_jpeg_2000_masters(tmp_path):
     import glymur
 
     assert np.array_equal(glymur.Jp2k(str(tmp_path / "out" / master.path))[:], pixels)
+
+
+def test_catalog_verify_sources_catches_a_flipped_byte_in_a_master(tmp_path):
+    from click.testing import CliRunner
+
+    from llvscan.catalog import verify_outputs
+    from llvscan.cli import cli
+
+    root = tmp_path / "c"
+    root.mkdir()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(root / "scan.tif")
+    run_collection(root, tmp_path / "out", workers=0, report=False, warm_up=False)
+    assert verify_outputs(tmp_path / "out", sources=True).is_intact
+    data = bytearray((root / "scan.tif").read_bytes())
+    data[-7] ^= 0x01  # same size, one bit
+    (root / "scan.tif").write_bytes(bytes(data))
+    assert verify_outputs(tmp_path / "out").is_intact  # the outputs alone do not see it
+    report = verify_outputs(tmp_path / "out", sources=True)
+    assert [(p.role, p.path, p.problem) for p in report.problems] == [("source:main", "scan.tif", "altered")]
+    result = CliRunner().invoke(cli, ["catalog", "verify", str(tmp_path / "out"), "--sources"])
+    assert result.exit_code == 1 and "scan.tif" in result.output

@@ -20,7 +20,7 @@ __all__ = ["FixityProblem", "VerifyReport", "verify_outputs"]
 class FixityProblem(JsonResult):
     asset_id: str
     role: str
-    path: str  # relative to the output folder
+    path: str  # relative to the output folder (a source: to the collection root)
     problem: str  # "missing" | "altered" | "outside"
     expected_sha256: str
     actual_sha256: str | None = None
@@ -41,9 +41,10 @@ class VerifyReport(JsonResult):
         return not self.problems
 
 
-def verify_outputs(out_dir: str | Path, *, catalog_name: str = CATALOG_NAME) -> VerifyReport:
+def verify_outputs(out_dir: str | Path, *, catalog_name: str = CATALOG_NAME, sources: bool = False) -> VerifyReport:
     """Recompute the sha256 of every derivative in ``out_dir``'s catalog: a file's own digest, a folder's
-    manifest digest (as the run recorded them). Missing, altered and out-of-folder paths are reported."""
+    manifest digest (as the run recorded them). Missing, altered and out-of-folder paths are reported.
+    ``sources``: every source file too (role ``source:<role>``), under the collection its last run read."""
     started = time.perf_counter()
     out = Path(out_dir).resolve()
     db = out / catalog_name
@@ -51,7 +52,20 @@ def verify_outputs(out_dir: str | Path, *, catalog_name: str = CATALOG_NAME) -> 
         raise CatalogError("no catalog here: run `llvscan run COLLECTION --out DIR` first", path=db)
     with Catalog(db, readonly=True) as catalog:
         derivatives = catalog.derivatives()
+        files = catalog.files() if sources else []
+        runs = catalog.runs() if sources else []
     problems: list[FixityProblem] = []
+    if files:
+        root = Path(runs[-1].collection).resolve()
+        for f in files:
+            path = (root / f.rel_path).resolve()
+            base = (f.asset_id, f"source:{f.role}", f.rel_path)
+            if not inside(path, root):
+                problems.append(FixityProblem(*base, "outside", f.sha256))
+            elif not path.is_file():
+                problems.append(FixityProblem(*base, "missing", f.sha256))
+            elif (actual := sha256_file(path)) != f.sha256:
+                problems.append(FixityProblem(*base, "altered", f.sha256, actual))
     for d in derivatives:
         path = (out / d.path).resolve()
         base = (d.asset_id, d.role, d.path)
@@ -67,5 +81,6 @@ def verify_outputs(out_dir: str | Path, *, catalog_name: str = CATALOG_NAME) -> 
                 problems.append(FixityProblem(*base, "altered", d.sha256, actual))
         else:
             problems.append(FixityProblem(*base, "missing", d.sha256))
-    return VerifyReport(str(out), len(derivatives), len(derivatives) - len(problems), problems,
+    checked = len(derivatives) + len(files)
+    return VerifyReport(str(out), checked, checked - len(problems), problems,
                         round(time.perf_counter() - started, 3))

@@ -70,13 +70,15 @@ def _session_text(s) -> str:
 
 @catalog.command()
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--sources", is_flag=True, help="Check the source files in the collection too (the masters and scans "
+              "the catalog describes).")
 @json_option
 @exits_on_error
-def verify(out: Path, as_json: bool) -> None:
+def verify(out: Path, sources: bool, as_json: bool) -> None:
     """Recompute the checksum of every output the catalog in OUT lists; exit 1 on any missing or altered."""
     from llvscan.catalog import verify_outputs
 
-    report = verify_outputs(out)
+    report = verify_outputs(out, sources=sources)
     if as_json:
         echo_json(report)
     else:

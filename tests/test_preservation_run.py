@@ -73,3 +73,28 @@ def test_catalog_verify_sources_catches_a_flipped_byte_in_a_master(tmp_path):
     assert [(p.role, p.path, p.problem) for p in report.problems] == [("source:main", "scan.tif", "altered")]
     result = CliRunner().invoke(cli, ["catalog", "verify", str(tmp_path / "out"), "--sources"])
     assert result.exit_code == 1 and "scan.tif" in result.output
+
+
+def test_catalog_export_ocfl_adds_a_version_when_a_source_changes(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from llvscan.cli import cli
+    from llvscan.preservation import validate_ocfl
+
+    root = tmp_path / "c"
+    root.mkdir()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(root / "a.tif")
+    Image.new("RGB", (64, 48), (90, 20, 30)).save(root / "b.tif")
+    out, dest = tmp_path / "out", tmp_path / "ocfl"
+    run_collection(root, out, workers=0, report=False, warm_up=False)
+    first = CliRunner().invoke(cli, ["catalog", "export", str(out), str(dest), "--format", "ocfl", "--json"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["objects_created"] == 2 and validate_ocfl(dest).is_valid
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(root / "a.tif")
+    run_collection(root, out, workers=0, report=False, warm_up=False)
+    again = json.loads(CliRunner().invoke(cli, ["catalog", "export", str(out), str(dest), "--format", "ocfl",
+                                                "--json"]).stdout)
+    assert (again["objects_created"], again["versions_added"], again["unchanged"]) == (0, 1, 1)
+    assert validate_ocfl(dest).is_valid

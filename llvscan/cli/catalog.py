@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from llvscan._constants import CATALOG_NAME
-from llvscan.cli.options import console, echo_json, exits_on_error, json_option, new_table, styled
+from llvscan.cli.options import console, echo_json, exits_on_error, json_option, new_table, print_error, styled
 
 __all__ = ["catalog", "export", "show", "verify"]
 
@@ -63,6 +63,16 @@ def show(out: Path, failed: bool, as_json: bool) -> None:
     console().print(table)
 
 
+def _last_collection(out: Path) -> Path:
+    from llvscan.catalog import Catalog
+
+    with Catalog(_catalog_path(out), readonly=True) as cat:
+        runs = cat.runs()
+    if not runs:
+        raise click.UsageError(f"{out}: the catalog has no run; give --collection")
+    return Path(runs[-1].collection)
+
+
 def _session_text(s) -> str:
     grade = f"{s.standard} {s.level or 'below every level'}" if s.standard else "not graded"
     return f"{s.session} ({len(s.targets)} target(s), {s.images} image(s), {grade})"
@@ -92,16 +102,34 @@ def verify(out: Path, sources: bool, as_json: bool) -> None:
 @catalog.command()
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False))
 @click.argument("dest", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", required=True, type=click.Choice(["json", "csv", "parquet", "iiif", "bagit"]),
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["json", "csv", "parquet", "iiif", "bagit", "ocfl"]),
               help="json: catalog.json; csv/parquet: assets + derivatives tables; iiif: Presentation 3 manifests "
-                   "and a collection; bagit: a BagIt bag of the run's outputs and catalog.")
+                   "and a collection; bagit: a BagIt bag of the run's outputs and catalog; ocfl: an OCFL 1.1 "
+                   "storage root (created or updated), one object per asset: sources, outputs, PREMIS and METS.")
+@click.option("--collection", "collection_root", type=click.Path(path_type=Path, file_okay=False),
+              help="ocfl: the collection the run read (default: the one its last run names).")
 @click.option("--base-url", default=None,
               help="IIIF export: the URL DEST will be served at; ids are BASE/collection.json and "
                    "BASE/manifests/NAME.json (default: the run's IIIF base URL with /iiif replaced by /manifests).")
 @json_option
 @exits_on_error
-def export(out: Path, dest: Path, fmt: str, base_url: str | None, as_json: bool) -> None:
-    """Export the catalog in OUT (and, for bagit, its outputs) into the folder DEST, replacing it."""
+def export(out: Path, dest: Path, fmt: str, base_url: str | None, collection_root: Path | None,
+           as_json: bool) -> None:
+    """Export the catalog in OUT (and, for bagit, its outputs) into the folder DEST, replacing it; for ocfl,
+    create or update the storage root DEST (a new version of each asset whose files changed)."""
+    if fmt == "ocfl":
+        from llvscan.preservation import export_ocfl
+
+        done = export_ocfl(out, collection_root or _last_collection(out), dest)
+        if as_json:
+            echo_json(done)
+        else:
+            console().print(f"ocfl: {done.objects_created} object(s) created, {done.versions_added} version(s) "
+                            f"added, {done.unchanged} unchanged, in {done.seconds:.2f} s → {done.dest}")
+            for problem in done.problems:
+                print_error(problem, label="problem", colour="yellow")
+        raise SystemExit(1 if done.problems else 0)
     from llvscan.catalog.export import export_catalog
 
     result = export_catalog(out, dest, format=fmt, base_url=base_url)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         write_jp2_master,
     )
     from llvscan.preservation.mets import mets_document, validate_xml
+    from llvscan.preservation.ocfl import OcflExport, OcflValidation, export_ocfl, validate_ocfl
     from llvscan.preservation.premis import EVENT_TYPES, premis_document
 
 __all__ = [
@@ -29,14 +30,18 @@ __all__ = [
     "FormatIdentification",
     "Jp2Master",
     "Jp2Validation",
+    "OcflExport",
+    "OcflValidation",
     "PixelComparison",
     "ToolInfo",
+    "export_ocfl",
     "identify_file",
     "identify_files",
     "mets_document",
     "premis_document",
     "tool_info",
     "validate_jp2",
+    "validate_ocfl",
     "validate_xml",
     "verify_lossless",
     "write_jp2_master",
@@ -47,5 +52,6 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     **dict.fromkeys(("Jp2Master", "Jp2Validation", "PixelComparison", "validate_jp2", "verify_lossless",
                      "write_jp2_master"), "jp2"),
     **dict.fromkeys(("mets_document", "validate_xml"), "mets"),
+    **dict.fromkeys(("OcflExport", "OcflValidation", "export_ocfl", "validate_ocfl"), "ocfl"),
     **dict.fromkeys(("EVENT_TYPES", "premis_document"), "premis"),
 })

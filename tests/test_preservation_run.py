@@ -98,3 +98,27 @@ def test_catalog_export_ocfl_adds_a_version_when_a_source_changes(tmp_path):
                                                 "--json"]).stdout)
     assert (again["objects_created"], again["versions_added"], again["unchanged"]) == (0, 1, 1)
     assert validate_ocfl(dest).is_valid
+
+
+def test_catalog_export_bagit_holds_the_sources_and_passes_its_profile(tmp_path):
+    import json
+
+    import bagit
+    from click.testing import CliRunner
+
+    from llvscan.cli import cli
+    from llvscan.preservation import validate_preservation_bag
+
+    root = tmp_path / "c"
+    root.mkdir()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(root / "a.tif")
+    out, dest = tmp_path / "out", tmp_path / "bag"
+    run_collection(root, out, workers=0, report=False, warm_up=False)
+    result = CliRunner().invoke(cli, ["catalog", "export", str(out), str(dest), "--format", "bagit", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["assets"] == 1
+    assert validate_preservation_bag(dest).is_valid
+    bag = bagit.Bag(str(dest))
+    assert any(p.endswith("sources/a.tif") for p in bag.payload_files())
+    assert any(p.endswith("premis.xml") for p in bag.payload_files())
+    assert "BagIt-Profile-Identifier" in bag.info

@@ -105,10 +105,11 @@ def verify(out: Path, sources: bool, as_json: bool) -> None:
 @click.option("--format", "fmt", required=True,
               type=click.Choice(["json", "csv", "parquet", "iiif", "bagit", "ocfl"]),
               help="json: catalog.json; csv/parquet: assets + derivatives tables; iiif: Presentation 3 manifests "
-                   "and a collection; bagit: a BagIt bag of the run's outputs and catalog; ocfl: an OCFL 1.1 "
+                   "and a collection; bagit: a BagIt bag (profile declared and checked) of every asset's sources, "
+                   "outputs, PREMIS and METS, and the catalog; ocfl: an OCFL 1.1 "
                    "storage root (created or updated), one object per asset: sources, outputs, PREMIS and METS.")
 @click.option("--collection", "collection_root", type=click.Path(path_type=Path, file_okay=False),
-              help="ocfl: the collection the run read (default: the one its last run names).")
+              help="bagit, ocfl: the collection the run read (default: the one its last run names).")
 @click.option("--base-url", default=None,
               help="IIIF export: the URL DEST will be served at; ids are BASE/collection.json and "
                    "BASE/manifests/NAME.json (default: the run's IIIF base URL with /iiif replaced by /manifests).")
@@ -130,6 +131,18 @@ def export(out: Path, dest: Path, fmt: str, base_url: str | None, collection_roo
             for problem in done.problems:
                 print_error(problem, label="problem", colour="yellow")
         raise SystemExit(1 if done.problems else 0)
+    if fmt == "bagit":
+        from llvscan.preservation import write_preservation_bag
+
+        bag = write_preservation_bag(out, collection_root or _last_collection(out), dest)
+        if as_json:
+            echo_json(bag)
+        else:
+            console().print(f"bagit: {bag.files} file(s) of {bag.assets} asset(s), {bag.bytes / 1e6:.1f} MB, "
+                            f"validated with its profile, in {bag.seconds:.2f} s → {bag.dest}")
+            for problem in bag.problems:
+                print_error(problem.message, label="left out", colour="yellow")
+        raise SystemExit(1 if bag.problems else 0)
     from llvscan.catalog.export import export_catalog
 
     result = export_catalog(out, dest, format=fmt, base_url=base_url)

@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING
 from llvscan._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from llvscan.preservation.bag import (
+        PROFILE_IDENTIFIER,
+        BagProblem,
+        BagValidation,
+        PreservationBag,
+        validate_preservation_bag,
+        write_preservation_bag,
+    )
     from llvscan.preservation.identify import FormatIdentification, ToolInfo, identify_file, identify_files, tool_info
     from llvscan.preservation.jp2 import (
         Jp2Master,
@@ -27,12 +35,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVENT_TYPES",
+    "PROFILE_IDENTIFIER",
+    "BagProblem",
+    "BagValidation",
     "FormatIdentification",
     "Jp2Master",
     "Jp2Validation",
     "OcflExport",
     "OcflValidation",
     "PixelComparison",
+    "PreservationBag",
     "ToolInfo",
     "export_ocfl",
     "identify_file",
@@ -42,12 +54,16 @@ __all__ = [
     "tool_info",
     "validate_jp2",
     "validate_ocfl",
+    "validate_preservation_bag",
     "validate_xml",
     "verify_lossless",
     "write_jp2_master",
+    "write_preservation_bag",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
+    **dict.fromkeys(("PROFILE_IDENTIFIER", "BagProblem", "BagValidation", "PreservationBag",
+                     "validate_preservation_bag", "write_preservation_bag"), "bag"),
     **dict.fromkeys(("FormatIdentification", "ToolInfo", "identify_file", "identify_files", "tool_info"), "identify"),
     **dict.fromkeys(("Jp2Master", "Jp2Validation", "PixelComparison", "validate_jp2", "verify_lossless",
                      "write_jp2_master"), "jp2"),

@@ -26,8 +26,10 @@ def test_a_run_records_each_source_format_and_flags_a_disguised_file(tmp_path):
     assert [f for f in findings if f[0] == "identification"] == [
         ("identification", "extension_mismatch", "fake.tif: the extension is .tif but the file is really JPEG File "
          "Interchange Format (fmt/43); rename it or check how it was made")]
-    assert len(events) == 3 and all("siegfried" in e.detail and "DROID" in e.detail for e in events)
-    assert sorted(e.outcome for e in events) == ["success", "success", "warning"]
+    sources = [e for e in events if ": outputs: " not in e.detail]  # one event for the sources, one for the outputs
+    assert len(sources) == 3 and len(events) == 6
+    assert all("siegfried" in e.detail and "DROID" in e.detail for e in events)
+    assert sorted(e.outcome for e in sources) == ["success", "success", "warning"]
 
 
 def test_a_recipe_asks_for_lossless_jpeg_2000_masters(tmp_path):
@@ -122,3 +124,23 @@ def test_catalog_export_bagit_holds_the_sources_and_passes_its_profile(tmp_path)
     assert any(p.endswith("sources/a.tif") for p in bag.payload_files())
     assert any(p.endswith("premis.xml") for p in bag.payload_files())
     assert "BagIt-Profile-Identifier" in bag.info
+
+
+def test_premis_in_the_bag_names_the_pronom_formats_the_run_identified(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from llvscan.preservation import write_preservation_bag
+
+    root = tmp_path / "c"
+    root.mkdir()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(root / "a.tif")
+    out = tmp_path / "out"
+    run_collection(root, out, workers=0, report=False, warm_up=False)
+    with Catalog(out / "catalog.sqlite", readonly=True) as cat:
+        outputs = {d.role: d.puid for d in cat.derivatives()}
+    assert outputs["inspection"] is not None and outputs["iiif3"] is None  # a JSON report; a folder of tiles
+    write_preservation_bag(out, root, tmp_path / "bag")
+    (premis,) = (tmp_path / "bag" / "data").rglob("premis.xml")
+    ns = {"p": "http://www.loc.gov/premis/v3"}
+    keys = [e.text for e in ET.parse(premis).getroot().iterfind(".//p:formatRegistryKey", ns)]
+    assert "fmt/353" in keys

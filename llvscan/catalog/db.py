@@ -186,11 +186,14 @@ _MIGRATIONS: list[str] = [
         problems TEXT NOT NULL DEFAULT '[]'
     );
     """,
-    # 4: each source file's PRONOM format (siegfried)
+    # 4: each source file's and each single-file output's PRONOM format (siegfried)
     """
     ALTER TABLE asset_files ADD COLUMN puid TEXT;
     ALTER TABLE asset_files ADD COLUMN format_name TEXT;
     ALTER TABLE asset_files ADD COLUMN format_version TEXT;
+    ALTER TABLE derivatives ADD COLUMN puid TEXT;
+    ALTER TABLE derivatives ADD COLUMN format_name TEXT;
+    ALTER TABLE derivatives ADD COLUMN format_version TEXT;
     """,
 ]
 # what a run records of its libraries: those its outputs depend on
@@ -388,10 +391,11 @@ class Catalog:
                     self._db.execute("DELETE FROM derivatives WHERE asset_id=?", (record.asset_id,))
                     self._db.executemany(
                         "INSERT INTO derivatives (asset_id, role, level, path, bytes, files, sha256, faces,"
-                        " texture_size, hausdorff_pct, detail, created_run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        " texture_size, hausdorff_pct, detail, created_run_id, puid, format_name, format_version)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         [(record.asset_id, d.role, d.level, d.path, d.bytes, d.files, d.sha256, d.faces,
-                          d.texture_size, d.hausdorff_pct, json.dumps(d.detail, sort_keys=True), run_id)
-                         for d in record.derivatives])
+                          d.texture_size, d.hausdorff_pct, json.dumps(d.detail, sort_keys=True), run_id, d.puid,
+                          d.format_name, d.format_version) for d in record.derivatives])
                     self._db.execute("DELETE FROM findings WHERE asset_id=?", (record.asset_id,))
                     self._db.executemany(
                         "INSERT INTO findings (asset_id, run_id, source, level, code, message, count, measure)"

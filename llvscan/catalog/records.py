@@ -50,6 +50,9 @@ class DerivativeRecord(JsonResult):
     faces: int | None = None
     texture_size: int | None = None  # longer side, pixels
     hausdorff_pct: float | None = None  # measured error against the source, % of its bounding-box diagonal
+    puid: str | None = None  # PRONOM format of a single-file output (siegfried); None for folders
+    format_name: str | None = None
+    format_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,9 @@ class DerivativeRow(JsonResult):
     hausdorff_pct: float | None
     detail: dict[str, JsonValue]
     created_run_id: int | None
+    puid: str | None = None  # schema 4: PRONOM identification of a single-file output
+    format_name: str | None = None
+    format_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -128,8 +128,8 @@ def export(out: Path, dest: Path, fmt: str, base_url: str | None, collection_roo
         else:
             console().print(f"ocfl: {done.objects_created} object(s) created, {done.versions_added} version(s) "
                             f"added, {done.unchanged} unchanged, in {done.seconds:.2f} s → {done.dest}")
-            for problem in done.problems:
-                print_error(problem, label="problem", colour="yellow")
+            for text in done.problems:
+                print_error(text, label="problem", colour="yellow")
         raise SystemExit(1 if done.problems else 0)
     if fmt == "bagit":
         from llvscan.preservation import write_preservation_bag
@@ -140,8 +140,8 @@ def export(out: Path, dest: Path, fmt: str, base_url: str | None, collection_roo
         else:
             console().print(f"bagit: {bag.files} file(s) of {bag.assets} asset(s), {bag.bytes / 1e6:.1f} MB, "
                             f"validated with its profile, in {bag.seconds:.2f} s → {bag.dest}")
-            for problem in bag.problems:
-                print_error(problem.message, label="left out", colour="yellow")
+            for left_out in bag.problems:
+                print_error(left_out.message, label="left out", colour="yellow")
         raise SystemExit(1 if bag.problems else 0)
     from llvscan.catalog.export import export_catalog
 

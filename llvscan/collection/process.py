@@ -204,11 +204,11 @@ def _process_image(asset: Asset, root: Path, out: Path, recipe: RunRecipe) -> _O
                                               default=None)
     if options.jp2_master:
         derivatives.append(_jp2_master(source, out, name, options.pixel_limit))
-        detail = derivatives[-1].detail
+        made = derivatives[-1].detail
         events.append(EventRecord("migration", "success",
-                                  f"lossless JPEG 2000 master ({detail['bytes_ratio']:.3f} of the source's bytes), "
+                                  f"lossless JPEG 2000 master ({made['bytes_ratio']:.3f} of the source's bytes), "
                                   "bit-exact"))
-        events.append(EventRecord("validation", "success", f"JPEG 2000 master valid ({detail['validator']})"))
+        events.append(EventRecord("validation", "success", f"JPEG 2000 master valid ({made['validator']})"))
     todo = ([first_tiles] if first_tiles else []) + [(layout, None) for layout in layouts]
     for layout, tiles in todo:
         rel = f"{LAYOUT_FOLDERS[layout]}/{name}"
@@ -308,6 +308,24 @@ def _identify(files: list[FileRecord], root: Path) -> tuple[list[FileRecord], Ev
     return named, EventRecord("format identification", outcome, f"{tool.agent_name}: {detail}"), findings
 
 
+def _identify_outputs(derivatives: list[DerivativeRecord], out: Path) -> tuple[list[DerivativeRecord],
+                                                                              list[EventRecord]]:
+    """The PRONOM format of every single-file output (reports, GLB levels, thumbnails, JP2 masters); a tile
+    set's folder is left unidentified."""
+    from llvscan.preservation import identify_files, tool_info
+
+    single = [i for i, d in enumerate(derivatives) if d.files == 1 and (out / d.path).is_file()]
+    if not single:
+        return derivatives, []
+    found = identify_files([out / derivatives[i].path for i in single])
+    named = list(derivatives)
+    for i, ident in zip(single, found, strict=True):
+        named[i] = replace(named[i], puid=ident.puid, format_name=ident.format_name or None,
+                           format_version=ident.format_version or None)
+    detail = "; ".join(f"{derivatives[i].path}: {ident.puid}" for i, ident in zip(single, found, strict=True))
+    return named, [EventRecord("format identification", "success", f"{tool_info().agent_name}: outputs: {detail}")]
+
+
 def process_asset(job: AssetJob) -> AssetRecord:
     """Checksum one asset, then process it as the recipe says. Never raises: failures are records."""
     started, clock = utc_now(), time.perf_counter()
@@ -345,8 +363,10 @@ def process_asset(job: AssetJob) -> AssetRecord:
         events.append(identified)
         process = {"mesh": _process_mesh, "target": _process_target}.get(asset.recipe_kind, _process_image)
         outcome = process(asset, root, out, job.recipe)
+        with stage("identify"):
+            derivatives, outputs_identified = _identify_outputs(outcome.derivatives, out)
         return replace(base, status="ok", is_valid=outcome.valid, measurements=outcome.measurements,
-                       derivatives=outcome.derivatives, events=events + outcome.events,
+                       derivatives=derivatives, events=events + outcome.events + outputs_identified,
                        findings=found + outcome.findings, seconds=round(time.perf_counter() - clock, 3))
     except LlvscanError as exc:
         message = str(exc).replace(str(root) + os.sep, "")

@@ -53,7 +53,7 @@ from llvscan.errors import (
     OutputError,
 )
 from llvscan.preservation.mets import mets_document
-from llvscan.preservation.premis import premis_document
+from llvscan.preservation.premis import catalog_formats, premis_document
 
 __all__ = [
     "PROFILE_IDENTIFIER",
@@ -242,7 +242,8 @@ def _add_asset(asset: AssetRow, files: list[FileRow], derivatives: list[Derivati
             _add_source(asset, f, root, base, folder)
         for d in derivatives:
             _add_derivative(asset, d, out, base, folder)
-        premis = premis_document(asset, files, derivatives, events, agent_version=__version__)
+        premis = premis_document(asset, files, derivatives, events, agent_version=__version__,
+                             formats=catalog_formats(files, derivatives))
         try:
             mets = mets_document(asset, files, derivatives, premis=premis, agent_version=__version__,
                                  source_prefix=f"{folder}/sources/", derivative_prefix=f"{folder}/derivatives/")

@@ -171,14 +171,15 @@ def _add_bytes(content: _Content, logical: str, data: bytes) -> None:
 
 def _asset_content(catalog: Catalog, asset: AssetRow, root: Path, out: Path) -> _Content:
     from llvscan.preservation.mets import mets_document
-    from llvscan.preservation.premis import premis_document
+    from llvscan.preservation.premis import catalog_formats, premis_document
 
     files, derivatives = catalog.files(asset.id), catalog.derivatives(asset.id)
     events, findings = catalog.events(asset.id), catalog.findings(asset.id)
     content = _Content()
     _add_sources(content, root, files)
     _add_derivatives(content, out, derivatives)
-    premis = premis_document(asset, files, derivatives, events, agent_version=__version__)
+    premis = premis_document(asset, files, derivatives, events, agent_version=__version__,
+                             formats=catalog_formats(files, derivatives))
     _add_bytes(content, "metadata/premis.xml", premis)
     _add_bytes(content, "metadata/mets.xml", mets_document(
         asset, files, derivatives, premis=premis, agent_version=__version__, source_prefix="sources/",

@@ -37,6 +37,7 @@ __all__ = [
     "XSI_NAMESPACE",
     "FileFormat",
     "LocTerm",
+    "catalog_formats",
     "identifier_type",
     "premis_document",
     "xml_safe",
@@ -277,6 +278,20 @@ def _rights(root: ET.Element, value: str, rights: _Ident, entity: _Ident, jurisd
         _sub(other, "otherRightsBasis", "sidecar rights")
         _sub(other, "otherRightsNote", value)
     _pair(element, "linkingObjectIdentifier", "linkingObjectIdentifier", *entity)
+
+
+def catalog_formats(files: Sequence[FileRow], derivatives: Sequence[DerivativeRow]
+                    ) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """``premis_document``'s ``formats`` from the catalog: the PRONOM identification a run stored for each
+    source file and each single-file output (schema 4)."""
+    found: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for f in files:
+        if f.puid:
+            found[f.rel_path] = (f.puid, f.format_name, f.format_version)
+    for d in derivatives:
+        if d.puid:
+            found[d.path] = (d.puid, d.format_name, d.format_version)
+    return found
 
 
 def premis_document(asset: AssetRow, files: Sequence[FileRow], derivatives: Sequence[DerivativeRow],

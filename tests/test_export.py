@@ -161,32 +161,6 @@ def test_iiif_rights(value, expected):
     assert iiif_rights(value) == expected
 
 
-def test_bagit_validates_and_a_flipped_byte_fails(run_out, catalog_rows, tmp_path):
-    import bagit
-
-    dest = tmp_path / "bag"
-    result = export_catalog(run_out, dest, format="bagit")
-    bag = bagit.Bag(str(dest))
-    bag.validate()  # full: every checksum
-    assert bag.info["External-Description"] == "llvscan run outputs" and bag.info["Bagging-Date"]
-    assert {"sha256", "sha512"} <= set(bag.algorithms)
-    payload = set(bag.payload_files())
-    assert "data/catalog.sqlite" in payload and not any(p.endswith(("-wal", "-shm")) for p in payload)
-    assert any(p.startswith("data/iiif/") and p.endswith("info.json") for p in payload)
-    assert any(p.startswith("data/assets/") and p.endswith("validation.json") for p in payload)
-    with Catalog(dest / "data" / "catalog.sqlite", readonly=True) as copy:
-        assert {a.rel_path for a in copy.assets()} == set(catalog_rows)
-    assert result.assets == len(catalog_rows)
-
-    victim = next(dest.glob("data/iiif/*/info.json"))
-    data = bytearray(victim.read_bytes())
-    data[10] ^= 0x01
-    victim.write_bytes(bytes(data))  # same size: only a full validation sees it
-    bagit.Bag(str(dest)).validate(fast=True)
-    with pytest.raises(bagit.BagValidationError):
-        bagit.Bag(str(dest)).validate()
-
-
 def test_export_replaces_dest_atomically(run_out, tmp_path):
     dest = tmp_path / "json"
     dest.mkdir()

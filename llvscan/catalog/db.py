@@ -37,7 +37,8 @@ from llvscan.catalog.rows import (
 from llvscan.errors import CatalogError
 from llvscan.info import library_versions
 
-__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogAggregates", "CatalogContents", "CatalogSummary", "PreviousState"]
+__all__ = ["SCHEMA_VERSION", "Catalog", "CatalogAggregates", "CatalogContents", "CatalogSummary", "PreviousState",
+           "copy_catalog"]
 
 SCHEMA_VERSION = 4
 
@@ -629,3 +630,18 @@ def _errors(measurements: str | None) -> list[str]:
     """The error findings' messages an asset's measurements keep."""
     errors = json_column(measurements).get("errors", [])
     return [str(e) for e in errors]
+
+
+def copy_catalog(db: Path, target: Path) -> None:
+    """A consistent single-file copy of a (possibly WAL, possibly being written) catalog: a bag's or a
+    package's snapshot."""
+    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError("cannot copy the catalog", path=db, detail=str(exc)) from exc
+    finally:
+        dst.close()
+        src.close()

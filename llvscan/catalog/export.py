@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import shutil
-import sqlite3
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -29,7 +27,7 @@ __all__ = ["EXPORT_FORMATS", "ExportResult", "export_catalog", "iiif_rights"]
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMATS = ("json", "csv", "parquet", "iiif", "bagit")
+EXPORT_FORMATS = ("json", "csv", "parquet", "iiif")
 _OUTPUT_TREES = ("assets", "iiif")
 
 # a flat table of the CSV and Parquet exports: its columns, and one dict per row
@@ -157,52 +155,17 @@ def _export_iiif(catalog: Catalog, out: Path, tmp: Path, base_url: str | None) -
     return result.manifests
 
 
-# -- BagIt ----------------------------------------------------------------------------------------
-def _copy_catalog(db: Path, target: Path) -> None:
-    """A consistent single-file copy of a (possibly WAL, possibly being written) catalog."""
-    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError("cannot copy the catalog", path=db, detail=str(exc)) from exc
-    finally:
-        dst.close()
-        src.close()
-
-
-def _export_bagit(catalog: Catalog, out: Path, tmp: Path, source_organization: str | None) -> int:
-    try:
-        import bagit
-    except ImportError as exc:
-        raise MissingDependencyError("the BagIt export needs bagit: pip install bagit", detail=str(exc)) from exc
-    for tree in _OUTPUT_TREES:
-        if (out / tree).is_dir():
-            shutil.copytree(out / tree, tmp / tree, symlinks=False)
-    _copy_catalog(catalog.path, tmp / CATALOG_NAME)
-    info = {"External-Description": "llvscan run outputs"}
-    if source_organization:
-        info["Source-Organization"] = source_organization
-    try:
-        bagit.make_bag(str(tmp), info, processes=1, checksums=["sha256", "sha512"])
-    except (bagit.BagError, OSError) as exc:
-        raise OutputError("cannot make the bag", path=tmp, detail=str(exc)) from exc
-    return len(catalog.assets())
-
-
 # -- entry point ----------------------------------------------------------------------------------
-def export_catalog(out_dir: str | Path, dest: str | Path, *, format: str, base_url: str | None = None,
-                   source_organization: str | None = None) -> ExportResult:
-    """Export the catalog (and, for ``bagit``, the outputs) of the run folder ``out_dir`` into ``dest``.
+def export_catalog(out_dir: str | Path, dest: str | Path, *, format: str, base_url: str | None = None) -> ExportResult:
+    """Export the catalog of the run folder ``out_dir`` into ``dest`` (a BagIt bag or an OCFL storage root:
+    ``llvscan.preservation``).
 
     ``format``: json (``catalog.json``), csv (``assets.csv``, ``derivatives.csv``), parquet (the same
     tables; needs pyarrow), iiif (``collection.json`` + ``manifests/<name>.json`` for every image and
     mesh, ids ``base_url/collection.json`` and ``base_url/manifests/<name>.json``, so serving ``dest`` at
     ``base_url`` answers them; default the run's IIIF base URL with ``/iiif`` replaced by ``/manifests``;
     image services under the run's IIIF base URL, GLBs and thumbnails under that URL less ``/iiif``:
-    see ``llvscan.catalog.presentation``), bagit (a BagIt bag of
-    ``assets/``, ``iiif/`` and a consistent copy of the catalog). ``dest`` is replaced as a whole.
+    see ``llvscan.catalog.presentation``). ``dest`` is replaced as a whole.
     """
     started = time.perf_counter()
     if format not in EXPORT_FORMATS:
@@ -223,10 +186,8 @@ def export_catalog(out_dir: str | Path, dest: str | Path, *, format: str, base_u
                     assets = _export_csv(catalog, tmp)
                 elif format == "parquet":
                     assets = _export_parquet(catalog, tmp)
-                elif format == "iiif":
-                    assets = _export_iiif(catalog, out, tmp, base_url)
                 else:
-                    assets = _export_bagit(catalog, out, tmp, source_organization)
+                    assets = _export_iiif(catalog, out, tmp, base_url)
         except PermissionError as exc:
             raise OutputError("cannot write the export", path=target, detail=str(exc)) from exc
     log.info("exported %s of %s to %s", format, out, target)

@@ -29,7 +29,6 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import time
 import uuid
 from collections import defaultdict
@@ -43,7 +42,7 @@ from llvscan._constants import CATALOG_NAME
 from llvscan._json import JsonResult
 from llvscan._paths import inside, slug, tree_digest
 from llvscan._publish import atomic_dir
-from llvscan.catalog.db import Catalog
+from llvscan.catalog.db import Catalog, copy_catalog
 from llvscan.catalog.rows import AssetRow, DerivativeRow, EventRow, FileRow
 from llvscan.errors import (
     AssetReadError,
@@ -159,20 +158,6 @@ def _copy_hashed(src: Path, dst: Path) -> str:
     stat = src.stat()
     os.utime(dst, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     return digest.hexdigest()
-
-
-def _backup_catalog(db: Path, target: Path) -> None:
-    """A consistent single-file copy of a (possibly WAL, possibly being written) catalog."""
-    src = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    dst = sqlite3.connect(target)
-    try:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.DatabaseError as exc:
-        raise CatalogError("cannot copy the catalog", path=db, detail=str(exc)) from exc
-    finally:
-        dst.close()
-        src.close()
 
 
 def _bag_name(asset: AssetRow, taken: set[str]) -> str:
@@ -316,7 +301,7 @@ def write_preservation_bag(out_dir: str | os.PathLike[str], collection_root: str
     included: list[str] = []
     try:
         with atomic_dir(target) as tmp:
-            _backup_catalog(db, tmp / CATALOG_NAME)
+            copy_catalog(db, tmp / CATALOG_NAME)
             with Catalog(tmp / CATALOG_NAME, readonly=True) as catalog:  # the snapshot the bag carries
                 rows = _chosen(catalog.assets(), assets)
                 files: dict[str, list[FileRow]] = defaultdict(list)

@@ -162,7 +162,7 @@ def test_lzw_comparison_on_a_smooth_image(tmp_path):
 
 @pytest.mark.parametrize(("width", "height", "tile", "expected"),
                          [(8000, 6000, 1024, 6), (1237, 811, 1024, 4), (256, 100, 1024, 1), (100, 100, 1024, 1),
-                          (257, 10, 1024, 2), (100000, 10, 1024, 10), (100000, 10, 64, 7)])
+                          (257, 10, 1024, 2), (100000, 10, 1024, 4), (100000, 10, 64, 4)])
 def test_default_resolutions(width, height, tile, expected):
     assert default_resolutions(width, height, tile) == expected
 
@@ -314,3 +314,16 @@ print(master.lossless, "pillow.libs" in str(glymur.lib.openjp2.OPENJP2) or ".dyl
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize("size", [(1237, 811), (1500, 40), (40, 1300)])
+def test_a_side_shorter_than_the_tile_gives_shorter_tiles(tmp_path, size):
+    """One side above the tile size, the other below it (a 1237×811 photo with 1024 tiles): OpenJPEG refuses a
+    tile bigger than the image and too many levels for the shorter tile side."""
+    width, height = size
+    pixels = np.random.default_rng(5).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    src = tmp_path / "src.png"
+    Image.fromarray(pixels).save(src)
+    master = write_jp2_master(src, tmp_path / "out.jp2", tile_size=1024)
+    assert master.lossless and master.validation.is_valid
+    assert np.array_equal(glymur.Jp2k(str(tmp_path / "out.jp2"))[:], pixels)

@@ -145,11 +145,12 @@ class Jp2Master(JsonResult):
 def default_resolutions(width: int, height: int, tile_size: int) -> int:
     """Resolution levels so that the smallest is at most ``LOWEST_RESOLUTION_PX`` on its longer side.
 
-    Capped so that a tile still halves ``resolutions - 1`` times (OpenJPEG refuses more) and at 33 (Part 1).
+    Capped so that a tile (no bigger than the image's shorter side) still halves ``resolutions - 1`` times
+    (OpenJPEG refuses more) and at 33 (Part 1).
     """
     longest = max(width, height, 1)
     levels = max(0, math.ceil(math.log2(longest / LOWEST_RESOLUTION_PX))) if longest > LOWEST_RESOLUTION_PX else 0
-    cap = int(math.log2(max(1, min(tile_size, longest))))
+    cap = int(math.log2(max(1, min(tile_size, max(width, 1), max(height, 1)))))
     return min(levels, cap, 32) + 1
 
 
@@ -365,12 +366,14 @@ def _encode(glymur: Any, image: pyvips.Image, src: Path, path: Path, *, tile_siz
         _, whole = next(_strips(image, src, image.height))
         return glymur.Jp2k(os.fspath(path), data=whole if bands > 1 else whole[:, :, 0], **options)
     shape = (image.height, image.width, bands) if bands > 1 else (image.height, image.width)
-    codestream = glymur.Jp2k(os.fspath(path), shape=shape, tilesize=(tile_size, tile_size), **options)
+    # a tile may not exceed the image: a side shorter than the tile size makes the tiles that short
+    tile_h, tile_w = min(tile_size, image.height), min(tile_size, image.width)
+    codestream = glymur.Jp2k(os.fspath(path), shape=shape, tilesize=(tile_h, tile_w), **options)
 
     def tiles() -> Iterator[np.ndarray]:  # raster order, as OpenJPEG numbers the tiles
-        for _, strip in _strips(image, src, tile_size):
-            for left in range(0, image.width, tile_size):
-                tile = strip[:, left:left + tile_size]
+        for _, strip in _strips(image, src, tile_h):
+            for left in range(0, image.width, tile_w):
+                tile = strip[:, left:left + tile_w]
                 yield tile if bands > 1 else tile[:, :, 0]
 
     for writer, tile in zip(codestream.get_tilewriters(), tiles(), strict=True):

@@ -283,3 +283,14 @@ def test_update_interrupted_between_renames_rolls_back(tmp_path: Path, monkeypat
     result = export_ocfl(out, col, root)
     assert (result.versions_added, result.unchanged) == (1, 1)
     assert _inventory(live)["head"] == "v2" and validate_ocfl(root).is_valid
+
+
+def test_importing_ocfl_py_leaves_the_process_logging_alone():
+    import logging
+    import subprocess
+    import sys
+
+    script = ("import logging\nfrom llvscan.preservation.ocfl import _ocfl\n_ocfl()\n"
+              "root = logging.getLogger()\nprint(len(root.handlers), root.level)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", str(logging.WARNING)]

@@ -89,11 +89,20 @@ class OcflValidation(JsonResult):
 
 
 def _ocfl() -> Any:
+    """ocfl-py, imported without letting it configure the process's logging: its import calls
+    ``logging.basicConfig(level=INFO)``, which would print every library's INFO records on stderr."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     try:
         import ocfl
     except ImportError as exc:
         raise MissingDependencyError("the OCFL export needs ocfl-py: pip install 'ocfl-py>=2.1'",
                                      detail=str(exc)) from exc
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
     return ocfl
 
 

@@ -14,7 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llvscan._paths import sha256_file, slug, tree_digest
 from llvscan._publish import write_json_atomic
@@ -33,6 +33,9 @@ from llvscan.catalog.records import (
 from llvscan.collection.discover import Asset
 from llvscan.collection.recipe import RunRecipe
 from llvscan.errors import LlvscanError
+
+if TYPE_CHECKING:
+    from llvscan.preservation import FormatIdentification
 
 __all__ = ["LAYOUT_FOLDERS", "AssetJob", "output_name", "outputs_intact", "process_asset", "source_files"]
 
@@ -290,40 +293,48 @@ def source_files(asset: Asset, root: Path) -> list[FileRecord]:
     return files
 
 
-def _identify(files: list[FileRecord], root: Path) -> tuple[list[FileRecord], EventRecord, list[FindingRecord]]:
-    """Each source file's PRONOM format (siegfried, one call for the asset), the PREMIS "format identification"
-    event naming the tool and its signatures, and a finding per file whose extension says otherwise."""
-    from llvscan.preservation import identify_files, tool_info
+_Named = TypeVar("_Named", FileRecord, DerivativeRecord)
 
-    found = identify_files([root / f.rel_path for f in files])
-    tool = tool_info()
-    named = [replace(f, puid=i.puid, format_name=i.format_name or None, format_version=i.format_version or None)
-             for f, i in zip(files, found, strict=True)]
+
+def _with_formats(records: list[_Named], paths: list[Path]) -> tuple[list[_Named], list[FormatIdentification]]:
+    """``records`` with the PRONOM format siegfried finds in each of ``paths`` (one call for them all)."""
+    from llvscan.preservation import identify_files
+
+    found = identify_files(paths)
+    named = [replace(r, puid=i.puid, format_name=i.format_name or None, format_version=i.format_version or None)
+             for r, i in zip(records, found, strict=True)]
+    return named, found
+
+
+def _identify(files: list[FileRecord], root: Path) -> tuple[list[FileRecord], EventRecord, list[FindingRecord]]:
+    """Each source file's PRONOM format, the PREMIS "format identification" event naming the tool and its
+    signatures, and a finding per file whose extension says otherwise."""
+    from llvscan.preservation import tool_info
+
+    named, found = _with_formats(files, [root / f.rel_path for f in files])
     findings = [FindingRecord("identification", i.finding.level, i.finding.code,
                               i.finding.message.replace(str(root) + os.sep, ""))
                 for i in found if i.finding is not None and i.finding.level in ("error", "warning")]
-    detail = "; ".join(f"{f.rel_path}: {i.puid} {i.format_name or ''}".rstrip() for f, i in zip(files, found,
-                                                                                                strict=True))
+    detail = "; ".join(f"{f.rel_path}: {f.puid} {f.format_name or ''}".rstrip() for f in named)
     outcome = "warning" if findings else "success"
-    return named, EventRecord("format identification", outcome, f"{tool.agent_name}: {detail}"), findings
+    return named, EventRecord("format identification", outcome, f"{tool_info().agent_name}: {detail}"), findings
 
 
 def _identify_outputs(derivatives: list[DerivativeRecord], out: Path) -> tuple[list[DerivativeRecord],
                                                                               list[EventRecord]]:
     """The PRONOM format of every single-file output (reports, GLB levels, thumbnails, JP2 masters); a tile
     set's folder is left unidentified."""
-    from llvscan.preservation import identify_files, tool_info
+    from llvscan.preservation import tool_info
 
     single = [i for i, d in enumerate(derivatives) if d.files == 1 and (out / d.path).is_file()]
     if not single:
         return derivatives, []
-    found = identify_files([out / derivatives[i].path for i in single])
-    named = list(derivatives)
-    for i, ident in zip(single, found, strict=True):
-        named[i] = replace(named[i], puid=ident.puid, format_name=ident.format_name or None,
-                           format_version=ident.format_version or None)
-    detail = "; ".join(f"{derivatives[i].path}: {ident.puid}" for i, ident in zip(single, found, strict=True))
-    return named, [EventRecord("format identification", "success", f"{tool_info().agent_name}: outputs: {detail}")]
+    named, _ = _with_formats([derivatives[i] for i in single], [out / derivatives[i].path for i in single])
+    result = list(derivatives)
+    for i, record in zip(single, named, strict=True):
+        result[i] = record
+    detail = "; ".join(f"{d.path}: {d.puid}" for d in named)
+    return result, [EventRecord("format identification", "success", f"{tool_info().agent_name}: outputs: {detail}")]
 
 
 def process_asset(job: AssetJob) -> AssetRecord:

@@ -230,7 +230,7 @@ def test_bad_destinations_and_inputs(tmp_path: Path) -> None:
         export_ocfl(out, col, out / "ocfl")  # inside the output folder
     with pytest.raises(CatalogError):
         export_ocfl(tmp_path / "nowhere", col, tmp_path / "ocfl")
-    with pytest.raises(InvalidParameterError, match="not in the catalog"):
+    with pytest.raises(InvalidParameterError, match="no such asset in the catalog"):
         export_ocfl(out, col, tmp_path / "ocfl", assets=["no/such.png"])
     with pytest.raises(InvalidParameterError):
         validate_ocfl(tmp_path / "missing")

@@ -202,12 +202,12 @@ def test_an_interrupted_export_leaves_the_previous_bag(run, tmp_path, monkeypatc
             raise RuntimeError("power cut")
         return real(*args, **kwargs)
 
-    real = bag_module.mets_document
-    monkeypatch.setattr(bag_module, "mets_document", broken)
+    real = bag_module.asset_documents
+    monkeypatch.setattr(bag_module, "asset_documents", broken)
     with pytest.raises(RuntimeError, match="power cut"):
         write_preservation_bag(out, collection, dest)
     assert _tree(dest) == before
-    monkeypatch.setattr(bag_module, "mets_document", real)
+    monkeypatch.setattr(bag_module, "asset_documents", real)
     monkeypatch.setattr(bag_module, "validate_preservation_bag",
                         lambda path: bag_module.BagValidation(str(path), ["injected"], []))
     with pytest.raises(OutputError, match="does not validate"):

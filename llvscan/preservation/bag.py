@@ -51,8 +51,7 @@ from llvscan.errors import (
     MissingDependencyError,
     OutputError,
 )
-from llvscan.preservation.mets import mets_document
-from llvscan.preservation.premis import catalog_formats, premis_document
+from llvscan.preservation._package import asset_documents, chosen_assets
 
 __all__ = [
     "PROFILE_IDENTIFIER",
@@ -227,11 +226,9 @@ def _add_asset(asset: AssetRow, files: list[FileRow], derivatives: list[Derivati
             _add_source(asset, f, root, base, folder)
         for d in derivatives:
             _add_derivative(asset, d, out, base, folder)
-        premis = premis_document(asset, files, derivatives, events, agent_version=__version__,
-                             formats=catalog_formats(files, derivatives))
         try:
-            mets = mets_document(asset, files, derivatives, premis=premis, agent_version=__version__,
-                                 source_prefix=f"{folder}/sources/", derivative_prefix=f"{folder}/derivatives/")
+            premis, mets = asset_documents(asset, files, derivatives, events, source_prefix=f"{folder}/sources/",
+                                           derivative_prefix=f"{folder}/derivatives/")
         except InvalidParameterError as exc:
             raise _skip(asset, asset.rel_path, "unrepresentable", f"no METS document: {exc}", root) from exc
         base.mkdir(parents=True, exist_ok=True)
@@ -257,19 +254,6 @@ def _check_dest(out: Path, root: Path, dest: Path) -> None:
                                         "outside it", path=dest)
     if dest.exists() and not dest.is_dir():
         raise InvalidParameterError("the bag's destination is an existing file; choose a folder", path=dest)
-
-
-def _chosen(rows: list[AssetRow], wanted: Iterable[str] | None) -> list[AssetRow]:
-    if wanted is None:
-        return rows
-    keys = list(dict.fromkeys([wanted] if isinstance(wanted, str) else wanted))
-    by_key = {a.id: a for a in rows} | {a.rel_path: a for a in rows}
-    unknown = [k for k in keys if k not in by_key]
-    if unknown:
-        raise InvalidParameterError(f"no such asset in the catalog: {', '.join(map(repr, unknown[:5]))}"
-                                    + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
-    picked = {by_key[k].id for k in keys}
-    return [a for a in rows if a.id in picked]
 
 
 def write_preservation_bag(out_dir: str | os.PathLike[str], collection_root: str | os.PathLike[str],
@@ -303,7 +287,7 @@ def write_preservation_bag(out_dir: str | os.PathLike[str], collection_root: str
         with atomic_dir(target) as tmp:
             copy_catalog(db, tmp / CATALOG_NAME)
             with Catalog(tmp / CATALOG_NAME, readonly=True) as catalog:  # the snapshot the bag carries
-                rows = _chosen(catalog.assets(), assets)
+                rows = chosen_assets(catalog.assets(), assets)
                 files: dict[str, list[FileRow]] = defaultdict(list)
                 derivatives: dict[str, list[DerivativeRow]] = defaultdict(list)
                 events: dict[str, list[EventRow]] = defaultdict(list)

@@ -52,6 +52,7 @@ from llvscan._paths import inside
 from llvscan.catalog.db import Catalog
 from llvscan.catalog.rows import AssetRow, DerivativeRow, FileRow
 from llvscan.errors import CatalogError, InvalidParameterError, MissingDependencyError, OutputError
+from llvscan.preservation._package import asset_documents, chosen_assets
 
 __all__ = ["OCFL_LAYOUT", "OcflExport", "OcflValidation", "export_ocfl", "validate_ocfl"]
 
@@ -179,20 +180,15 @@ def _add_bytes(content: _Content, logical: str, data: bytes) -> None:
 
 
 def _asset_content(catalog: Catalog, asset: AssetRow, root: Path, out: Path) -> _Content:
-    from llvscan.preservation.mets import mets_document
-    from llvscan.preservation.premis import catalog_formats, premis_document
-
     files, derivatives = catalog.files(asset.id), catalog.derivatives(asset.id)
     events, findings = catalog.events(asset.id), catalog.findings(asset.id)
     content = _Content()
     _add_sources(content, root, files)
     _add_derivatives(content, out, derivatives)
-    premis = premis_document(asset, files, derivatives, events, agent_version=__version__,
-                             formats=catalog_formats(files, derivatives))
+    premis, mets = asset_documents(asset, files, derivatives, events, source_prefix="sources/",
+                                   derivative_prefix="derivatives/")
     _add_bytes(content, "metadata/premis.xml", premis)
-    _add_bytes(content, "metadata/mets.xml", mets_document(
-        asset, files, derivatives, premis=premis, agent_version=__version__, source_prefix="sources/",
-        derivative_prefix="derivatives/"))
+    _add_bytes(content, "metadata/mets.xml", mets)
     rows = {"asset": asset.to_dict(), "files": [f.to_dict() for f in files],
             "derivatives": [d.to_dict() for d in derivatives], "events": [e.to_dict() for e in events],
             "findings": [f.to_dict() for f in findings]}
@@ -342,18 +338,6 @@ def _catalog_paths(source: Path) -> tuple[Path, Path]:
     return db, db.parent
 
 
-def _selected(catalog: Catalog, assets: Iterable[str] | None) -> list[AssetRow]:
-    rows = catalog.assets()
-    if assets is None:
-        return rows
-    wanted = set(assets)
-    chosen = [a for a in rows if a.id in wanted or a.rel_path in wanted]
-    unknown = wanted - {a.id for a in chosen} - {a.rel_path for a in chosen}
-    if unknown:
-        raise InvalidParameterError(f"not in the catalog: {', '.join(sorted(unknown)[:5])}", path=catalog.path)
-    return chosen
-
-
 def export_ocfl(catalog_path_or_out_dir: str | os.PathLike[str], collection_root: str | os.PathLike[str],
                 dest: str | os.PathLike[str], *, assets: Iterable[str] | None = None,
                 user_address: str | None = None) -> OcflExport:
@@ -382,7 +366,7 @@ def export_ocfl(catalog_path_or_out_dir: str | os.PathLike[str], collection_root
             log.warning("%s", note)
         runs = catalog.runs()
         run_id = runs[-1].id if runs else None
-        for asset in _selected(catalog, assets):
+        for asset in chosen_assets(catalog.assets(), assets):
             if asset.status == "missing":
                 problems.append(f"{asset.rel_path}: missing from the collection; its object is left as it is")
                 continue
